@@ -1,0 +1,1 @@
+"""privatelink-bot: private database connections over AWS PrivateLink, driven from Slack."""

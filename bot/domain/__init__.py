@@ -1,0 +1,1 @@
+"""The pure domain: statuses, transitions, rules and validation, with no I/O."""

@@ -1,0 +1,76 @@
+"""The entities as the rules see them: plain, immutable values loaded by the service layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.domain.states import (
+    Cloud,
+    ClusterStatus,
+    EndpointStatus,
+    ServiceStatus,
+    Stage,
+    Tier,
+)
+
+DEFAULT_PORT = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: int
+    name: str
+    channel_id: str
+    team_id: str | None = None
+    owners: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    id: int
+    project_id: int
+    name: str
+    tier: Tier
+    cloud: Cloud
+    region: str
+    status: ClusterStatus
+    nlb_arn: str | None = None
+    port: int = DEFAULT_PORT
+    private_dns_host: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointService:
+    id: int
+    cluster_id: int
+    status: ServiceStatus
+    aws_service_id: str | None = None
+    service_name: str | None = None
+    az_ids: tuple[str, ...] = ()
+    private_dns_name: str | None = None
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateEndpoint:
+    id: int
+    project_id: int
+    cluster_id: int
+    stage: Stage
+    status: EndpointStatus
+    created_by: str
+    account_id: str | None = None
+    vpc_id: str | None = None
+    subnet_ids: tuple[str, ...] = ()
+    vpce_id: str | None = None
+    failure_reason: str | None = None
+
+    @property
+    def verifying(self) -> bool:
+        """A vpce id was submitted and is being verified and accepted."""
+        return self.status is EndpointStatus.INITIATING and self.vpce_id is not None
+
+
+def default_private_dns_host(*, cluster_name: str, region: str, zone: str) -> str:
+    """The private DNS host of a cluster: `<cluster>.<region>.<zone>`."""
+    return f"{cluster_name}.{region}.{zone}"
