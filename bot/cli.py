@@ -1,0 +1,231 @@
+"""The command line: `python -m bot <command>`; each command has --help."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import yaml
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.domain.errors import DomainError, InvalidInput
+from bot.services import clusters, projects
+from bot.storage import migrate, repository
+from bot.storage.db import make_engine, make_sessionmaker, transaction
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+class CliError(Exception):
+    """Bad input or state: printed as one line, exit status 1."""
+
+
+def _engine(settings: Settings) -> Engine:
+    return make_engine(settings.DATABASE_URL.get_secret_value())
+
+
+def _migrated_engine(settings: Settings) -> Engine:
+    engine = _engine(settings)
+    if not migrate.is_current(engine):
+        raise CliError("the database is not up to date; run `python -m bot db upgrade` first")
+    return engine
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    """Migrate the database to the newest revision."""
+    migrate.upgrade(_engine(settings))
+    print("database is at the newest revision")
+    return 0
+
+
+def cmd_projects_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Register a project bound to a channel."""
+    with transaction(make_sessionmaker(_migrated_engine(settings))) as session:
+        project = projects.add(
+            session=session,
+            name=args.name,
+            channel_id=args.channel,
+            owners=args.owner,
+            team_id=args.team,
+        )
+        print(f"added project {project.name} (channel {project.channel_id})")
+    return 0
+
+
+def cmd_projects_list(args: argparse.Namespace, settings: Settings) -> int:
+    """Print every project with its channel and owners."""
+    with transaction(make_sessionmaker(_migrated_engine(settings))) as session:
+        rows = [
+            (p.name, p.channel_id, p.team_id or "-", ",".join(sorted(p.owners())) or "-")
+            for p in repository.list_projects(session=session)
+        ]
+    _table(("PROJECT", "CHANNEL", "TEAM", "OWNERS"), rows)
+    return 0
+
+
+def cmd_clusters_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Register one cluster."""
+    raw = {
+        "project": args.project,
+        "name": args.name,
+        "tier": args.tier,
+        "cloud": args.cloud,
+        "region": args.region,
+        "nlb_arn": args.nlb_arn,
+        "port": args.port,
+        "status": args.status,
+        "private_dns_host": args.private_dns_host,
+    }
+    spec = clusters.parse_spec(raw, dns_zone=settings.BOT_PRIVATE_DNS_ZONE)
+    with transaction(make_sessionmaker(_migrated_engine(settings))) as session:
+        cluster = clusters.add(session=session, spec=spec)
+        print(f"added cluster {cluster.name} ({cluster.private_dns_host}:{cluster.port})")
+    return 0
+
+
+def cmd_clusters_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Add or update the clusters listed in a YAML file; all or nothing."""
+    path = Path(args.file)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CliError(f"{path}: cannot read: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise CliError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
+    if not isinstance(document, list) or not all(isinstance(i, dict) for i in document):
+        raise CliError(f"{path}: expected a list of clusters (see README, 'clusters import')")
+    specs = []
+    for index, item in enumerate(document, start=1):
+        try:
+            specs.append(clusters.parse_spec(item, dns_zone=settings.BOT_PRIVATE_DNS_ZONE))
+        except InvalidInput as error:
+            raise CliError(f"{path}: cluster {index}: {error}") from None
+    with transaction(make_sessionmaker(_migrated_engine(settings))) as session:
+        result = clusters.import_specs(session=session, specs=specs)
+    print(
+        f"imported {path}: {result.added} added, {result.updated} updated, "
+        f"{result.unchanged} unchanged"
+    )
+    return 0
+
+
+def cmd_clusters_list(args: argparse.Namespace, settings: Settings) -> int:
+    """Print every cluster with its endpoint service and endpoint count."""
+    with transaction(make_sessionmaker(_migrated_engine(settings))) as session:
+        all_projects = {p.id: p.name for p in repository.list_projects(session=session)}
+        rows_in = repository.list_clusters(session=session)
+        ids = [c.id for c in rows_in]
+        services = repository.map_services_by_cluster(session=session, cluster_ids=ids)
+        counts = repository.count_endpoints_by_cluster(session=session, cluster_ids=ids)
+        rows = []
+        for c in rows_in:
+            service = services.get(c.id)
+            rows.append(
+                (
+                    all_projects[c.project_id],
+                    c.name,
+                    c.tier,
+                    c.cloud,
+                    c.region,
+                    c.status,
+                    f"{c.private_dns_host}:{c.port}",
+                    service.status if service else "-",
+                    str(counts.get(c.id, 0)),
+                )
+            )
+    _table(
+        ("PROJECT", "CLUSTER", "TIER", "CLOUD", "REGION", "STATUS", "HOST", "SERVICE", "ENDPOINTS"),
+        rows,
+    )
+    return 0
+
+
+def cmd_clusters_drop(args: argparse.Namespace, settings: Settings) -> int:
+    """Drop a cluster with its endpoint service and private endpoints."""
+    with transaction(make_sessionmaker(_migrated_engine(settings))) as session:
+        result = clusters.drop(session=session, name=args.name, project=args.project)
+    if result.removed_now:
+        print(f"dropped cluster {result.cluster}: nothing on AWS, removed")
+    else:
+        print(
+            f"dropping cluster {result.cluster}: its endpoint service and {result.endpoints} "
+            "private endpoint(s) are deleting; the worker removes them from AWS"
+        )
+    return 0
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(v)) for v in column) for column in zip(header, *rows, strict=False)]
+    for row in (header, *rows):
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = commands.add_parser("db", help="database migrations").add_subparsers(
+        dest="db_command", required=True, metavar="ACTION"
+    )
+    db.add_parser("upgrade", help="migrate to the newest revision").set_defaults(
+        handler=cmd_db_upgrade
+    )
+
+    proj = commands.add_parser("projects", help="register and list projects").add_subparsers(
+        dest="projects_command", required=True, metavar="ACTION"
+    )
+    add = proj.add_parser("add", help="register a project bound to a Slack channel")
+    add.add_argument("name", help="project name (lowercase letters, digits, hyphens)")
+    add.add_argument("--channel", required=True, help="Slack channel id (C…) for the project")
+    add.add_argument(
+        "--owner",
+        action="append",
+        default=[],
+        metavar="USER",
+        help="Slack user id (U…) of an owner; repeat for several",
+    )
+    add.add_argument("--team", help="Slack team id (T…); default: learned from requests")
+    add.set_defaults(handler=cmd_projects_add)
+    proj.add_parser("list", help="list projects").set_defaults(handler=cmd_projects_list)
+
+    clus = commands.add_parser("clusters", help="register, import, list, drop clusters")
+    cl = clus.add_subparsers(dest="clusters_command", required=True, metavar="ACTION")
+    cadd = cl.add_parser("add", help="register one cluster")
+    cadd.add_argument("--project", required=True)
+    cadd.add_argument("--name", required=True)
+    cadd.add_argument("--tier", required=True, help="dedicated | developer")
+    cadd.add_argument("--cloud", required=True, help="aws | gcp")
+    cadd.add_argument("--region", required=True, help="e.g. us-west-2")
+    cadd.add_argument("--nlb-arn", help="the cluster's Network Load Balancer (required on aws)")
+    cadd.add_argument("--port", default="4000", help="the cluster's port (default 4000)")
+    cadd.add_argument("--status", default="active", help="creating | active (default active)")
+    cadd.add_argument("--private-dns-host", help="default <name>.<region>.$BOT_PRIVATE_DNS_ZONE")
+    cadd.set_defaults(handler=cmd_clusters_add)
+    cimp = cl.add_parser("import", help="add or update the clusters listed in a YAML file")
+    cimp.add_argument("file", help="YAML list of clusters (format in README)")
+    cimp.set_defaults(handler=cmd_clusters_import)
+    cl.add_parser("list", help="list clusters").set_defaults(handler=cmd_clusters_list)
+    cdrop = cl.add_parser("drop", help="drop a cluster, its endpoint service and endpoints")
+    cdrop.add_argument("name")
+    cdrop.add_argument("--project", help="needed when several projects use the name")
+    cdrop.set_defaults(handler=cmd_clusters_drop)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; errors print one line on stderr and give a non-zero status."""
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args, load_settings())
+    except (ConfigError, CliError, DomainError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except IntegrityError as error:
+        print(f"error: conflicting change, nothing written ({error.orig})", file=sys.stderr)
+        return 1

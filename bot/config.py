@@ -1,0 +1,110 @@
+"""Settings from the environment (pydantic-settings), checked once at start-up."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from bot.domain.errors import InvalidInput
+from bot.domain.validation import parse_dns_name
+
+DEFAULT_DATABASE_URL = "sqlite:///privatelink-bot.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+def _check_dns_zone(value: str) -> str:
+    try:
+        return parse_dns_name(value)
+    except InvalidInput as error:
+        raise ValueError(error.message) from None
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads, by its environment name."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", frozen=True)
+
+    SLACK_BOT_TOKEN: SecretStr | None = None
+    SLACK_SIGNING_SECRET: SecretStr | None = None
+    SLACK_APP_TOKEN: SecretStr | None = None
+    SLACK_API_URL: str = DEFAULT_SLACK_API_URL
+    DATABASE_URL: SecretStr = SecretStr(DEFAULT_DATABASE_URL)  # may carry a password
+    BOT_RECONCILE_INTERVAL: float = Field(default=15.0, gt=0, le=3600)
+    BOT_PRIVATE_DNS_ZONE: Annotated[str, AfterValidator(_check_dns_zone)] = (
+        "privatelink.example.com"
+    )
+
+    @field_validator("SLACK_BOT_TOKEN")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        return _prefixed(value, "xoxb-", "a bot token")
+
+    @field_validator("SLACK_APP_TOKEN")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        return _prefixed(value, "xapp-", "an app-level token")
+
+    @field_validator("SLACK_SIGNING_SECRET")
+    @classmethod
+    def _signing_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and (not value.get_secret_value() or _has_space(value)):
+            raise ValueError("must be the app's signing secret, without spaces")
+        return value
+
+    @field_validator("SLACK_API_URL")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or _has_space(SecretStr(value)):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _database_url(cls, value: SecretStr) -> SecretStr:
+        try:
+            url = make_url(value.get_secret_value())
+        except ArgumentError:
+            raise ValueError("must be a SQLAlchemy URL such as sqlite:///bot.db") from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+    def require_slack(self) -> tuple[str, str]:
+        """The bot token and signing secret, or ConfigError naming the one missing."""
+        for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
+            if getattr(self, name) is None:
+                raise ConfigError(f"{name}: is required to serve Slack requests")
+        assert self.SLACK_BOT_TOKEN is not None and self.SLACK_SIGNING_SECRET is not None
+        return (
+            self.SLACK_BOT_TOKEN.get_secret_value(),
+            self.SLACK_SIGNING_SECRET.get_secret_value(),
+        )
+
+
+def _has_space(value: SecretStr) -> bool:
+    return any(ch.isspace() for ch in value.get_secret_value())
+
+
+def _prefixed(value: SecretStr | None, prefix: str, what: str) -> SecretStr | None:
+    if value is not None and (not value.get_secret_value().startswith(prefix) or _has_space(value)):
+        raise ValueError(f"must be {what} starting with {prefix}")
+    return value
+
+
+def load_settings() -> Settings:
+    """Read the environment, or raise ConfigError with one line naming the bad variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = ".".join(str(part) for part in first["loc"]) or "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {message}") from None

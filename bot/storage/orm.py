@@ -1,0 +1,211 @@
+"""SQLAlchemy 2 typed models: one table per entity, singular snake_case names."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.domain import entities
+from bot.domain.states import (
+    Cloud,
+    ClusterStatus,
+    EndpointStatus,
+    Role,
+    ServiceStatus,
+    Stage,
+    Tier,
+)
+from bot.storage.types import StrEnumType, UtcDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Project(Timestamped, Base):
+    __tablename__ = "project"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32), unique=True)
+
+    members: Mapped[list[ProjectMember]] = relationship(
+        back_populates="project", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    def owners(self) -> frozenset[str]:
+        """The Slack user ids of the project's owners."""
+        return frozenset(m.user_id for m in self.members if m.role is Role.OWNER)
+
+    def to_domain(self) -> entities.Project:
+        """The project as the domain rules see it."""
+        return entities.Project(
+            id=self.id,
+            name=self.name,
+            channel_id=self.channel_id,
+            team_id=self.team_id,
+            owners=self.owners(),
+        )
+
+
+class ProjectMember(Timestamped, Base):
+    __tablename__ = "project_member"
+    __table_args__ = (UniqueConstraint("project_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    role: Mapped[Role] = mapped_column(StrEnumType(Role))
+
+    project: Mapped[Project] = relationship(back_populates="members")
+
+
+class Cluster(Timestamped, Base):
+    __tablename__ = "cluster"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    name: Mapped[str] = mapped_column(String(63))
+    tier: Mapped[Tier] = mapped_column(StrEnumType(Tier))
+    cloud: Mapped[Cloud] = mapped_column(StrEnumType(Cloud))
+    region: Mapped[str] = mapped_column(String(32))
+    status: Mapped[ClusterStatus] = mapped_column(StrEnumType(ClusterStatus))
+    nlb_arn: Mapped[str | None] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer, default=entities.DEFAULT_PORT)
+    private_dns_host: Mapped[str] = mapped_column(String(253))
+
+    def to_domain(self) -> entities.Cluster:
+        """The cluster as the domain rules see it."""
+        return entities.Cluster(
+            id=self.id,
+            project_id=self.project_id,
+            name=self.name,
+            tier=self.tier,
+            cloud=self.cloud,
+            region=self.region,
+            status=self.status,
+            nlb_arn=self.nlb_arn,
+            port=self.port,
+            private_dns_host=self.private_dns_host,
+        )
+
+
+class EndpointService(Timestamped, Base):
+    __tablename__ = "endpoint_service"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(ForeignKey("cluster.id"), unique=True)
+    status: Mapped[ServiceStatus] = mapped_column(StrEnumType(ServiceStatus), index=True)
+    client_token: Mapped[str] = mapped_column(String(64), unique=True)
+    aws_service_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    service_name: Mapped[str | None] = mapped_column(String(255))
+    az_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    private_dns_name: Mapped[str | None] = mapped_column(String(253))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+
+    def to_domain(self) -> entities.EndpointService:
+        """The endpoint service as the domain rules see it."""
+        return entities.EndpointService(
+            id=self.id,
+            cluster_id=self.cluster_id,
+            status=self.status,
+            aws_service_id=self.aws_service_id,
+            service_name=self.service_name,
+            az_ids=tuple(self.az_ids),
+            private_dns_name=self.private_dns_name,
+            failure_reason=self.failure_reason,
+        )
+
+
+class PrivateEndpoint(Timestamped, Base):
+    __tablename__ = "private_endpoint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    cluster_id: Mapped[int] = mapped_column(ForeignKey("cluster.id"), index=True)
+    stage: Mapped[Stage] = mapped_column(StrEnumType(Stage))
+    status: Mapped[EndpointStatus] = mapped_column(StrEnumType(EndpointStatus), index=True)
+    created_by: Mapped[str] = mapped_column(String(32))
+    creation_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    account_id: Mapped[str | None] = mapped_column(String(12))
+    vpc_id: Mapped[str | None] = mapped_column(String(32))
+    subnet_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    vpce_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    alert_ts: Mapped[str | None] = mapped_column(String(32))
+    view_id: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__: dict[str, Any] = {"version_id_col": version}
+
+    def to_domain(self) -> entities.PrivateEndpoint:
+        """The private endpoint as the domain rules see it."""
+        return entities.PrivateEndpoint(
+            id=self.id,
+            project_id=self.project_id,
+            cluster_id=self.cluster_id,
+            stage=self.stage,
+            status=self.status,
+            created_by=self.created_by,
+            account_id=self.account_id,
+            vpc_id=self.vpc_id,
+            subnet_ids=tuple(self.subnet_ids),
+            vpce_id=self.vpce_id,
+            failure_reason=self.failure_reason,
+        )
+
+
+class Event(Base):
+    """The append-only audit log; it outlives the rows it speaks of (no foreign keys)."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_subject", "subject", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    subject: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Outbox(Base):
+    """A Slack notification written with the change that causes it, sent later by the worker."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(191), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    private_endpoint_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

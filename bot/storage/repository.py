@@ -1,0 +1,222 @@
+"""Queries and writes, keyword-only, one plain verb each. Callers own the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.domain.states import Role
+from bot.storage.orm import (
+    Cluster,
+    EndpointService,
+    Event,
+    Outbox,
+    PrivateEndpoint,
+    Project,
+    ProjectMember,
+)
+
+SYSTEM_ACTOR = "system"
+
+
+# Projects -------------------------------------------------------------------------------
+
+
+def create_project(
+    *, session: Session, name: str, channel_id: str, team_id: str | None, owners: Sequence[str]
+) -> Project:
+    """A new project bound to `channel_id`, with its named owners."""
+    project = Project(name=name, channel_id=channel_id, team_id=team_id)
+    project.members = [ProjectMember(user_id=user, role=Role.OWNER) for user in owners]
+    session.add(project)
+    session.flush()
+    return project
+
+
+def get_project_by_name(*, session: Session, name: str) -> Project | None:
+    """The project called `name`."""
+    return session.scalar(select(Project).where(Project.name == name))
+
+
+def get_project_by_channel(*, session: Session, channel_id: str) -> Project | None:
+    """The project bound to a Slack channel."""
+    return session.scalar(select(Project).where(Project.channel_id == channel_id))
+
+
+def list_projects(*, session: Session) -> Sequence[Project]:
+    """Every project, by name, with its members loaded."""
+    return session.scalars(select(Project).order_by(Project.name)).all()
+
+
+def list_projects_of_user(*, session: Session, user_id: str) -> Sequence[Project]:
+    """The projects where `user_id` is a named member or owner."""
+    query = (
+        select(Project)
+        .join(ProjectMember)
+        .where(ProjectMember.user_id == user_id)
+        .order_by(Project.name)
+    )
+    return session.scalars(query).unique().all()
+
+
+# Clusters -------------------------------------------------------------------------------
+
+
+def create_cluster(*, session: Session, **values: Any) -> Cluster:
+    """A new cluster row from column values."""
+    cluster = Cluster(**values)
+    session.add(cluster)
+    session.flush()
+    return cluster
+
+
+def get_cluster(*, session: Session, cluster_id: int) -> Cluster | None:
+    """The cluster with this id."""
+    return session.get(Cluster, cluster_id)
+
+
+def get_cluster_by_name(*, session: Session, project_id: int, name: str) -> Cluster | None:
+    """The cluster called `name` in a project."""
+    query = select(Cluster).where(Cluster.project_id == project_id, Cluster.name == name)
+    return session.scalar(query)
+
+
+def list_clusters_named(*, session: Session, name: str) -> Sequence[Cluster]:
+    """Every cluster called `name`, whatever its project."""
+    return session.scalars(select(Cluster).where(Cluster.name == name)).all()
+
+
+def list_clusters(*, session: Session, project_id: int | None = None) -> Sequence[Cluster]:
+    """Clusters by project and name, optionally of one project."""
+    query = select(Cluster).order_by(Cluster.project_id, Cluster.name)
+    if project_id is not None:
+        query = query.where(Cluster.project_id == project_id)
+    return session.scalars(query).all()
+
+
+def delete_cluster(*, session: Session, cluster: Cluster) -> None:
+    """Remove a cluster row (its service and endpoints must be gone)."""
+    session.delete(cluster)
+    session.flush()
+
+
+# Endpoint services ----------------------------------------------------------------------
+
+
+def get_service_by_cluster(*, session: Session, cluster_id: int) -> EndpointService | None:
+    """The endpoint service of a cluster."""
+    query = select(EndpointService).where(EndpointService.cluster_id == cluster_id)
+    return session.scalar(query)
+
+
+def map_services_by_cluster(
+    *, session: Session, cluster_ids: Sequence[int]
+) -> dict[int, EndpointService]:
+    """The endpoint services of many clusters, in one query, keyed by cluster id."""
+    if not cluster_ids:
+        return {}
+    query = select(EndpointService).where(EndpointService.cluster_id.in_(cluster_ids))
+    return {service.cluster_id: service for service in session.scalars(query)}
+
+
+# Private endpoints ----------------------------------------------------------------------
+
+
+def list_endpoints(
+    *,
+    session: Session,
+    project_id: int | None = None,
+    cluster_id: int | None = None,
+) -> Sequence[PrivateEndpoint]:
+    """Private endpoints, oldest first, of a project and/or cluster."""
+    query = select(PrivateEndpoint).order_by(PrivateEndpoint.id)
+    if project_id is not None:
+        query = query.where(PrivateEndpoint.project_id == project_id)
+    if cluster_id is not None:
+        query = query.where(PrivateEndpoint.cluster_id == cluster_id)
+    return session.scalars(query).all()
+
+
+def count_endpoints_by_cluster(*, session: Session, cluster_ids: Sequence[int]) -> dict[int, int]:
+    """How many live private endpoints each cluster has, in one query."""
+    if not cluster_ids:
+        return {}
+    query = (
+        select(PrivateEndpoint.cluster_id, func.count())
+        .where(PrivateEndpoint.cluster_id.in_(cluster_ids))
+        .group_by(PrivateEndpoint.cluster_id)
+    )
+    return dict(session.execute(query).tuples().all())
+
+
+def delete_endpoint(*, session: Session, endpoint: PrivateEndpoint) -> None:
+    """Remove a private endpoint row; its history stays in the event log."""
+    session.delete(endpoint)
+    session.flush()
+
+
+# Audit log and outbox -------------------------------------------------------------------
+
+
+def record_event(
+    *,
+    session: Session,
+    project_id: int | None,
+    subject: str,
+    subject_id: int,
+    actor: str,
+    action: str,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    detail: str | None = None,
+) -> Event:
+    """Append one entry to the audit log."""
+    event = Event(
+        project_id=project_id,
+        subject=subject,
+        subject_id=subject_id,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        detail=detail,
+    )
+    session.add(event)
+    return event
+
+
+def list_events(*, session: Session, subject: str, subject_id: int) -> Sequence[Event]:
+    """The history of one subject, oldest first."""
+    query = (
+        select(Event)
+        .where(Event.subject == subject, Event.subject_id == subject_id)
+        .order_by(Event.id)
+    )
+    return session.scalars(query).all()
+
+
+def add_outbox(
+    *,
+    session: Session,
+    dedupe_key: str,
+    kind: str,
+    channel_id: str | None,
+    payload: dict[str, Any],
+    private_endpoint_id: int | None = None,
+) -> Outbox | None:
+    """Queue a Slack notification unless one with `dedupe_key` is already queued."""
+    existing = session.scalar(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key))
+    if existing is not None:
+        return None
+    row = Outbox(
+        dedupe_key=dedupe_key,
+        kind=kind,
+        channel_id=channel_id,
+        payload=payload,
+        private_endpoint_id=private_endpoint_id,
+    )
+    session.add(row)
+    return row
