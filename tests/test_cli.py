@@ -1,0 +1,413 @@
+"""The admin CLI end to end, as a subprocess, on SQLite and Postgres."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from bot.domain.states import ClusterStatus, EndpointStatus, ServiceStatus, Stage
+from bot.storage import orm
+from bot.storage.orm import Base
+
+NLB = "arn:aws:elasticloadbalancing:us-west-2:123456789012:loadbalancer/net/orders/0123456789abcdef"
+
+
+def run(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": url}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True, check=False
+    )
+
+
+def ok(url: str, *args: str) -> str:
+    result = run(url, *args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table."""
+    with engine.connect() as connection:
+        return {
+            table.name: sorted(map(tuple, connection.execute(select(table))), key=repr)
+            for table in Base.metadata.sorted_tables
+        }
+
+
+@pytest.fixture
+def url(clean_database: str) -> str:
+    ok(
+        clean_database,
+        "projects",
+        "add",
+        "payments",
+        "--channel",
+        "C0PAYMENTS",
+        "--owner",
+        "U0OWNER1",
+        "--owner",
+        "U0OWNER2",
+    )
+    return clean_database
+
+
+def test_every_command_has_help() -> None:
+    for args in (
+        ["--help"],
+        ["db", "upgrade", "--help"],
+        ["projects", "add", "--help"],
+        ["projects", "list", "--help"],
+        ["clusters", "add", "--help"],
+        ["clusters", "import", "--help"],
+        ["clusters", "list", "--help"],
+        ["clusters", "drop", "--help"],
+    ):
+        result = run("sqlite://", *args)
+        assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def test_db_upgrade_is_repeatable(clean_database: str) -> None:
+    assert "newest revision" in ok(clean_database, "db", "upgrade")
+    assert "newest revision" in ok(clean_database, "db", "upgrade")
+
+
+def test_unmigrated_database_is_reported(tmp_path: Path) -> None:
+    result = run(f"sqlite:///{tmp_path / 'new.db'}", "projects", "list")
+    assert result.returncode == 1
+    assert "run `python -m bot db upgrade`" in result.stderr
+
+
+def test_projects_and_clusters(url: str) -> None:
+    assert "payments  C0PAYMENTS  -     U0OWNER1,U0OWNER2" in ok(url, "projects", "list")
+    out = ok(
+        url,
+        "clusters",
+        "add",
+        "--project",
+        "payments",
+        "--name",
+        "orders",
+        "--tier",
+        "dedicated",
+        "--cloud",
+        "aws",
+        "--region",
+        "us-west-2",
+        "--nlb-arn",
+        NLB,
+    )
+    assert "orders.us-west-2.privatelink.example.com:4000" in out
+    ok(
+        url,
+        "clusters",
+        "add",
+        "--project",
+        "payments",
+        "--name",
+        "analytics",
+        "--tier",
+        "developer",
+        "--cloud",
+        "gcp",
+        "--region",
+        "us-east-1",
+        "--port",
+        "4001",
+        "--status",
+        "creating",
+    )
+    listing = ok(url, "clusters", "list").splitlines()
+    assert listing[0].split() == [
+        "PROJECT",
+        "CLUSTER",
+        "TIER",
+        "CLOUD",
+        "REGION",
+        "STATUS",
+        "HOST",
+        "SERVICE",
+        "ENDPOINTS",
+    ]
+    assert listing[1].split() == [
+        "payments",
+        "analytics",
+        "developer",
+        "gcp",
+        "us-east-1",
+        "creating",
+        "analytics.us-east-1.privatelink.example.com:4001",
+        "-",
+        "0",
+    ]
+    assert listing[2].split()[:2] == ["payments", "orders"]
+
+
+def test_import_is_idempotent(url: str, tmp_path: Path, db_engine: Engine) -> None:
+    path = tmp_path / "clusters.yml"
+    path.write_text(
+        f"""
+- project: payments
+  name: orders
+  tier: dedicated
+  cloud: aws
+  region: us-west-2
+  nlb_arn: {NLB}
+- {{project: payments, name: analytics, tier: dedicated, cloud: gcp, region: us-east-1}}
+""",
+        encoding="utf-8",
+    )
+    assert "2 added, 0 updated, 0 unchanged" in ok(url, "clusters", "import", str(path))
+    before = snapshot(db_engine)
+    assert "0 added, 0 updated, 2 unchanged" in ok(url, "clusters", "import", str(path))
+    assert snapshot(db_engine) == before
+    path.write_text(
+        path.read_text().replace("region: us-east-1}", "region: us-east-1, port: 5000}")
+    )
+    assert "0 added, 1 updated, 1 unchanged" in ok(url, "clusters", "import", str(path))
+
+
+BAD_INPUTS = [
+    (["projects", "add", "payments", "--channel", "C0OTHER"], "already exists"),
+    (["projects", "add", "Bad Name", "--channel", "C0OTHER"], "not a valid project name"),
+    (["projects", "add", "other", "--channel", "C0PAYMENTS"], "already belongs to project"),
+    (["projects", "add", "other", "--channel", "general"], "not a Slack channel ID"),
+    (
+        ["projects", "add", "other", "--channel", "C0OTHER", "--owner", "steve"],
+        "not a Slack user ID",
+    ),
+    (
+        [
+            "clusters",
+            "add",
+            "--project",
+            "nope",
+            "--name",
+            "x",
+            "--tier",
+            "dedicated",
+            "--cloud",
+            "aws",
+            "--region",
+            "us-west-2",
+            "--nlb-arn",
+            NLB,
+        ],
+        "no project named nope",
+    ),
+    (
+        [
+            "clusters",
+            "add",
+            "--project",
+            "payments",
+            "--name",
+            "x",
+            "--tier",
+            "gold",
+            "--cloud",
+            "aws",
+            "--region",
+            "us-west-2",
+            "--nlb-arn",
+            NLB,
+        ],
+        "tier must be one of",
+    ),
+    (
+        [
+            "clusters",
+            "add",
+            "--project",
+            "payments",
+            "--name",
+            "x",
+            "--tier",
+            "dedicated",
+            "--cloud",
+            "aws",
+            "--region",
+            "us-west-2",
+        ],
+        "nlb_arn is required",
+    ),
+    (
+        [
+            "clusters",
+            "add",
+            "--project",
+            "payments",
+            "--name",
+            "x",
+            "--tier",
+            "dedicated",
+            "--cloud",
+            "aws",
+            "--region",
+            "eu-west-1",
+            "--nlb-arn",
+            NLB,
+        ],
+        "load balancer is in",
+    ),
+    (
+        [
+            "clusters",
+            "add",
+            "--project",
+            "payments",
+            "--name",
+            "x",
+            "--tier",
+            "dedicated",
+            "--cloud",
+            "aws",
+            "--region",
+            "us-west-2",
+            "--nlb-arn",
+            NLB,
+            "--port",
+            "99999",
+        ],
+        "not a port number",
+    ),
+    (
+        [
+            "clusters",
+            "add",
+            "--project",
+            "payments",
+            "--name",
+            "x;rm",
+            "--tier",
+            "dedicated",
+            "--cloud",
+            "aws",
+            "--region",
+            "us-west-2",
+            "--nlb-arn",
+            NLB,
+        ],
+        "not a valid cluster name",
+    ),
+    (["clusters", "drop", "nope"], "no cluster named nope"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_INPUTS)
+def test_bad_input_is_one_line_and_writes_nothing(
+    url: str, db_engine: Engine, args: list[str], message: str
+) -> None:
+    before = snapshot(db_engine)
+    result = run(url, *args)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert snapshot(db_engine) == before
+
+
+def test_bad_import_file_writes_nothing(url: str, tmp_path: Path, db_engine: Engine) -> None:
+    path = tmp_path / "clusters.yml"
+    path.write_text(
+        f"- {{project: payments, name: good, tier: dedicated, cloud: aws, region: us-west-2, "
+        f"nlb_arn: '{NLB}'}}\n"
+        "- {project: payments, name: bad, tier: dedicated, cloud: aws, region: mars-1}\n",
+        encoding="utf-8",
+    )
+    before = snapshot(db_engine)
+    result = run(url, "clusters", "import", str(path))
+    assert result.returncode == 1 and "cluster 2" in result.stderr and "region" in result.stderr
+    for content, message in [("- [unclosed", "not valid YAML"), ("name: x", "list of clusters")]:
+        path.write_text(content, encoding="utf-8")
+        result = run(url, "clusters", "import", str(path))
+        assert result.returncode == 1 and message in result.stderr
+    assert snapshot(db_engine) == before
+
+
+def test_drop_cascades_to_the_service_and_every_endpoint(url: str, db_engine: Engine) -> None:
+    ok(
+        url,
+        "clusters",
+        "add",
+        "--project",
+        "payments",
+        "--name",
+        "orders",
+        "--tier",
+        "dedicated",
+        "--cloud",
+        "aws",
+        "--region",
+        "us-west-2",
+        "--nlb-arn",
+        NLB,
+    )
+    ok(
+        url,
+        "clusters",
+        "add",
+        "--project",
+        "payments",
+        "--name",
+        "other",
+        "--tier",
+        "dedicated",
+        "--cloud",
+        "aws",
+        "--region",
+        "us-west-2",
+        "--nlb-arn",
+        NLB,
+    )
+    with Session(db_engine) as session, session.begin():
+        clusters = {c.name: c for c in session.scalars(select(orm.Cluster))}
+        for name in ("orders", "other"):
+            cluster = clusters[name]
+            session.add(
+                orm.EndpointService(
+                    cluster_id=cluster.id,
+                    status=ServiceStatus.ACTIVE,
+                    client_token=f"plbot-{cluster.id}",
+                )
+            )
+            for status in (EndpointStatus.ACTIVE, EndpointStatus.FAILED):
+                session.add(
+                    orm.PrivateEndpoint(
+                        project_id=cluster.project_id,
+                        cluster_id=cluster.id,
+                        stage=Stage.DONE,
+                        status=status,
+                        created_by="U0OWNER1",
+                    )
+                )
+    out = ok(url, "clusters", "drop", "orders")
+    assert "2 private endpoint(s) are deleting" in out
+    with Session(db_engine) as session:
+        by_cluster = {
+            c.name: (
+                c.status,
+                sorted(
+                    e.status
+                    for e in session.scalars(
+                        select(orm.PrivateEndpoint).where(orm.PrivateEndpoint.cluster_id == c.id)
+                    )
+                ),
+            )
+            for c in session.scalars(select(orm.Cluster))
+        }
+        services = {s.cluster_id: s.status for s in session.scalars(select(orm.EndpointService))}
+        events = session.scalars(select(orm.Event).where(orm.Event.action == "cluster_dropped"))
+        assert len(events.all()) == 4  # the cluster, its service and its two endpoints
+    assert by_cluster["orders"] == (ClusterStatus.DELETING, [EndpointStatus.DELETING] * 2)
+    assert by_cluster["other"] == (
+        ClusterStatus.ACTIVE,
+        [EndpointStatus.ACTIVE, EndpointStatus.FAILED],
+    )
+    assert sorted(services.values()) == [ServiceStatus.ACTIVE, ServiceStatus.DELETING]
+    second = run(url, "clusters", "drop", "orders")
+    assert second.returncode == 1 and "already being dropped" in second.stderr

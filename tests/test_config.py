@@ -1,0 +1,92 @@
+"""Settings: exact environment names, one-line errors, secrets never shown."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bot.config import ConfigError, Settings, load_settings
+
+SETTINGS = {
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "DATABASE_URL",
+    "BOT_RECONCILE_INTERVAL",
+    "BOT_PRIVATE_DNS_ZONE",
+}
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_exactly_the_documented_names() -> None:
+    assert set(Settings.model_fields) == SETTINGS
+
+
+def test_defaults() -> None:
+    settings = load_settings()
+    assert settings.DATABASE_URL.get_secret_value() == "sqlite:///privatelink-bot.db"
+    assert settings.SLACK_API_URL == "https://slack.com/api/"
+    assert settings.BOT_RECONCILE_INTERVAL == 15.0
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxp-user-token", "xoxb-"),
+        ("SLACK_APP_TOKEN", "xoxb-1", "xapp-"),
+        ("SLACK_SIGNING_SECRET", "has space", "signing secret"),
+        ("SLACK_API_URL", "slack.com/api", "http"),
+        ("DATABASE_URL", "mysql://x/y", "sqlite:// or postgresql://"),
+        ("DATABASE_URL", "::not a url::", "SQLAlchemy URL"),
+        ("BOT_RECONCILE_INTERVAL", "soon", "number"),
+        ("BOT_RECONCILE_INTERVAL", "0", "greater than 0"),
+        ("BOT_PRIVATE_DNS_ZONE", "not a zone", "DNS name"),
+    ],
+)
+def test_malformed_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    text = str(caught.value)
+    assert text.startswith(f"{name}: ") and message in text and "\n" not in text
+
+
+def test_slack_settings_are_required_to_serve(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-abc")
+    with pytest.raises(ConfigError, match="^SLACK_SIGNING_SECRET: is required"):
+        load_settings().require_slack()
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "8f742231b10e8888abcd99yyyzzz85a5")
+    assert load_settings().require_slack() == ("xoxb-1-2-abc", "8f742231b10e8888abcd99yyyzzz85a5")
+
+
+def test_secrets_never_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-very-secret")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "signing-very-secret")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-very-secret")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:db-very-secret@db/bot")
+    shown = repr(load_settings()) + str(load_settings())
+    assert "very-secret" not in shown
+
+
+def test_startup_stops_with_one_line(tmp_path: object) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "projects", "list"],
+        env={"BOT_RECONCILE_INTERVAL": "-5", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: BOT_RECONCILE_INTERVAL: Input should be greater than 0"
+    ]
