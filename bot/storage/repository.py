@@ -149,7 +149,7 @@ def count_endpoints_by_cluster(*, session: Session, cluster_ids: Sequence[int]) 
         .where(PrivateEndpoint.cluster_id.in_(cluster_ids))
         .group_by(PrivateEndpoint.cluster_id)
     )
-    return dict(session.execute(query).tuples().all())
+    return {row[0]: row[1] for row in session.execute(query)}
 
 
 def delete_endpoint(*, session: Session, endpoint: PrivateEndpoint) -> None:
