@@ -68,3 +68,28 @@ def modify_endpoint_argv(*, vpce_id: str, region: str) -> list[str]:
 def modify_endpoint_command(*, vpce_id: str, region: str) -> str:
     """`aws ec2 modify-vpc-endpoint … --private-dns-enabled` as one shell line."""
     return _render(modify_endpoint_argv(vpce_id=vpce_id, region=region))
+
+
+VPC_PLACEHOLDER = "<VPC ID>"
+SUBNETS_PLACEHOLDER = "<Subnet IDs>"
+
+
+def create_endpoint_template(
+    *, region: str, service_name: str, vpc_id: str | None, subnet_ids: Sequence[str]
+) -> str:
+    """The create command with every known value filled in and `<…>` where one is missing."""
+    if vpc_id and subnet_ids:
+        return create_endpoint_command(
+            vpc_id=vpc_id, region=region, service_name=service_name, subnet_ids=subnet_ids
+        )
+    vpc = shlex.quote(parse_vpc_id(vpc_id)) if vpc_id else VPC_PLACEHOLDER
+    subnets = (
+        " ".join(shlex.quote(s) for s in parse_subnet_ids(" ".join(subnet_ids)))
+        if subnet_ids
+        else SUBNETS_PLACEHOLDER
+    )
+    return (
+        f"aws ec2 create-vpc-endpoint --vpc-id {vpc} --region {shlex.quote(parse_region(region))}"
+        f" --service-name {shlex.quote(parse_service_name(service_name))}"
+        f" --vpc-endpoint-type Interface --subnet-ids {subnets}"
+    )

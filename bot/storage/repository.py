@@ -220,3 +220,52 @@ def add_outbox(
     )
     session.add(row)
     return row
+
+
+def get_project(*, session: Session, project_id: int) -> Project | None:
+    """The project with this id."""
+    return session.get(Project, project_id)
+
+
+def get_endpoint(*, session: Session, endpoint_id: int) -> PrivateEndpoint | None:
+    """The private endpoint with this id."""
+    return session.get(PrivateEndpoint, endpoint_id)
+
+
+def get_endpoint_by_creation_key(*, session: Session, creation_key: str) -> PrivateEndpoint | None:
+    """The private endpoint a wizard created, by the wizard's key."""
+    query = select(PrivateEndpoint).where(PrivateEndpoint.creation_key == creation_key)
+    return session.scalar(query)
+
+
+def get_endpoint_by_vpce(*, session: Session, vpce_id: str) -> PrivateEndpoint | None:
+    """The live private endpoint holding a VPC endpoint id."""
+    return session.scalar(select(PrivateEndpoint).where(PrivateEndpoint.vpce_id == vpce_id))
+
+
+def add_member(*, session: Session, project: Project, user_id: str) -> None:
+    """Remember that `user_id` is in the project's channel (owners stay owners)."""
+    if all(member.user_id != user_id for member in project.members):
+        project.members.append(ProjectMember(user_id=user_id, role=Role.MEMBER))
+        session.flush()
+
+
+def list_endpoints_of_projects(
+    *, session: Session, project_ids: Sequence[int]
+) -> Sequence[PrivateEndpoint]:
+    """The private endpoints of several projects, oldest first, in one query."""
+    if not project_ids:
+        return []
+    query = (
+        select(PrivateEndpoint)
+        .where(PrivateEndpoint.project_id.in_(project_ids))
+        .order_by(PrivateEndpoint.id)
+    )
+    return session.scalars(query).all()
+
+
+def map_clusters(*, session: Session, cluster_ids: Sequence[int]) -> dict[int, Cluster]:
+    """Clusters by id, in one query."""
+    if not cluster_ids:
+        return {}
+    return {c.id: c for c in session.scalars(select(Cluster).where(Cluster.id.in_(cluster_ids)))}

@@ -1,0 +1,110 @@
+"""Recording a change: the domain transition, its audit event and its Slack notification."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.domain.transitions import EndpointChange, EndpointEvent, endpoint_transition
+from bot.storage import orm, repository
+
+ENDPOINT_SUBJECT = "private_endpoint"
+OUTBOX_ENDPOINT_UPDATE = "endpoint_update"
+
+
+def describe(change: EndpointChange, endpoint: orm.PrivateEndpoint, actor: str) -> str:
+    """One line for the channel thread: who did what, and the status it led to."""
+    who = "The bot" if actor == repository.SYSTEM_ACTOR else f"<@{actor}>"
+    what = {
+        EndpointEvent.INTERFACE_SUBMITTED: f"gave VPC {endpoint.vpc_id}",
+        EndpointEvent.VPCE_SUBMITTED: f"submitted {endpoint.vpce_id} for acceptance",
+        EndpointEvent.CONNECTION_ACCEPTED: f"accepted the connection from {endpoint.vpce_id}",
+        EndpointEvent.CREATE_SUBMITTED: "finished the wizard",
+        EndpointEvent.CONNECTION_AVAILABLE: "saw the connection become available",
+        EndpointEvent.STEP_FAILED: f"reports a failure: {endpoint.failure_reason}",
+        EndpointEvent.TERMINATE: "terminated it",
+        EndpointEvent.CLUSTER_DROPPED: "dropped its cluster",
+        EndpointEvent.REMOVED: "removed it from AWS",
+    }[change.event]
+    return f"{who} {what}: {change.from_status.value} → {change.to_status.value}"
+
+
+def created(*, session: Session, endpoint: orm.PrivateEndpoint, actor: str) -> None:
+    """Record a new private endpoint and queue its channel message."""
+    event = repository.record_event(
+        session=session,
+        project_id=endpoint.project_id,
+        subject=ENDPOINT_SUBJECT,
+        subject_id=endpoint.id,
+        actor=actor,
+        action="created",
+        to_status=endpoint.status,
+    )
+    session.flush()
+    _queue(session, endpoint, event, text=f"<@{actor}> started a private endpoint", broadcast=False)
+
+
+def apply(
+    *,
+    session: Session,
+    endpoint: orm.PrivateEndpoint,
+    event: EndpointEvent,
+    actor: str,
+    detail: str | None = None,
+) -> EndpointChange:
+    """Move `endpoint` by `event` (or raise IllegalTransition), with its event and outbox row."""
+    change = endpoint_transition(endpoint.status, event)
+    endpoint.status = change.to_status
+    row = repository.record_event(
+        session=session,
+        project_id=endpoint.project_id,
+        subject=ENDPOINT_SUBJECT,
+        subject_id=endpoint.id,
+        actor=actor,
+        action=event,
+        from_status=change.from_status,
+        to_status=change.to_status,
+        detail=detail,
+    )
+    session.flush()
+    _queue(
+        session, endpoint, row, text=describe(change, endpoint, actor), broadcast=change.is_alert
+    )
+    return change
+
+
+def _queue(
+    session: Session,
+    endpoint: orm.PrivateEndpoint,
+    event: orm.Event,
+    *,
+    text: str,
+    broadcast: bool,
+) -> None:
+    repository.add_outbox(
+        session=session,
+        dedupe_key=f"endpoint:{endpoint.id}:event:{event.id}",
+        kind=OUTBOX_ENDPOINT_UPDATE,
+        channel_id=endpoint.channel_id,
+        private_endpoint_id=endpoint.id,
+        payload={"text": text, "broadcast": broadcast, "endpoint": snapshot(session, endpoint)},
+    )
+
+
+def snapshot(session: Session, endpoint: orm.PrivateEndpoint) -> dict[str, object]:
+    """What the channel message shows of an endpoint, as it is now (JSON-ready)."""
+    cluster = session.get(orm.Cluster, endpoint.cluster_id)
+    assert cluster is not None
+    return {
+        "id": endpoint.id,
+        "project_id": endpoint.project_id,
+        "cluster": cluster.name,
+        "region": cluster.region,
+        "host": cluster.private_dns_host,
+        "port": cluster.port,
+        "status": endpoint.status.value,
+        "stage": endpoint.stage.value,
+        "vpc_id": endpoint.vpc_id,
+        "vpce_id": endpoint.vpce_id,
+        "failure_reason": endpoint.failure_reason,
+        "created_by": endpoint.created_by,
+    }

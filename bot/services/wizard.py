@@ -1,0 +1,237 @@
+"""The create wizard, stage by stage: each submission loads, checks, moves and saves.
+
+A submission that arrives for a stage the endpoint has already left (a double click, a
+retried request) changes nothing and answers with the endpoint's current stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from bot.domain import entities, rules
+from bot.domain.errors import InvalidInput, NotEligible, NotFound
+from bot.domain.rules import ClusterChoice
+from bot.domain.states import Action, EndpointStatus, ServiceStatus, Stage
+from bot.domain.transitions import EndpointEvent
+from bot.domain.validation import (
+    Field,
+    parse_account_id,
+    parse_region,
+    parse_subnet_ids,
+    parse_vpc_id,
+    parse_vpce_id,
+)
+from bot.services import changes, services
+from bot.storage import orm, repository
+
+
+@dataclass(frozen=True, slots=True)
+class WizardState:
+    """Everything a stage's view shows."""
+
+    project: entities.Project
+    channel_id: str
+    stage: Stage
+    choice: ClusterChoice | None = None
+    cluster: entities.Cluster | None = None
+    service: entities.EndpointService | None = None
+    endpoint: entities.PrivateEndpoint | None = None
+
+
+def start(
+    *,
+    session: Session,
+    project: orm.Project,
+    user_id: str,
+    channel_id: str,
+    requested: str | None = None,
+) -> WizardState:
+    """The Choose Cluster stage: eligible clusters, the excluded ones with reasons, a default."""
+    domain_project = project.to_domain()
+    rules.authorize(domain_project, user_id, Action.CREATE)
+    clusters = repository.list_clusters(session=session, project_id=project.id)
+    counts = repository.count_endpoints_by_cluster(
+        session=session, cluster_ids=[c.id for c in clusters]
+    )
+    choice = rules.choose_cluster(
+        [c.to_domain() for c in clusters], requested=requested, with_endpoint=set(counts)
+    )
+    return WizardState(
+        project=domain_project, channel_id=channel_id, stage=Stage.CHOOSE_CLUSTER, choice=choice
+    )
+
+
+def _cluster(session: Session, project: entities.Project, cluster_id: int) -> orm.Cluster:
+    cluster = repository.get_cluster(session=session, cluster_id=cluster_id)
+    if cluster is None or cluster.project_id != project.id:
+        raise InvalidInput(Field.CLUSTER, "That cluster no longer exists; choose another.")
+    try:
+        rules.check_eligible(cluster.to_domain())
+    except NotEligible as error:
+        raise InvalidInput(Field.CLUSTER, str(error)) from None
+    return cluster
+
+
+def submit_cluster(
+    *, session: Session, project: orm.Project, user_id: str, channel_id: str, cluster_id: int
+) -> WizardState:
+    """Choose Cluster submitted: on to Service Endpoint with the cluster's region."""
+    domain_project = project.to_domain()
+    rules.authorize(domain_project, user_id, Action.CREATE)
+    cluster = _cluster(session, domain_project, cluster_id)
+    return WizardState(
+        project=domain_project,
+        channel_id=channel_id,
+        stage=Stage.SERVICE_ENDPOINT,
+        cluster=cluster.to_domain(),
+    )
+
+
+def submit_region(
+    *,
+    session: Session,
+    project: orm.Project,
+    user_id: str,
+    channel_id: str,
+    cluster_id: int,
+    region: str,
+    creation_key: str,
+) -> WizardState:
+    """Service Endpoint submitted: the private endpoint is created (`not_configured`) and the
+    cluster's endpoint service queued if it has none. Once per wizard (`creation_key`)."""
+    domain_project = project.to_domain()
+    rules.authorize(domain_project, user_id, Action.CREATE)
+    existing = repository.get_endpoint_by_creation_key(session=session, creation_key=creation_key)
+    if existing is not None:
+        return state_of(session=session, endpoint=existing)
+    cluster = _cluster(session, domain_project, cluster_id)
+    rules.check_region(cluster.to_domain(), parse_region(region))
+    services.ensure(session=session, cluster=cluster, actor=user_id)
+    endpoint = orm.PrivateEndpoint(
+        project_id=project.id,
+        cluster_id=cluster.id,
+        stage=Stage.INTERFACE_ENDPOINT,
+        status=EndpointStatus.NOT_CONFIGURED,
+        created_by=user_id,
+        creation_key=creation_key,
+        channel_id=project.channel_id,
+    )
+    session.add(endpoint)
+    session.flush()
+    changes.created(session=session, endpoint=endpoint, actor=user_id)
+    return state_of(session=session, endpoint=endpoint)
+
+
+def _owned_endpoint(
+    session: Session, endpoint_id: int, user_id: str, action: Action = Action.EDIT
+) -> orm.PrivateEndpoint:
+    endpoint = repository.get_endpoint(session=session, endpoint_id=endpoint_id)
+    if endpoint is None:
+        raise NotFound(f"Private endpoint #{endpoint_id} does not exist (any more).")
+    project = repository.get_project(session=session, project_id=endpoint.project_id)
+    assert project is not None
+    rules.authorize(project.to_domain(), user_id, action)
+    return endpoint
+
+
+def submit_interface(
+    *,
+    session: Session,
+    endpoint_id: int,
+    user_id: str,
+    account_id: str,
+    vpc_id: str,
+    subnet_ids: str,
+) -> WizardState:
+    """Interface Endpoint submitted: account, VPC and subnets recorded; on to Accept."""
+    values = (parse_account_id(account_id), parse_vpc_id(vpc_id), parse_subnet_ids(subnet_ids))
+    endpoint = _owned_endpoint(session, endpoint_id, user_id)
+    at_stage = endpoint.stage is Stage.INTERFACE_ENDPOINT
+    if not at_stage or endpoint.status not in (
+        EndpointStatus.NOT_CONFIGURED,
+        EndpointStatus.FAILED,
+    ):
+        return state_of(session=session, endpoint=endpoint)
+    cluster = repository.get_cluster(session=session, cluster_id=endpoint.cluster_id)
+    assert cluster is not None
+    services.ensure(session=session, cluster=cluster, actor=user_id)
+    endpoint.account_id, endpoint.vpc_id = values[0], values[1]
+    endpoint.subnet_ids = list(values[2])
+    endpoint.failure_reason = None
+    endpoint.stage = Stage.ACCEPT_ENDPOINT_CONNECTION
+    changes.apply(
+        session=session, endpoint=endpoint, event=EndpointEvent.INTERFACE_SUBMITTED, actor=user_id
+    )
+    return state_of(session=session, endpoint=endpoint)
+
+
+def submit_vpce(*, session: Session, endpoint_id: int, user_id: str, vpce_id: str) -> WizardState:
+    """Accept Endpoint Connection submitted: the vpce id is queued for verification."""
+    vpce = parse_vpce_id(vpce_id)
+    endpoint = _owned_endpoint(session, endpoint_id, user_id)
+    waiting = endpoint.status is EndpointStatus.INITIATING and endpoint.vpce_id is None
+    retrying = endpoint.status is EndpointStatus.FAILED
+    if endpoint.stage is not Stage.ACCEPT_ENDPOINT_CONNECTION or not (waiting or retrying):
+        return state_of(session=session, endpoint=endpoint)
+    other = repository.get_endpoint_by_vpce(session=session, vpce_id=vpce)
+    if other is not None and other.id != endpoint.id:
+        raise InvalidInput(
+            Field.VPCE_ID, f"{vpce} is already used by private endpoint #{other.id}."
+        )
+    endpoint.vpce_id = vpce
+    endpoint.failure_reason = None
+    changes.apply(
+        session=session, endpoint=endpoint, event=EndpointEvent.VPCE_SUBMITTED, actor=user_id
+    )
+    return state_of(session=session, endpoint=endpoint)
+
+
+def submit_create(*, session: Session, endpoint_id: int, user_id: str) -> WizardState:
+    """Enable Private DNS finished with Create: the worker activates it once AWS says so."""
+    endpoint = _owned_endpoint(session, endpoint_id, user_id)
+    if endpoint.stage is Stage.ENABLE_PRIVATE_DNS and endpoint.status is EndpointStatus.PENDING:
+        endpoint.stage = Stage.DONE
+        changes.apply(
+            session=session, endpoint=endpoint, event=EndpointEvent.CREATE_SUBMITTED, actor=user_id
+        )
+    return state_of(session=session, endpoint=endpoint)
+
+
+def resume(*, session: Session, endpoint_id: int, user_id: str) -> WizardState:
+    """Edit: the wizard reopened where the endpoint's status says, or NotEditable."""
+    endpoint = _owned_endpoint(session, endpoint_id, user_id)
+    rules.edit_stage(endpoint.to_domain())
+    return state_of(session=session, endpoint=endpoint)
+
+
+def terminate(*, session: Session, endpoint_id: int, user_id: str) -> entities.PrivateEndpoint:
+    """Terminate one endpoint: it goes to `deleting`; the worker removes it from AWS."""
+    endpoint = _owned_endpoint(session, endpoint_id, user_id, Action.TERMINATE)
+    if endpoint.status is not EndpointStatus.DELETING:
+        changes.apply(
+            session=session, endpoint=endpoint, event=EndpointEvent.TERMINATE, actor=user_id
+        )
+    return endpoint.to_domain()
+
+
+def state_of(*, session: Session, endpoint: orm.PrivateEndpoint) -> WizardState:
+    """The wizard as it stands for `endpoint`."""
+    project = repository.get_project(session=session, project_id=endpoint.project_id)
+    cluster = repository.get_cluster(session=session, cluster_id=endpoint.cluster_id)
+    assert project is not None and cluster is not None
+    service = repository.get_service_by_cluster(session=session, cluster_id=cluster.id)
+    return WizardState(
+        project=project.to_domain(),
+        channel_id=endpoint.channel_id or project.channel_id,
+        stage=endpoint.stage,
+        cluster=cluster.to_domain(),
+        service=service.to_domain() if service else None,
+        endpoint=endpoint.to_domain(),
+    )
+
+
+def service_ready(state: WizardState) -> bool:
+    """Whether the endpoint service exists on AWS and can take connections."""
+    return state.service is not None and state.service.status is ServiceStatus.ACTIVE

@@ -1,0 +1,38 @@
+"""Every callback, action and block id the bot puts in Slack, in one place."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+COMMAND = "/private-endpoint"
+
+
+class CallbackId(StrEnum):
+    WIZARD = "private_endpoint_wizard"
+    TERMINATE = "private_endpoint_terminate"
+
+
+class BlockId(StrEnum):
+    CLUSTER = "cluster"
+    REGION = "region"
+    ACCOUNT_ID = "account_id"
+    VPC_ID = "vpc"
+    SUBNET_IDS = "subnets"
+    VPCE_ID = "vpce"
+    INSTRUCTIONS = "instructions"
+    ENDPOINT_ACTIONS = "endpoint_actions"
+    FAILED_ACTIONS = "failed_actions"
+    CONNECT = "connect"
+    TERMINATE_CONFIRM = "terminate_confirm"
+
+
+class ActionId(StrEnum):
+    VALUE = "value"  # the one element of every input block
+    TOGGLE_INSTRUCTIONS = "toggle_instructions"
+    EDIT = "edit"
+    TERMINATE = "terminate"
+    TERMINATE_CONFIRMED = "terminate_confirmed"
+    RETRY = "retry"
+    CONNECT_CLIENT = "connect_client"
+    ACCEPT_CONNECTION = "accept_connection"
+    REJECT_CONNECTION = "reject_connection"

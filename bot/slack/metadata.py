@@ -1,0 +1,40 @@
+"""State that crosses Slack: `private_metadata` and button values, as typed JSON."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.domain.connection import Client
+from bot.domain.states import Stage
+
+
+class _Json(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def dump(self) -> str:
+        """The compact JSON form Slack stores."""
+        return self.model_dump_json(exclude_none=True)
+
+
+class WizardMetadata(_Json):
+    """The wizard's `private_metadata`: where it is and what it has chosen so far."""
+
+    project_id: int
+    stage: Stage
+    channel_id: str
+    cluster_id: int | None = None
+    endpoint_id: int | None = None
+    show_instructions: bool = False
+
+
+class EndpointRef(_Json):
+    """A button value naming one private endpoint."""
+
+    endpoint_id: int
+
+
+class ConnectChoice(_Json):
+    """A connect picker option: which cluster, and which client's string."""
+
+    cluster_id: int
+    client: Client

@@ -1,0 +1,1 @@
+"""Pure builders of Slack views and messages: state in, Block Kit JSON out."""

@@ -1,0 +1,178 @@
+"""Replies to `/private-endpoint`: help, list, connect, billing, terminate, refusals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.domain.billing import BillingEstimate
+from bot.domain.connection import Client
+from bot.services.endpoints import Connect, EndpointRow
+from bot.slack.ids import COMMAND, ActionId, BlockId
+from bot.slack.metadata import ConnectChoice, EndpointRef
+from bot.slack.views.blocks import (
+    Block,
+    actions,
+    button,
+    code,
+    confirm_dialog,
+    context,
+    escape,
+    header,
+    option,
+    section,
+)
+
+Message = dict[str, Any]
+MESSAGE_BLOCKS_MAX = 50
+ROWS_PER_SECTION = 10
+
+HELP = f"""*{COMMAND}* connects your VPC to this project's clusters over AWS PrivateLink.
+• `{COMMAND} create [cluster]`: start the wizard (owners)
+• `{COMMAND} list`: this project's private endpoints
+• `{COMMAND} edit <id>`: resume the wizard where the endpoint stands (owners)
+• `{COMMAND} terminate <id>`: delete one private endpoint (owners)
+• `{COMMAND} connect [cluster]`: connection strings for an active endpoint
+• `{COMMAND} billing`: this project's monthly estimate
+• `{COMMAND} help`: this help
+The channel decides the project. The app's Home tab lists your endpoints with Edit and Terminate."""
+
+
+def text_message(text: str) -> Message:
+    """A plain reply."""
+    return {"text": text, "blocks": [section(escape(text))]}
+
+
+def help_message() -> Message:
+    """The help reply."""
+    return {"text": f"{COMMAND} help", "blocks": [section(HELP)]}
+
+
+def unbound_channel(channel_id: str) -> Message:
+    """The reply in a channel no project is bound to."""
+    text = (
+        f"This channel (<#{channel_id}>) belongs to no project yet. An operator binds it "
+        f"with `python -m bot projects add <project> --channel {channel_id} --owner <user>`; "
+        "then run the command here again."
+    )
+    return {"text": "This channel belongs to no project yet.", "blocks": [section(text)]}
+
+
+def refusal(reason: str) -> Message:
+    """A reply that says why something was refused."""
+    return {"text": reason, "blocks": [section(f":no_entry: {escape(reason)}")]}
+
+
+def age(since: datetime, now: datetime) -> str:
+    """How long ago, as a person says it."""
+    seconds = int((now - since).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
+
+
+def row_line(row: EndpointRow, now: datetime) -> str:
+    """One endpoint as a line of a listing."""
+    e, c = row.endpoint, row.cluster
+    vpce = f"`{e.vpce_id}`" if e.vpce_id else "no vpce yet"
+    line = (
+        f"*#{e.id}* {escape(c.name)} · {c.region} · {vpce} · *{e.status.value}* · "
+        f"stage {e.stage.label} · {age(row.created_at, now)}"
+    )
+    if e.failure_reason:
+        line += f"\n      :x: {escape(e.failure_reason)}"
+    return line
+
+
+def list_message(project: str, rows: list[EndpointRow], now: datetime) -> Message:
+    """`list`: the project's endpoints, grouped in sections within the block limit."""
+    if not rows:
+        return text_message(f"{project} has no private endpoints. Start one with {COMMAND} create.")
+    blocks: list[Block] = [header(f"Private endpoints of {project} ({len(rows)})")]
+    room = MESSAGE_BLOCKS_MAX - 2
+    for start in range(0, len(rows), ROWS_PER_SECTION):
+        if len(blocks) > room:
+            blocks.append(context(f"… and {len(rows) - start} more: see the app's Home tab."))
+            break
+        chunk = rows[start : start + ROWS_PER_SECTION]
+        blocks.append(section("\n".join(row_line(r, now) for r in chunk)))
+    return {"text": f"{len(rows)} private endpoint(s) in {project}", "blocks": blocks}
+
+
+def connect_message(connect: Connect, client: Client = Client.MYSQL_CLI) -> Message:
+    """`connect`: one client's connection string, with a picker for the others."""
+    cluster = connect.cluster
+    chosen = next(s for s in connect.strings if s.client is client)
+    options = {
+        s.client: option(
+            s.client.label, ConnectChoice(cluster_id=cluster.id, client=s.client).dump()
+        )
+        for s in connect.strings
+    }
+    picker = {
+        "type": "static_select",
+        "action_id": ActionId.CONNECT_CLIENT,
+        "options": list(options.values()),
+        "initial_option": options[client],
+    }
+    return {
+        "text": f"Connect to {cluster.name} over its private endpoint",
+        "blocks": [
+            section(
+                f"*Connect to {escape(cluster.name)}* over its private endpoint "
+                f"(`{escape(cluster.private_dns_host or '')}:{cluster.port}`), from inside "
+                "your VPC:",
+                accessory=picker,
+                block_id=BlockId.CONNECT,
+            ),
+            section(f"*{client.label}*\n" + code(chosen.text)),
+            context("The password is read from `$DB_PASSWORD`; set it in your environment."),
+        ],
+    }
+
+
+def billing_message(project: str, estimate: BillingEstimate) -> Message:
+    """`billing`: the monthly estimate and how it was reached."""
+    text = (
+        f"*Estimated PrivateLink cost for {escape(project)}: USD {estimate.monthly_usd} "
+        f"per month*\n{estimate.endpoints} billable endpoint(s) (pending or active) across "
+        f"{estimate.endpoint_azs} Availability Zone(s) × USD {estimate.hourly_rate} per AZ-hour "
+        f"× 730 hours.\n{estimate.note}"
+    )
+    return {
+        "text": f"Estimated cost: USD {estimate.monthly_usd} per month",
+        "blocks": [section(text)],
+    }
+
+
+def terminate_prompt(row: EndpointRow) -> Message:
+    """`terminate <id>`: what will go, with a button that asks once more."""
+    e = row.endpoint
+    value = EndpointRef(endpoint_id=e.id).dump()
+    return {
+        "text": f"Terminate private endpoint #{e.id}?",
+        "blocks": [
+            section(
+                f"Terminate private endpoint *#{e.id}* to *{escape(row.cluster.name)}* "
+                f"({e.vpce_id or 'no vpce yet'}, {e.status.value})? Its connection is "
+                "rejected and clients in your VPC lose access."
+            ),
+            actions(
+                [
+                    button(
+                        "Terminate",
+                        action_id=ActionId.TERMINATE_CONFIRMED,
+                        value=value,
+                        style="danger",
+                        confirm=confirm_dialog(
+                            title="Terminate private endpoint?",
+                            text=f"#{e.id} stops working for every client.",
+                            confirm="Terminate",
+                        ),
+                    ),
+                ],
+                block_id=BlockId.TERMINATE_CONFIRM,
+            ),
+        ],
+    }
