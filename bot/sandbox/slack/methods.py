@@ -1,0 +1,57 @@
+"""The Web API methods the stand-in answers, by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.sandbox.slack import chat, views
+from bot.sandbox.slack.state import Workspace
+from bot.sandbox.slack.workspace import (
+    BOT_ID,
+    BOT_NAME,
+    BOT_USER_ID,
+    TEAM_DOMAIN,
+    TEAM_ID,
+    TEAM_NAME,
+    JsonDict,
+)
+
+Method = Callable[[Workspace, JsonDict], JsonDict]
+
+
+def auth_test(ws: Workspace, args: JsonDict) -> JsonDict:
+    """auth.test: who the bot token belongs to."""
+    return {
+        "ok": True,
+        "url": f"https://{TEAM_DOMAIN}.slack.com/",
+        "team": TEAM_NAME,
+        "user": BOT_NAME,
+        "team_id": TEAM_ID,
+        "user_id": BOT_USER_ID,
+        "bot_id": BOT_ID,
+        "is_enterprise_install": False,
+    }
+
+
+def conversations_info(ws: Workspace, args: JsonDict) -> JsonDict:
+    """conversations.info: a channel's conversation object."""
+    return {"ok": True, "channel": ws.channel(args.get("channel")).info()}
+
+
+def users_info(ws: Workspace, args: JsonDict) -> JsonDict:
+    """users.info: a user's user object."""
+    return {"ok": True, "user": ws.user(args.get("user")).info()}
+
+
+METHODS: dict[str, Method] = {
+    "auth.test": auth_test,
+    "chat.postEphemeral": chat.post_ephemeral,
+    "chat.postMessage": chat.post_message,
+    "chat.update": chat.update,
+    "conversations.info": conversations_info,
+    "users.info": users_info,
+    "views.open": views.open_,
+    "views.publish": views.publish,
+    "views.push": views.push,
+    "views.update": views.update,
+}
