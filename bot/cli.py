@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -164,10 +165,31 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve Slack over HTTP (or Socket Mode when SLACK_APP_TOKEN is set)."""
+    from bot import server
+
+    settings.require_slack()
+    if not migrate.is_current(_engine(settings)):
+        raise CliError("the database is not up to date; run `python -m bot db upgrade` first")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    bot = server.assemble(settings)
+    if settings.SLACK_APP_TOKEN is not None:
+        server.serve_socket_mode(bot, app_token=settings.SLACK_APP_TOKEN.get_secret_value())
+    else:
+        server.serve_http(bot, host=args.host, port=args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve Slack requests (HTTP, or Socket Mode)")
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    serve.set_defaults(handler=cmd_serve)
 
     db = commands.add_parser("db", help="database migrations").add_subparsers(
         dest="db_command", required=True, metavar="ACTION"

@@ -235,3 +235,22 @@ def state_of(*, session: Session, endpoint: orm.PrivateEndpoint) -> WizardState:
 def service_ready(state: WizardState) -> bool:
     """Whether the endpoint service exists on AWS and can take connections."""
     return state.service is not None and state.service.status is ServiceStatus.ACTIVE
+
+
+def current(*, session: Session, endpoint_id: int, user_id: str) -> WizardState:
+    """The wizard as it stands, for an owner looking at it again."""
+    return state_of(session=session, endpoint=_owned_endpoint(session, endpoint_id, user_id))
+
+
+def remember_view(*, session: Session, endpoint_id: int, view_id: str) -> None:
+    """Keep the id of the modal showing this endpoint, for the worker's live updates."""
+    endpoint = repository.get_endpoint(session=session, endpoint_id=endpoint_id)
+    if endpoint is not None and endpoint.view_id != view_id:
+        endpoint.view_id = view_id
+
+
+def forget_view(*, session: Session, endpoint_id: int) -> None:
+    """The user closed the modal: the worker has nothing to update any more."""
+    endpoint = repository.get_endpoint(session=session, endpoint_id=endpoint_id)
+    if endpoint is not None:
+        endpoint.view_id = None

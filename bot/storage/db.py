@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+T = TypeVar("T")
 
 
 def database_url(raw: str) -> URL:
@@ -78,3 +80,18 @@ def ping(engine: Engine) -> bool:
     except (OSError, DBAPIError):
         return False
     return True
+
+
+def run_in_transaction(
+    sessions: sessionmaker[Session], work: Callable[[Session], T], *, attempts: int = 3
+) -> T:
+    """Run `work` in a transaction; a lost race (stale version, duplicate key) reruns it,
+    so the rerun sees what the winner did and answers from that."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with sessions.begin() as session:
+                return work(session)
+        except (StaleDataError, IntegrityError):
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")

@@ -134,8 +134,17 @@ def _chosen(element: JsonDict, answer: Answer) -> JsonDict:
     return chosen
 
 
+def _initial(element: JsonDict) -> Answer:
+    """What an untouched element submits: its initial value or option, as Slack does."""
+    if "initial_value" in element:
+        return str(element["initial_value"])
+    if "initial_option" in element:
+        return str(element["initial_option"]["value"])
+    return None
+
+
 def state_values(view: JsonDict, answers: Mapping[str, Answer]) -> JsonDict:
-    """A view's ``state.values`` after a person answers its inputs (by block id); others blank."""
+    """A view's ``state.values`` after a person answers inputs (by block id); others as shown."""
     values: JsonDict = {}
     unknown = set(answers)
     for block in view.get("blocks", []):
@@ -144,7 +153,8 @@ def state_values(view: JsonDict, answers: Mapping[str, Answer]) -> JsonDict:
         element = block["element"]
         block_id = block["block_id"]
         unknown.discard(block_id)
-        values[block_id] = {element["action_id"]: _chosen(element, answers.get(block_id))}
+        answer = answers[block_id] if block_id in answers else _initial(element)
+        values[block_id] = {element["action_id"]: _chosen(element, answer)}
     if unknown:
         raise ValueError(f"the view has no input blocks {sorted(unknown)}")
     return values

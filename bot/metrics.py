@@ -1,0 +1,66 @@
+"""Prometheus text for `GET /metrics`, read from the database in a few grouped queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.states import EndpointStatus, ServiceStatus
+from bot.storage.orm import EndpointService, Outbox, PrivateEndpoint
+
+
+def _gauge(name: str, help_text: str, samples: list[tuple[str, float]]) -> list[str]:
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+    lines += [f"{name}{labels} {value:g}" for labels, value in samples]
+    return lines
+
+
+def render(sessions: sessionmaker[Session]) -> str:
+    """The current gauges: endpoints and services by status, the outbox backlog and its age."""
+    with sessions() as session:
+        endpoints = dict(
+            session.execute(
+                select(PrivateEndpoint.status, func.count()).group_by(PrivateEndpoint.status)
+            ).all()
+        )
+        services = dict(
+            session.execute(
+                select(EndpointService.status, func.count()).group_by(EndpointService.status)
+            ).all()
+        )
+        backlog, oldest = session.execute(
+            select(func.count(), func.min(Outbox.created_at)).where(Outbox.sent_at.is_(None))
+        ).one()
+    age = 0.0
+    if oldest is not None:
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
+        age = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+    lines = _gauge(
+        "privatelink_endpoints",
+        "Private endpoints by status.",
+        [
+            (f'{{status="{s.value}"}}', endpoints.get(s, 0))
+            for s in EndpointStatus
+            if s is not EndpointStatus.DELETED
+        ],
+    )
+    lines += _gauge(
+        "privatelink_endpoint_services",
+        "Endpoint services by status.",
+        [
+            (f'{{status="{s.value}"}}', services.get(s, 0))
+            for s in ServiceStatus
+            if s is not ServiceStatus.DELETED
+        ],
+    )
+    lines += _gauge(
+        "privatelink_outbox_backlog", "Slack notifications not yet sent.", [("", backlog)]
+    )
+    lines += _gauge(
+        "privatelink_outbox_oldest_age_seconds",
+        "Age of the oldest unsent Slack notification.",
+        [("", age)],
+    )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,68 @@
+"""Assembling and running the bot: HTTP under waitress, or Socket Mode."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import waitress
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from sqlalchemy import Engine
+from waitress.server import BaseWSGIServer, create_server
+
+from bot import metrics
+from bot.config import Settings
+from bot.slack.app import build_app
+from bot.slack.deps import Deps
+from bot.storage.db import make_engine, make_sessionmaker
+from bot.web import WebApp
+
+HTTP_THREADS = 16
+log = logging.getLogger("bot.server")
+
+
+@dataclass(frozen=True, slots=True)
+class Bot:
+    deps: Deps
+    engine: Engine
+    web: WebApp
+
+
+def assemble(settings: Settings) -> Bot:
+    """The database, the Bolt app and the WSGI app, from settings."""
+    engine = make_engine(settings.DATABASE_URL.get_secret_value())
+    sessions = make_sessionmaker(engine)
+    deps = Deps(sessions=sessions, settings=settings)
+    app = build_app(deps)
+    web = WebApp(app=app, engine=engine, metrics=lambda: metrics.render(sessions))
+    return Bot(deps=deps, engine=engine, web=web)
+
+
+def serve_http(bot: Bot, *, host: str, port: int) -> None:
+    """Serve Slack's requests on `POST /slack/events` until interrupted."""
+    log.info("serving HTTP on %s:%s", host, port)
+    waitress.serve(bot.web, host=host, port=port, threads=HTTP_THREADS, ident="privatelink-bot")
+
+
+def serve_socket_mode(bot: Bot, *, app_token: str) -> None:
+    """Talk to Slack over Socket Mode until interrupted."""
+    log.info("connecting to Slack in Socket Mode")
+    SocketModeHandler(bot.web.slack.app, app_token).start()  # type: ignore[no-untyped-call]
+
+
+@contextmanager
+def http_in_background(bot: Bot, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve in a thread (tests, the demo); yields the base URL and stops on exit."""
+    server = create_server(bot.web, host=host, port=port, threads=HTTP_THREADS)
+    assert isinstance(server, BaseWSGIServer) and server.socket is not None
+    _, bound_port = server.socket.getsockname()[:2]
+    thread = threading.Thread(target=server.run, name="http", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{bound_port}"
+    finally:
+        server.close()
+        thread.join(timeout=5)

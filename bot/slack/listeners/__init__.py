@@ -1,0 +1,1 @@
+"""Bolt listeners: ack, parse, call a service, render. Each module has `register(app, deps)`."""

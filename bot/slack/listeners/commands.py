@@ -1,0 +1,124 @@
+"""`/private-endpoint …`: answered in the ack, or by opening the wizard right after it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
+
+from bot.domain import rules
+from bot.domain.errors import DomainError, NotFound
+from bot.domain.slash import SlashCommand, Verb, parse
+from bot.domain.states import Action
+from bot.services import endpoints, wizard
+from bot.slack.deps import Deps, log
+from bot.slack.ids import COMMAND
+from bot.slack.views import messages
+from bot.slack.views.wizard import wizard_view
+from bot.storage import orm, repository
+
+Reply = dict[str, Any]
+
+
+def project_for(session: Session, *, channel_id: str, team_id: str, user_id: str) -> orm.Project:
+    """The project bound to the channel; the caller is remembered as a member of it."""
+    project = repository.get_project_by_channel(session=session, channel_id=channel_id)
+    if project is None or (project.team_id and project.team_id != team_id):
+        raise LookupError(channel_id)
+    if project.team_id is None:
+        project.team_id = team_id
+    repository.add_member(session=session, project=project, user_id=user_id)
+    return project
+
+
+def answer(session: Session, command: SlashCommand, body: dict[str, Any]) -> Reply:
+    """The reply to a command, or `{"view": …}` when a modal should open."""
+    user, channel = body["user_id"], body["channel_id"]
+    try:
+        project = project_for(session, channel_id=channel, team_id=body["team_id"], user_id=user)
+    except LookupError:
+        return messages.unbound_channel(channel)
+    now = datetime.now(UTC)
+    match command.verb:
+        case Verb.LIST:
+            rows = endpoints.list_rows(session=session, project=project, user_id=user)
+            return messages.list_message(project.name, rows, now)
+        case Verb.CONNECT:
+            found = endpoints.connect(
+                session=session, project=project, user_id=user, cluster_name=command.cluster
+            )
+            return messages.connect_message(found)
+        case Verb.BILLING:
+            estimate = endpoints.estimate(session=session, project=project, user_id=user)
+            return messages.billing_message(project.name, estimate)
+        case Verb.TERMINATE:
+            assert command.endpoint_id is not None
+            row = _row(session, project, user, command.endpoint_id)
+            if not row.can_terminate:
+                return messages.refusal(f"#{row.endpoint.id} is already being deleted.")
+            rules.authorize(project.to_domain(), user, Action.TERMINATE)
+            return messages.terminate_prompt(row)
+        case Verb.CREATE:
+            state = wizard.start(
+                session=session,
+                project=project,
+                user_id=user,
+                channel_id=channel,
+                requested=command.cluster,
+            )
+            return {"view": wizard_view(state)}
+        case Verb.EDIT:
+            assert command.endpoint_id is not None
+            _row(session, project, user, command.endpoint_id)
+            state = wizard.resume(session=session, endpoint_id=command.endpoint_id, user_id=user)
+            return {"view": wizard_view(state)}
+        case _:
+            return messages.help_message()
+
+
+def _row(
+    session: Session, project: orm.Project, user: str, endpoint_id: int
+) -> endpoints.EndpointRow:
+    rows = endpoints.list_rows(session=session, project=project, user_id=user)
+    found = next((r for r in rows if r.endpoint.id == endpoint_id), None)
+    if found is None:
+        raise NotFound(
+            f"There is no private endpoint #{endpoint_id} in {project.name}; see `{COMMAND} list`."
+        )
+    return found
+
+
+def register(app: App, deps: Deps) -> None:
+    """Wire the slash command."""
+
+    @app.command(COMMAND)
+    def on_command(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        try:
+            command = parse(body.get("text", ""))
+            if command.verb is Verb.HELP:
+                ack(**messages.help_message())
+                return
+            reply = deps.run(lambda session: answer(session, command, body))
+        except DomainError as error:
+            ack(**messages.refusal(str(error)))
+            return
+        view = reply.pop("view", None)
+        if view is None:
+            ack(**reply)
+            return
+        ack()
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+        except SlackApiError as error:
+            log.warning("views.open failed: %s", error.response.get("error"))
+            respond(
+                **messages.refusal(
+                    "Slack would not open the wizard ("
+                    + str(error.response.get("error"))
+                    + "). Run the command again."
+                )
+            )

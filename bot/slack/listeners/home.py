@@ -1,0 +1,152 @@
+"""The Home tab (the Private Endpoint page) and the endpoint buttons everywhere."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
+
+from bot.domain.connection import Client
+from bot.domain.errors import DomainError
+from bot.services import endpoints, wizard
+from bot.slack.deps import Deps, log
+from bot.slack.ids import ActionId
+from bot.slack.listeners.wizard import message_view
+from bot.slack.metadata import ConnectChoice, EndpointRef
+from bot.slack.views import messages
+from bot.slack.views.home import home_view
+from bot.slack.views.wizard import wizard_view
+from bot.storage import repository
+
+
+def home_for(session: Session, user_id: str) -> dict[str, Any]:
+    """The Home tab of `user_id`, in three queries whatever the number of endpoints."""
+    projects = repository.list_projects_of_user(session=session, user_id=user_id)
+    rows = endpoints.rows(session=session, project_ids=[p.id for p in projects])
+    return home_view(
+        user_id=user_id,
+        projects=[p.to_domain() for p in projects],
+        rows=rows,
+        now=datetime.now(UTC),
+    )
+
+
+def _publish(deps: Deps, client: WebClient, user_id: str) -> None:
+    view = deps.run(lambda session: home_for(session, user_id))
+    try:
+        client.views_publish(user_id=user_id, view=view)
+    except SlackApiError as error:
+        log.warning("views.publish failed: %s", error.response.get("error"))
+
+
+def _endpoint_id(body: dict[str, Any]) -> int | None:
+    try:
+        return EndpointRef.model_validate_json(body["actions"][0]["value"]).endpoint_id
+    except (ValidationError, KeyError):
+        return None
+
+
+def _open(client: WebClient, trigger_id: str, view: dict[str, Any]) -> None:
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:
+        log.warning("views.open failed: %s", error.response.get("error"))
+
+
+def register(app: App, deps: Deps) -> None:
+    """Wire the Home tab, Edit, Retry, Terminate and the connect picker."""
+
+    @app.event("app_home_opened")
+    def on_home(event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") == "home":
+            _publish(deps, client, event["user"])
+
+    def reopen(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        endpoint_id, user = _endpoint_id(body), body["user"]["id"]
+        if endpoint_id is None:
+            return
+        try:
+            state = deps.run(
+                lambda session: wizard.resume(
+                    session=session, endpoint_id=endpoint_id, user_id=user
+                )
+            )
+            view = wizard_view(state)
+        except DomainError as error:
+            view = message_view(str(error))
+        _open(client, body["trigger_id"], view)
+
+    app.action(ActionId.EDIT)(reopen)
+    app.action(ActionId.RETRY)(reopen)
+
+    @app.action(ActionId.TERMINATE)
+    def on_terminate_home(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        endpoint_id, user = _endpoint_id(body), body["user"]["id"]
+        if endpoint_id is None:
+            return
+        try:
+            deps.run(
+                lambda session: wizard.terminate(
+                    session=session, endpoint_id=endpoint_id, user_id=user
+                )
+            )
+        except DomainError as error:
+            _open(client, body["trigger_id"], message_view(str(error)))
+        _publish(deps, client, user)
+
+    @app.action(ActionId.TERMINATE_CONFIRMED)
+    def on_terminate_message(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        endpoint_id, user = _endpoint_id(body), body["user"]["id"]
+        if endpoint_id is None:
+            return
+        try:
+            deps.run(
+                lambda session: wizard.terminate(
+                    session=session, endpoint_id=endpoint_id, user_id=user
+                )
+            )
+        except DomainError as error:
+            respond(replace_original=True, **messages.refusal(str(error)))
+            return
+        respond(
+            replace_original=True,
+            **messages.text_message(
+                f"Private endpoint #{endpoint_id} is being deleted; the channel hears when it is "
+                "gone."
+            ),
+        )
+
+    @app.action(ActionId.CONNECT_CLIENT)
+    def on_connect_client(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        try:
+            choice = ConnectChoice.model_validate_json(
+                body["actions"][0]["selected_option"]["value"]
+            )
+        except (ValidationError, KeyError):
+            return
+        user, channel = body["user"]["id"], body["channel"]["id"]
+
+        def load(session: Session) -> dict[str, Any]:
+            project = repository.get_project_by_channel(session=session, channel_id=channel)
+            cluster = repository.get_cluster(session=session, cluster_id=choice.cluster_id)
+            if project is None or cluster is None or cluster.project_id != project.id:
+                return messages.refusal("That cluster is not in this channel's project.")
+            found = endpoints.connect(
+                session=session, project=project, user_id=user, cluster_name=cluster.name
+            )
+            return messages.connect_message(found, Client(choice.client))
+
+        try:
+            reply = deps.run(load)
+        except DomainError as error:
+            reply = messages.refusal(str(error))
+        respond(replace_original=True, **reply)

@@ -1,0 +1,176 @@
+"""The wizard modal: each submission answers with the next stage's view or field errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
+
+from bot.domain.errors import DomainError, InvalidInput
+from bot.domain.states import Stage
+from bot.domain.validation import Field
+from bot.services import wizard
+from bot.services.wizard import WizardState
+from bot.slack.deps import Deps, log
+from bot.slack.ids import ActionId, BlockId, CallbackId
+from bot.slack.listeners.commands import project_for
+from bot.slack.metadata import WizardMetadata
+from bot.slack.views.blocks import modal, section
+from bot.slack.views.wizard import TITLE, wizard_view
+
+FIELD_BLOCKS: dict[str, BlockId] = {
+    Field.CLUSTER: BlockId.CLUSTER,
+    Field.REGION: BlockId.REGION,
+    Field.ACCOUNT_ID: BlockId.ACCOUNT_ID,
+    Field.VPC_ID: BlockId.VPC_ID,
+    Field.SUBNET_IDS: BlockId.SUBNET_IDS,
+    Field.VPCE_ID: BlockId.VPCE_ID,
+}
+
+
+def value(values: dict[str, Any], block: BlockId) -> str:
+    """What the person entered or chose in an input block ("" when empty)."""
+    element = values.get(block, {}).get(ActionId.VALUE, {})
+    selected = element.get("selected_option")
+    if selected is not None:
+        return str(selected.get("value", ""))
+    return str(element.get("value") or "")
+
+
+def _int(text: str, field: Field) -> int:
+    if not text.isascii() or not text.isdigit():
+        raise InvalidInput(field, "Choose one of the options.")
+    return int(text)
+
+
+def submit(session: Session, meta: WizardMetadata, body: dict[str, Any]) -> WizardState:
+    """Apply one stage's submission and return the wizard as it stands after it."""
+    view, user = body["view"], body["user"]["id"]
+    values = view["state"]["values"]
+    if meta.endpoint_id is None:
+        project = project_for(
+            session, channel_id=meta.channel_id, team_id=body["team"]["id"], user_id=user
+        )
+        if meta.stage is Stage.CHOOSE_CLUSTER:
+            return wizard.submit_cluster(
+                session=session,
+                project=project,
+                user_id=user,
+                channel_id=meta.channel_id,
+                cluster_id=_int(value(values, BlockId.CLUSTER), Field.CLUSTER),
+            )
+        assert meta.cluster_id is not None
+        return wizard.submit_region(
+            session=session,
+            project=project,
+            user_id=user,
+            channel_id=meta.channel_id,
+            cluster_id=meta.cluster_id,
+            region=value(values, BlockId.REGION),
+            creation_key=f"{body['team']['id']}:{view['id']}",
+        )
+    endpoint_id = meta.endpoint_id
+    match meta.stage:
+        case Stage.INTERFACE_ENDPOINT:
+            state = wizard.submit_interface(
+                session=session,
+                endpoint_id=endpoint_id,
+                user_id=user,
+                account_id=value(values, BlockId.ACCOUNT_ID),
+                vpc_id=value(values, BlockId.VPC_ID),
+                subnet_ids=value(values, BlockId.SUBNET_IDS),
+            )
+        case Stage.ACCEPT_ENDPOINT_CONNECTION:
+            state = wizard.submit_vpce(
+                session=session,
+                endpoint_id=endpoint_id,
+                user_id=user,
+                vpce_id=value(values, BlockId.VPCE_ID),
+            )
+        case Stage.ENABLE_PRIVATE_DNS:
+            state = wizard.submit_create(session=session, endpoint_id=endpoint_id, user_id=user)
+        case _:
+            state = wizard.current(session=session, endpoint_id=endpoint_id, user_id=user)
+    wizard.remember_view(session=session, endpoint_id=endpoint_id, view_id=view["id"])
+    return state
+
+
+def message_view(text: str) -> dict[str, Any]:
+    """A modal that only says why the wizard cannot go on."""
+    return modal(
+        title=TITLE,
+        blocks=[section(f":no_entry: {text}")],
+        callback_id=CallbackId.WIZARD,
+        private_metadata="",
+        close="Close",
+    )
+
+
+def register(app: App, deps: Deps) -> None:
+    """Wire the wizard's submissions and buttons."""
+
+    @app.view_submission(CallbackId.WIZARD)
+    def on_submit(ack: Ack, body: dict[str, Any]) -> None:
+        try:
+            meta = WizardMetadata.model_validate_json(body["view"]["private_metadata"])
+        except ValidationError:
+            ack(
+                response_action="update",
+                view=message_view("This wizard has expired; run the command again."),
+            )
+            return
+        try:
+            state = deps.run(lambda session: submit(session, meta, body))
+        except InvalidInput as error:
+            block = FIELD_BLOCKS.get(error.field)
+            if block is not None and _has_block(body["view"], block):
+                ack(response_action="errors", errors={block: error.message})
+            else:
+                ack(response_action="update", view=message_view(error.message))
+            return
+        except DomainError as error:
+            ack(response_action="update", view=message_view(str(error)))
+            return
+        ack(response_action="update", view=wizard_view(state))
+
+    @app.action(ActionId.TOGGLE_INSTRUCTIONS)
+    def on_toggle(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        view = body["view"]
+        meta = WizardMetadata.model_validate_json(view["private_metadata"])
+        if meta.endpoint_id is None:
+            return
+        user = body["user"]["id"]
+        state = deps.run(
+            lambda session: wizard.current(
+                session=session, endpoint_id=meta.endpoint_id or 0, user_id=user
+            )
+        )
+        show = body["actions"][0].get("value") == "show"
+        try:
+            client.views_update(
+                view_id=view["id"],
+                hash=view.get("hash"),
+                view=wizard_view(state, show_instructions=show),
+            )
+        except SlackApiError as error:
+            log.info("views.update after toggle: %s", error.response.get("error"))
+
+    @app.view_closed(CallbackId.WIZARD)
+    def on_closed(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        meta = WizardMetadata.model_validate_json(body["view"]["private_metadata"] or "{}")
+        if meta.endpoint_id is not None:
+            deps.run(
+                lambda session: wizard.forget_view(
+                    session=session, endpoint_id=meta.endpoint_id or 0
+                )
+            )
+
+
+def _has_block(view: dict[str, Any], block: BlockId) -> bool:
+    return any(b.get("block_id") == block for b in view.get("blocks", []))

@@ -1,0 +1,71 @@
+"""`/private-endpoint` over signed HTTP: help, unbound channels, permissions, signatures."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.sandbox.slack_client import Delivery
+from bot.storage import orm
+from tests.slack.conftest import MEMBER, World
+
+
+@pytest.mark.parametrize("text", ["", "help", "frobnicate", "HELP me"])
+def test_empty_or_unknown_text_shows_help(world: World, text: str) -> None:
+    response = world.person().command(text)
+    assert response.status == 200
+    assert "/private-endpoint create [cluster]" in response.json()["blocks"][0]["text"]["text"]
+
+
+def test_a_channel_without_project_says_how_to_bind_one(world: World) -> None:
+    response = world.person(channel_id="C0NOWHERE1").command("list")
+    text = response.json()["blocks"][0]["text"]["text"]
+    assert "belongs to no project" in text
+    assert "projects add <project> --channel C0NOWHERE1" in text
+
+
+@pytest.mark.parametrize(
+    "delivery",
+    [Delivery.forged(), Delivery.unsigned(), Delivery.stale()],
+    ids=["forged", "unsigned", "stale"],
+)
+def test_bad_signatures_get_401_and_change_nothing(world: World, delivery: Delivery) -> None:
+    response = world.person().command("create orders", delivery=delivery)
+    assert response.status == 401
+    assert world.slack.standin.calls("views.open") == []
+    with world.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(orm.Event)) == 1 + 5  # seed only
+
+
+@pytest.mark.parametrize("text", ["create", "edit 1", "terminate 1"])
+def test_members_may_not_change_anything(world: World, text: str) -> None:
+    response = world.person(MEMBER).command(text)
+    blocks = response.json()["blocks"]
+    assert (
+        "Only owners of project payments" in blocks[0]["text"]["text"]
+        or "no private endpoint #1" in blocks[0]["text"]["text"]
+    )
+    assert world.slack.standin.calls("views.open") == []
+
+
+def test_members_may_list_connect_and_see_billing(world: World) -> None:
+    member = world.person(MEMBER)
+    assert "payments has no private endpoints" in member.command("list").text
+    assert "No cluster in payments has an active private endpoint" in member.command("connect").text
+    assert "USD 0.00 per month" in member.command("billing").text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("edit", "Usage: /private-endpoint edit <id>"),
+        ("terminate x", "Usage: /private-endpoint terminate <id>"),
+        ("create Bad;Name", "not a valid cluster name"),
+        ("create nope", "no cluster named"),
+        ("create analytics", "Not applicable"),
+        ("create sandbox", "Developer-tier"),
+        ("create fresh", "still being created"),
+    ],
+)
+def test_bad_arguments_say_why(world: World, text: str, message: str) -> None:
+    assert message in world.person().command(text).text
