@@ -64,5 +64,13 @@ def http_in_background(bot: Bot, *, host: str = "127.0.0.1", port: int = 0) -> I
     try:
         yield f"http://{host}:{bound_port}"
     finally:
-        server.close()
+        # types-waitress declares `trigger` an int; it is waitress's trigger object
+        server.trigger.pull_trigger(lambda: _close_all(server))  # type: ignore[attr-defined]
         thread.join(timeout=5)
+        server.task_dispatcher.shutdown()
+
+
+def _close_all(server: BaseWSGIServer) -> None:
+    """Close the listening socket and every connection, from inside the server's loop."""
+    for channel in list(server._map.values()):  # type: ignore[attr-defined]
+        channel.close()

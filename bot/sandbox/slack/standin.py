@@ -66,6 +66,7 @@ class SlackStandIn:
         self._ws = self._new_workspace()
         self._faults = FaultPlan()
         self._calls: list[Call] = []
+        self._latency: dict[str, float] = {}
 
     def _new_workspace(self) -> Workspace:
         return Workspace(self._clock, auto_create=self._auto_create, trigger_ttl=self._trigger_ttl)
@@ -74,6 +75,9 @@ class SlackStandIn:
 
     def handle(self, method: str, args: JsonDict, *, token: str | None) -> Reply:
         """Answer one Web API call as Slack would, and record it."""
+        delay = self._latency.get(method, 0.0)
+        if delay:
+            time.sleep(delay)  # outside the lock: other calls go on meanwhile
         with self._cond:
             reply = self._answer(method, args, token)
             self._record(method, args, reply)
@@ -282,9 +286,15 @@ class SlackStandIn:
         with self._cond:
             self._faults.unlimit_rate(method=method)
 
+    def slow_down(self, method: str, *, seconds: float) -> None:
+        """Answer every call of ``method`` only after ``seconds`` (0 to stop)."""
+        with self._cond:
+            self._latency[method] = seconds
+
     def reset(self) -> None:
         """Forget every call, message, view, channel, user and planned fault."""
         with self._cond:
             self._ws = self._new_workspace()
             self._faults.clear()
+            self._latency.clear()
             self._calls.clear()
