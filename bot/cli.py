@@ -181,6 +181,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_sandbox_aws(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the local AWS (moto plus the PrivateLink extension) until interrupted."""
+    from bot.sandbox.aws import serve
+
+    serve(
+        host=args.host,
+        port=args.port,
+        service_delay=args.service_delay,
+        dns_verified=args.dns_verified,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
@@ -190,6 +203,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=3000, help="port (default 3000)")
     serve.set_defaults(handler=cmd_serve)
+
+    sandbox = commands.add_parser("sandbox", help="local stand-ins for development and tests")
+    sb = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="WHAT")
+    aws = sb.add_parser("aws", help="the local AWS: moto plus PrivateLink behaviours, over HTTP")
+    aws.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
+    aws.add_argument("--port", type=int, default=5055, help="default 5055")
+    aws.add_argument(
+        "--service-delay",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long a new endpoint service stays Pending (default 5)",
+    )
+    aws.add_argument(
+        "--dns-verified",
+        action="store_true",
+        help="treat every private DNS name as already verified",
+    )
+    aws.set_defaults(handler=cmd_sandbox_aws)
 
     db = commands.add_parser("db", help="database migrations").add_subparsers(
         dest="db_command", required=True, metavar="ACTION"

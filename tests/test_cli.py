@@ -411,3 +411,43 @@ def test_drop_cascades_to_the_service_and_every_endpoint(url: str, db_engine: En
     assert sorted(services.values()) == [ServiceStatus.ACTIVE, ServiceStatus.DELETING]
     second = run(url, "clusters", "drop", "orders")
     assert second.returncode == 1 and "already being dropped" in second.stderr
+
+
+def test_sandbox_aws_serves_the_calls_moto_lacks(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bot", "sandbox", "aws", "--port", str(port)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    aws = [
+        str(Path(sys.executable).parent / "aws"),
+        "ec2",
+        "describe-vpc-endpoint-connections",
+        "--region",
+        "us-west-2",
+    ]
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            result = subprocess.run(aws, env=env, capture_output=True, text=True, check=False)
+            if result.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert result.returncode == 0, result.stderr
+        assert '"VpcEndpointConnections": []' in result.stdout
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=10) == 0

@@ -1,0 +1,275 @@
+"""AWS errors in words a person can act on, as `bot.domain.errors.AwsError`.
+
+`aws_error` maps what boto3 raises; `explain` maps an error code and AWS's message, so the
+bot can also explain an error a user pastes from the `aws` CLI (`error_from_cli_output`).
+Throttling, server-side (5xx) and connection failures are `retryable`; the rest are not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from bot.domain.errors import AwsError
+
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "RequestThrottled",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "BandwidthLimitExceeded",
+        "SlowDown",
+        "EC2ThrottledException",
+        "PriorRequestNotComplete",
+    }
+)
+SERVER_CODES = frozenset(
+    {
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "Unavailable",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+ACCESS_CODES = frozenset(
+    {
+        "UnauthorizedOperation",
+        "AccessDenied",
+        "AccessDeniedException",
+        "AuthFailure",
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "RequestExpired",
+        "OptInRequired",
+        "Blocked",
+    }
+)
+_CLI_ERROR = re.compile(
+    r"An error occurred \((?P<code>[A-Za-z0-9.]+)\)(?: when calling the (?P<op>\w+) operation)?"
+    r"(?: \(reached max retries: \d+\))?: (?P<message>.*)",
+    re.DOTALL,
+)
+_SUBNET = re.compile(r"subnet-[0-9a-f]+")
+_VPC = re.compile(r"vpc-[0-9a-f]+")
+_SERVICE = re.compile(r"com\.amazonaws\.vpce\.[a-z0-9-]+\.vpce-svc-[0-9a-f]+|vpce-svc-[0-9a-f]+")
+_DNS_NAME = re.compile(r"for (\S+) in the VPC")
+
+
+def is_retryable(*, code: str, status: int | None = None) -> bool:
+    """Whether trying the same call again later may succeed (throttling, AWS-side failures)."""
+    return code in THROTTLING_CODES or code in SERVER_CODES or (status or 0) >= 500
+
+
+@dataclass(frozen=True)
+class _Rule:
+    matches: Callable[[str, str], bool]
+    explain: Callable[[str, str, Sequence[str]], str]
+
+
+def _first(pattern: re.Pattern[str], text: str, default: str) -> str:
+    match = pattern.search(text)
+    return match.group(0) if match else default
+
+
+def _az_not_supported(code: str, message: str, az_ids: Sequence[str]) -> str:
+    subnet = _first(_SUBNET, message, "one of the subnets")
+    where = (
+        f"in one of these Availability Zone IDs: {', '.join(az_ids)}"
+        if az_ids
+        else "in the Availability Zone IDs shown for the endpoint service"
+    )
+    return (
+        f"Subnet {subnet} is in an Availability Zone that the endpoint service does not "
+        f"support. Use subnets {where}. Zone names such as us-west-2a point to different "
+        "zones in each AWS account, so compare zone IDs: aws ec2 describe-subnets "
+        "--subnet-ids <subnet> --query 'Subnets[].AvailabilityZoneId'."
+    )
+
+
+def _dns_conflict(code: str, message: str, az_ids: Sequence[str]) -> str:
+    vpc = _first(_VPC, message, "your VPC")
+    match = _DNS_NAME.search(message)
+    name = match.group(1) if match else "the service's private DNS name"
+    return (
+        f"{vpc} already has a private DNS zone for {name}, for example from another VPC "
+        "endpoint to this service or a Route 53 private hosted zone. Turn off private DNS "
+        "on the other endpoint or remove that zone, then run the command again."
+    )
+
+
+def _dns_attributes(code: str, message: str, az_ids: Sequence[str]) -> str:
+    vpc = _first(_VPC, message, "<vpc-id>")
+    return (
+        f"Private DNS needs DNS resolution and DNS hostnames turned on for {vpc}. Run "
+        f"aws ec2 modify-vpc-attribute --vpc-id {vpc} --enable-dns-support and "
+        f"aws ec2 modify-vpc-attribute --vpc-id {vpc} --enable-dns-hostnames, then try again."
+    )
+
+
+def _dns_not_verified(code: str, message: str, az_ids: Sequence[str]) -> str:
+    return (
+        "The endpoint service's private DNS name has not been verified yet, so private DNS "
+        "cannot be turned on. Wait until the bot reports the name as verified, then run the "
+        "command again."
+    )
+
+
+def _no_private_dns(code: str, message: str, az_ids: Sequence[str]) -> str:
+    return "This endpoint service has no private DNS name, so private DNS cannot be turned on."
+
+
+def _service_not_visible(code: str, message: str, az_ids: Sequence[str]) -> str:
+    service = _first(_SERVICE, message, "the endpoint service")
+    return (
+        f"AWS cannot find {service} for this AWS account. Check that the command runs in "
+        "the AWS account you gave the bot (only that account is allowed to connect), in the "
+        "service's region, and that the service name is copied exactly."
+    )
+
+
+def _not_found(code: str, message: str, az_ids: Sequence[str]) -> str:
+    thing = {
+        "InvalidVpcEndpointServiceId.NotFound": "The endpoint service",
+        "InvalidVpcEndpointService.NotFound": "The endpoint service",
+        "InvalidVpcEndpointId.NotFound": "The VPC endpoint",
+        "InvalidVpcID.NotFound": "The VPC",
+        "InvalidSubnetID.NotFound": "The subnet",
+        "InvalidSubnetId.NotFound": "The subnet",
+        "LoadBalancerNotFound": "The load balancer",
+    }.get(code, "Something the request names")
+    return (
+        f"{thing} was not found ({message.rstrip('.')}). Check the ID and that it is in this "
+        "AWS account and region."
+    )
+
+
+def _access_denied(code: str, message: str, az_ids: Sequence[str]) -> str:
+    return (
+        "AWS refused the request: the credentials in use are not allowed to do this "
+        f"({code}). Check the IAM permissions of the account or role running it."
+    )
+
+
+def _active_connections(code: str, message: str, az_ids: Sequence[str]) -> str:
+    return (
+        "The endpoint service still has connected endpoints; they must be rejected before "
+        "the service can be deleted."
+    )
+
+
+def _idempotency(code: str, message: str, az_ids: Sequence[str]) -> str:
+    return (
+        "An endpoint service was already created for this cluster with a different load "
+        "balancer. Check the cluster's NLB ARN."
+    )
+
+
+def _busy(code: str, message: str, az_ids: Sequence[str]) -> str:
+    return f"AWS is busy or briefly unavailable ({code}); the bot will try again shortly."
+
+
+def _says(*texts: str) -> Callable[[str, str], bool]:
+    return lambda code, message: any(text.lower() in message.lower() for text in texts)
+
+
+_RULES = (
+    _Rule(_says("does not support the availability zone"), _az_not_supported),
+    _Rule(_says("conflicting DNS domain"), _dns_conflict),
+    _Rule(_says("enableDnsHostnames", "enableDnsSupport"), _dns_attributes),
+    _Rule(_says("is not verified", "not been verified"), _dns_not_verified),
+    _Rule(_says("does not provide a private DNS name"), _no_private_dns),
+    _Rule(lambda c, m: c == "InvalidServiceName", _service_not_visible),
+    _Rule(lambda c, m: c.endswith("NotFound"), _not_found),
+    _Rule(lambda c, m: c in ACCESS_CODES, _access_denied),
+    _Rule(lambda c, m: c == "ExistingVpcEndpointConnections", _active_connections),
+    _Rule(lambda c, m: c == "IdempotentParameterMismatch", _idempotency),
+    _Rule(lambda c, m: is_retryable(code=c), _busy),
+)
+
+
+def explain(
+    *, code: str, message: str, supported_az_ids: Sequence[str] = (), status: int | None = None
+) -> str:
+    """What an AWS error means and what to do, from its code and AWS's message text."""
+    for rule in _RULES:
+        if rule.matches(code, message):
+            return rule.explain(code, message, supported_az_ids)
+    if is_retryable(code=code, status=status):
+        return _busy(code, message, supported_az_ids)
+    return f"AWS refused the request ({code}): {message}"
+
+
+def explained(
+    *, code: str, message: str, status: int | None = None, supported_az_ids: Sequence[str] = ()
+) -> AwsError:
+    """An `AwsError` for an AWS error code and message, with the plain explanation."""
+    return AwsError(
+        explain(code=code, message=message, supported_az_ids=supported_az_ids, status=status),
+        code=code,
+        retryable=is_retryable(code=code, status=status),
+    )
+
+
+def aws_error(
+    error: ClientError | BotoCoreError, *, supported_az_ids: Sequence[str] = ()
+) -> AwsError:
+    """The `AwsError` for what boto3 raised."""
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return explained(
+            code=details.get("Code", "Unknown"),
+            message=details.get("Message", str(error)),
+            status=status,
+            supported_az_ids=supported_az_ids,
+        )
+    if isinstance(error, NoCredentialsError | PartialCredentialsError):
+        return AwsError(
+            "The bot has no usable AWS credentials. Set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY (or a role) for the bot.",
+            code=type(error).__name__,
+        )
+    if isinstance(error, BotoConnectionError | HTTPClientError):
+        return AwsError(
+            "The bot could not reach AWS; it will try again shortly.",
+            code=type(error).__name__,
+            retryable=True,
+        )
+    return AwsError(f"The AWS request failed: {error}", code=type(error).__name__)
+
+
+def parse_cli_error(text: str) -> tuple[str, str] | None:
+    """The error code and message in the `aws` CLI's output, or None if there is none."""
+    match = _CLI_ERROR.search(text)
+    if match is None:
+        return None
+    return match.group("code"), " ".join(match.group("message").split())
+
+
+def error_from_cli_output(text: str, *, supported_az_ids: Sequence[str] = ()) -> AwsError | None:
+    """The explained `AwsError` for `aws` CLI output a user pasted, or None if none is in it."""
+    parsed = parse_cli_error(text)
+    if parsed is None:
+        return None
+    code, message = parsed
+    return explained(code=code, message=message, supported_az_ids=supported_az_ids)

@@ -1,0 +1,135 @@
+"""Fixtures for tests against the local AWS, imported by tests/sandbox and tests/aws conftests.
+
+One local AWS server runs over HTTP for the whole session (on a free port); every test
+starts from an empty AWS and the sandbox's default settings. The provider is moto's default
+account; `consumer` acts as another account through STS, as `bot.sandbox.aws.accounts` says.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from botocore.config import Config
+
+from bot.aws.privatelink import PrivateLinkGateway
+from bot.sandbox.aws import (
+    ConsumerNetwork,
+    Credentials,
+    LocalAwsServer,
+    ProviderNetwork,
+    credentials_for_account,
+    provider_credentials,
+    reset,
+    seed_consumer_network,
+    seed_provider_network,
+    start_in_background,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+
+REGION = "us-west-2"
+CONSUMER_ACCOUNT = "111122223333"
+OTHER_ACCOUNT = "444455556666"
+NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
+AWS_CLI = str(Path(sys.executable).with_name("aws"))
+
+
+@pytest.fixture(scope="session")
+def local_aws_server() -> Iterator[LocalAwsServer]:
+    """The local AWS over HTTP for the whole session (without moto's default AMIs: faster)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+        with start_in_background() as server:
+            yield server
+
+
+@pytest.fixture
+def aws_url(local_aws_server: LocalAwsServer) -> Iterator[str]:
+    """The local AWS's URL, emptied and at default settings before and after the test."""
+    reset()
+    yield local_aws_server.url
+    reset()
+
+
+def ec2_client(credentials: Credentials, url: str, *, region: str = REGION) -> EC2Client:
+    """An EC2 client of `credentials` against the local AWS, without retries."""
+    return credentials.ec2(region=region, endpoint_url=url, config=NO_RETRIES)
+
+
+@pytest.fixture
+def provider_ec2(aws_url: str) -> EC2Client:
+    """EC2 as the service provider."""
+    return ec2_client(provider_credentials(), aws_url)
+
+
+@pytest.fixture
+def provider_network(aws_url: str) -> ProviderNetwork:
+    """A cluster's VPC, subnets in two AZs and its internal NLB."""
+    provider = provider_credentials()
+    return seed_provider_network(
+        ec2=ec2_client(provider, aws_url),
+        elbv2=provider.elbv2(region=REGION, endpoint_url=aws_url),
+        cluster_name="orders-db",
+    )
+
+
+@pytest.fixture
+def consumer(aws_url: str) -> Credentials:
+    """Keys of the consumer account `CONSUMER_ACCOUNT`."""
+    return credentials_for_account(account_id=CONSUMER_ACCOUNT, endpoint_url=aws_url, region=REGION)
+
+
+@pytest.fixture
+def consumer_ec2(consumer: Credentials, aws_url: str) -> EC2Client:
+    """EC2 as the consumer."""
+    return ec2_client(consumer, aws_url)
+
+
+@pytest.fixture
+def consumer_network(consumer_ec2: EC2Client, provider_network: ProviderNetwork) -> ConsumerNetwork:
+    """The consumer's VPC with subnets in the provider's AZs and one outside them."""
+    return seed_consumer_network(ec2=consumer_ec2, covered_az_ids=provider_network.az_ids)
+
+
+@pytest.fixture
+def gateway(provider_ec2: EC2Client) -> PrivateLinkGateway:
+    """The gateway as the bot uses it, over the provider's client (no retries: fast tests)."""
+    return PrivateLinkGateway(provider_ec2)
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What one `aws` CLI run printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_aws_cli(
+    argv: Sequence[str], *, url: str, credentials: Credentials, home: Path, region: str = REGION
+) -> CliResult:
+    """Run the real `aws` CLI (argv starting with "aws") against the local AWS."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(home),
+        "AWS_ENDPOINT_URL": url,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_CONFIG_FILE": str(home / "no-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-credentials"),
+        "AWS_MAX_ATTEMPTS": "1",
+        **credentials.env(),
+    }
+    assert argv[0] == "aws"
+    done = subprocess.run(
+        [AWS_CLI, *argv[1:]], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    return CliResult(done.returncode, done.stdout, done.stderr)
