@@ -202,6 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve Slack requests (HTTP, or Socket Mode)")
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="serve requests only; run `worker` processes separately",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     sandbox = commands.add_parser("sandbox", help="local stand-ins for development and tests")

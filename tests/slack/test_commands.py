@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import func, select
 
@@ -69,3 +71,24 @@ def test_members_may_list_connect_and_see_billing(world: World) -> None:
 )
 def test_bad_arguments_say_why(world: World, text: str, message: str) -> None:
     assert message in world.person().command(text).text
+
+
+def test_a_retried_command_opens_one_wizard_and_says_nothing_more(world: World) -> None:
+    from bot.sandbox.slack_client import slash_command_body
+
+    owner = world.person()
+    body = slash_command_body(
+        "/private-endpoint",
+        "create orders",
+        user_id=owner.user_id,
+        channel_id=owner.channel_id,
+        response_url=world.slack.response_url(),
+    )
+    assert world.client.send_slash_command(body).status == 200
+    for retry in (1, 2, 3):
+        assert world.client.send_slash_command(body, delivery=Delivery.retry(retry)).status == 200
+    calls = world.slack.standin.wait_for("views.open", count=4)
+    assert [c.ok for c in calls] == [True, False, False, False]  # the trigger works once
+    time.sleep(0.5)  # a reply, if the bot wrongly sent one, would follow the failed views.open
+    assert world.slack.standin.calls("response_url") == []
+    assert len(world.slack.standin.views()) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltRequest, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
@@ -96,7 +96,9 @@ def register(app: App, deps: Deps) -> None:
     """Wire the slash command."""
 
     @app.command(COMMAND)
-    def on_command(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def on_command(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, request: BoltRequest
+    ) -> None:
         try:
             command = parse(body.get("text", ""))
             if command.verb is Verb.HELP:
@@ -115,6 +117,8 @@ def register(app: App, deps: Deps) -> None:
             client.views_open(trigger_id=body["trigger_id"], view=view)
         except SlackApiError as error:
             log.warning("views.open failed: %s", error.response.get("error"))
+            if request.headers.get("x-slack-retry-num"):
+                return  # a retry of a command whose first delivery already opened the wizard
             respond(
                 **messages.refusal(
                     "Slack would not open the wizard ("
