@@ -31,8 +31,11 @@ def render(sessions: sessionmaker[Session]) -> str:
             ).all()
         )
         backlog, oldest = session.execute(
-            select(func.count(), func.min(Outbox.created_at)).where(Outbox.sent_at.is_(None))
+            select(func.count(), func.min(Outbox.created_at)).where(
+                Outbox.sent_at.is_(None), Outbox.dead_at.is_(None)
+            )
         ).one()
+        dead = session.scalar(select(func.count()).where(Outbox.dead_at.is_not(None)))
     age = 0.0
     if oldest is not None:
         oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)

@@ -120,6 +120,12 @@ class EndpointService(Timestamped, Base):
     az_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     private_dns_name: Mapped[str | None] = mapped_column(String(253))
     failure_reason: Mapped[str | None] = mapped_column(Text)
+    allowed_accounts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """AWS accounts the worker has allowed to connect, so that each grant is made once."""
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    """The reconcile worker holding this service (with its endpoints) until `claimed_until`."""
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """The lease's end while claimed; once released, when it was last reconciled."""
 
     def to_domain(self) -> entities.EndpointService:
         """The endpoint service as the domain rules see it."""
@@ -153,6 +159,8 @@ class PrivateEndpoint(Timestamped, Base):
     channel_id: Mapped[str | None] = mapped_column(String(32))
     alert_ts: Mapped[str | None] = mapped_column(String(32))
     view_id: Mapped[str | None] = mapped_column(String(32))
+    suggested_vpce_id: Mapped[str | None] = mapped_column(String(32))
+    """A pending connection from the endpoint's account that the worker offers as its vpce."""
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__: dict[str, Any] = {"version_id_col": version}
@@ -193,7 +201,11 @@ class Event(Base):
 
 
 class Outbox(Base):
-    """A Slack notification written with the change that causes it, sent later by the worker."""
+    """A Slack notification written with the change that causes it, sent later by the worker.
+
+    The worker leases a row (`claimed_by` until `claimed_until`), records each Slack step as it
+    is done (`parent_ts`, `reply_ts`, `last_post_at`), and ends it `sent_at` or `dead_at`.
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "sent_at", "next_attempt_at"),)
@@ -201,7 +213,7 @@ class Outbox(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(191), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
-    channel_id: Mapped[str | None] = mapped_column(String(32))
+    channel_id: Mapped[str | None] = mapped_column(String(32), index=True)
     private_endpoint_id: Mapped[int | None] = mapped_column(Integer, index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -209,3 +221,9 @@ class Outbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    parent_ts: Mapped[str | None] = mapped_column(String(32))
+    reply_ts: Mapped[str | None] = mapped_column(String(32))
+    last_post_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    dead_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -1,0 +1,1 @@
+"""The worker: the reconcile loop and the outbox sender."""
