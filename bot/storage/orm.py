@@ -79,7 +79,7 @@ class ProjectMember(Timestamped, Base):
 
 class Cluster(Timestamped, Base):
     __tablename__ = "cluster"
-    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    __table_args__ = (UniqueConstraint("project_id", "name"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
@@ -110,6 +110,7 @@ class Cluster(Timestamped, Base):
 
 class EndpointService(Timestamped, Base):
     __tablename__ = "endpoint_service"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused after a delete
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cluster_id: Mapped[int] = mapped_column(ForeignKey("cluster.id"), unique=True)
@@ -143,6 +144,7 @@ class EndpointService(Timestamped, Base):
 
 class PrivateEndpoint(Timestamped, Base):
     __tablename__ = "private_endpoint"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused after a delete
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)

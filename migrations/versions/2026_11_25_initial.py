@@ -84,6 +84,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cluster")),
         sa.UniqueConstraint("project_id", "name", name=op.f("uq_cluster_project_id_name")),
+        sqlite_autoincrement=True,  # ids are never reused after a delete
     )
     op.create_index(op.f("ix_cluster_project_id"), "cluster", ["project_id"], unique=False)
     op.create_table(
@@ -125,6 +126,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("aws_service_id", name=op.f("uq_endpoint_service_aws_service_id")),
         sa.UniqueConstraint("client_token", name=op.f("uq_endpoint_service_client_token")),
         sa.UniqueConstraint("cluster_id", name=op.f("uq_endpoint_service_cluster_id")),
+        sqlite_autoincrement=True,  # ids are never reused after a delete
     )
     op.create_index(
         op.f("ix_endpoint_service_status"), "endpoint_service", ["status"], unique=False
@@ -158,6 +160,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_private_endpoint")),
         sa.UniqueConstraint("creation_key", name=op.f("uq_private_endpoint_creation_key")),
         sa.UniqueConstraint("vpce_id", name=op.f("uq_private_endpoint_vpce_id")),
+        sqlite_autoincrement=True,  # ids are never reused after a delete
     )
     op.create_index(
         op.f("ix_private_endpoint_cluster_id"), "private_endpoint", ["cluster_id"], unique=False

@@ -15,25 +15,28 @@ down_revision = "2026_11_25_outbox_lease"
 branch_labels = None
 depends_on = None
 
+# SQLite rebuilds a table to alter it: keep AUTOINCREMENT so ids are never reused.
+KEEP_IDS = {"sqlite_autoincrement": True}
+
 
 def upgrade() -> None:
-    with op.batch_alter_table("endpoint_service") as batch_op:
+    with op.batch_alter_table("endpoint_service", table_kwargs=KEEP_IDS) as batch_op:
         # The default fills the existing rows; the models set the value on insert.
         batch_op.add_column(
             sa.Column("allowed_accounts", sa.JSON(), nullable=False, server_default="[]")
         )
         batch_op.add_column(sa.Column("claimed_by", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True))
-    with op.batch_alter_table("endpoint_service") as batch_op:
+    with op.batch_alter_table("endpoint_service", table_kwargs=KEEP_IDS) as batch_op:
         batch_op.alter_column("allowed_accounts", existing_type=sa.JSON(), server_default=None)
-    with op.batch_alter_table("private_endpoint") as batch_op:
+    with op.batch_alter_table("private_endpoint", table_kwargs=KEEP_IDS) as batch_op:
         batch_op.add_column(sa.Column("suggested_vpce_id", sa.String(length=32), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("private_endpoint") as batch_op:
+    with op.batch_alter_table("private_endpoint", table_kwargs=KEEP_IDS) as batch_op:
         batch_op.drop_column("suggested_vpce_id")
-    with op.batch_alter_table("endpoint_service") as batch_op:
+    with op.batch_alter_table("endpoint_service", table_kwargs=KEEP_IDS) as batch_op:
         batch_op.drop_column("claimed_until")
         batch_op.drop_column("claimed_by")
         batch_op.drop_column("allowed_accounts")

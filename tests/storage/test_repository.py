@@ -171,3 +171,11 @@ def test_outbox_dedupe_key(db_session: Session) -> None:
     with pytest.raises(IntegrityError), db_session.begin_nested():
         db_session.add(orm.Outbox(dedupe_key="ep-1-active", kind="post", payload={}))
         db_session.flush()
+
+
+def test_ids_are_never_reused_after_a_delete(db_session: Session) -> None:
+    cluster = make_cluster(db_session, make_project(db_session))
+    first = make_endpoint(db_session, cluster)
+    first_id = first.id
+    repository.delete_endpoint(session=db_session, endpoint=first)
+    assert make_endpoint(db_session, cluster).id > first_id
