@@ -64,6 +64,7 @@ class PrivateEndpoint:
     subnet_ids: tuple[str, ...] = ()
     vpce_id: str | None = None
     failure_reason: str | None = None
+    suggested_vpce_id: str | None = None  # a pending request from its account, seen on AWS
 
     @property
     def verifying(self) -> bool:

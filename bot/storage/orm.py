@@ -181,6 +181,7 @@ class PrivateEndpoint(Timestamped, Base):
             subnet_ids=tuple(self.subnet_ids),
             vpce_id=self.vpce_id,
             failure_reason=self.failure_reason,
+            suggested_vpce_id=self.suggested_vpce_id,
         )
 
 

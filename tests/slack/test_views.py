@@ -223,3 +223,15 @@ def test_the_checker_catches_broken_blocks() -> None:
         )
     with pytest.raises(InvalidBlocks):
         check_message({"text": "x", "blocks": [{"type": "divider"}] * 51})
+
+
+def test_accept_stage_prefills_the_request_seen_on_aws() -> None:
+    seen = endpoint(EndpointStatus.INITIATING, Stage.ACCEPT_ENDPOINT_CONNECTION, vpce_id=None,
+                    suggested_vpce_id="vpce-0aaaabbbbccccdddd")
+    state = WizardState(project=PROJECT, channel_id="C0PAYMENTS",
+                        stage=Stage.ACCEPT_ENDPOINT_CONNECTION, cluster=cluster(),
+                        service=SERVICES["active"], endpoint=seen)
+    view = check_view(wizard_view(state))
+    [field] = [b for b in view["blocks"] if b["type"] == "input"]
+    assert field["element"]["initial_value"] == "vpce-0aaaabbbbccccdddd"
+    assert "connection request from `vpce-0aaaabbbbccccdddd`" in str(view)

@@ -294,12 +294,20 @@ def _accept_connection(state: WizardState, _: bool) -> Built:
         ]
     else:
         blocks.append(_service_waiting(state))
+    suggested = endpoint.suggested_vpce_id if endpoint.vpce_id is None else None
+    if suggested:
+        blocks.append(
+            context(
+                f"AWS shows a connection request from `{suggested}` in account "
+                f"{endpoint.account_id}: it is filled in below. Check it is yours."
+            )
+        )
     blocks.append(
         text_input(
             block_id=BlockId.VPCE_ID,
             action_id=ActionId.VALUE,
             label="VPC endpoint ID",
-            initial=endpoint.vpce_id,
+            initial=endpoint.vpce_id or suggested,
             placeholder="vpce-0a1b2c3d4e5f67890",
             hint="The bot accepts the connection only from this endpoint, in your account.",
         )
