@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.errors import DomainError, InvalidInput
@@ -170,8 +170,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot import server
 
     settings.require_slack()
-    if not migrate.is_current(_engine(settings)):
-        raise CliError("the database is not up to date; run `python -m bot db upgrade` first")
+    _migrated_engine(settings).dispose()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     bot = server.assemble(settings)
     if settings.SLACK_APP_TOKEN is not None:
@@ -284,6 +283,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args, load_settings())
     except (ConfigError, CliError, DomainError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OperationalError as error:
+        first = str(error.orig).strip().splitlines()[0] if error.orig else "no answer"
+        print(f"error: DATABASE_URL: cannot use the database ({first})", file=sys.stderr)
         return 1
     except IntegrityError as error:
         print(f"error: conflicting change, nothing written ({error.orig})", file=sys.stderr)

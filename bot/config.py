@@ -14,6 +14,7 @@ from bot.domain.validation import parse_dns_name
 
 DEFAULT_DATABASE_URL = "sqlite:///privatelink-bot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg")
 
 
 class ConfigError(Exception):
@@ -73,8 +74,8 @@ class Settings(BaseSettings):
             url = make_url(value.get_secret_value())
         except ArgumentError:
             raise ValueError("must be a SQLAlchemy URL such as sqlite:///bot.db") from None
-        if url.get_backend_name() not in ("sqlite", "postgresql"):
-            raise ValueError("must be a sqlite:// or postgresql:// URL")
+        if url.drivername not in SUPPORTED_DRIVERS:
+            raise ValueError("must be a sqlite:// or postgresql:// URL (psycopg 3)")
         return value
 
     def require_slack(self) -> tuple[str, str]:

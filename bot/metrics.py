@@ -62,6 +62,11 @@ def render(sessions: sessionmaker[Session]) -> str:
         "privatelink_outbox_backlog", "Slack notifications not yet sent.", [("", backlog)]
     )
     lines += _gauge(
+        "privatelink_outbox_dead",
+        "Slack notifications given up on (see the logs).",
+        [("", dead or 0)],
+    )
+    lines += _gauge(
         "privatelink_outbox_oldest_age_seconds",
         "Age of the oldest unsent Slack notification.",
         [("", age)],

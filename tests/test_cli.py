@@ -296,6 +296,27 @@ BAD_INPUTS = [
         "not a valid cluster name",
     ),
     (["clusters", "drop", "nope"], "no cluster named nope"),
+    (
+        [
+            "clusters",
+            "add",
+            "--project",
+            "payments",
+            "--name",
+            "x",
+            "--tier",
+            "dedicated",
+            "--cloud",
+            "aws",
+            "--region",
+            "us-west-2",
+            "--nlb-arn",
+            NLB,
+            "--status",
+            "deleting",
+        ],
+        "use `clusters drop`",
+    ),
 ]
 
 
@@ -403,6 +424,8 @@ def test_drop_cascades_to_the_service_and_every_endpoint(url: str, db_engine: En
         services = {s.cluster_id: s.status for s in session.scalars(select(orm.EndpointService))}
         events = session.scalars(select(orm.Event).where(orm.Event.action == "cluster_dropped"))
         assert len(events.all()) == 4  # the cluster, its service and its two endpoints
+        queued = session.scalars(select(orm.Outbox.payload)).all()
+    assert sorted(p["endpoint"]["status"] for p in queued) == ["deleting", "deleting"]
     assert by_cluster["orders"] == (ClusterStatus.DELETING, [EndpointStatus.DELETING] * 2)
     assert by_cluster["other"] == (
         ClusterStatus.ACTIVE,

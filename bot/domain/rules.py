@@ -118,11 +118,20 @@ def edit_stage(endpoint: PrivateEndpoint) -> Stage:
         case EndpointStatus.PENDING:
             return Stage.ENABLE_PRIVATE_DNS
         case EndpointStatus.FAILED:
-            return endpoint.stage
+            return retry_stage(endpoint.stage)
         case EndpointStatus.ACTIVE:
             raise NotEditable("Active private endpoints cannot be edited.")
         case _:
             raise NotEditable(f"The private endpoint is {endpoint.status.value}.")
+
+
+RETRYABLE_STAGES = (Stage.INTERFACE_ENDPOINT, Stage.ACCEPT_ENDPOINT_CONNECTION)
+
+
+def retry_stage(failed_at: Stage) -> Stage:
+    """Where a failed endpoint is retried: the stage that failed, or, once the connection had
+    been accepted (its endpoint is gone or rejected), a new interface endpoint."""
+    return failed_at if failed_at in RETRYABLE_STAGES else Stage.INTERFACE_ENDPOINT
 
 
 def can_edit(endpoint: PrivateEndpoint) -> bool:

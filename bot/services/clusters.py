@@ -9,11 +9,10 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from bot.domain import rules
 from bot.domain.entities import DEFAULT_PORT, default_private_dns_host
 from bot.domain.errors import Conflict, InvalidInput, NotFound
-from bot.domain.states import Cloud, ClusterStatus, ServiceStatus, Tier
-from bot.domain.transitions import ServiceEvent, service_transition
+from bot.domain.states import Cloud, ClusterStatus, EndpointStatus, ServiceStatus, Tier
+from bot.domain.transitions import EndpointEvent, ServiceEvent, service_transition
 from bot.domain.validation import (
     Field,
     parse_dns_name,
@@ -22,12 +21,15 @@ from bot.domain.validation import (
     parse_port,
     parse_region,
 )
+from bot.services import changes
 from bot.storage import orm, repository
 
 SPEC_KEYS = frozenset(
     {"project", "name", "tier", "cloud", "region", "nlb_arn", "port", "status", "private_dns_host"}
 )
 REQUIRED_KEYS = frozenset({"project", "name", "tier", "cloud", "region"})
+# What its endpoint service and the connection strings already given depend on.
+FIXED_WITH_SERVICE = frozenset({"region", "nlb_arn", "cloud", "tier", "port", "private_dns_host"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,19 @@ def _choice(enum: type[E], value: object, *, field: str) -> E:
         raise InvalidInput(field, f"{field} must be one of {allowed}, not {value!r}.") from None
 
 
+REGISTERED_STATUSES = (ClusterStatus.CREATING, ClusterStatus.ACTIVE)
+
+
+def _registered_status(value: object) -> ClusterStatus:
+    """A registered cluster is creating or active; `deleting` comes only from `clusters drop`."""
+    status = _choice(ClusterStatus, value or ClusterStatus.ACTIVE, field="status")
+    if status not in REGISTERED_STATUSES:
+        raise InvalidInput(
+            "status", "status must be creating or active; use `clusters drop` to remove a cluster."
+        )
+    return status
+
+
 def parse_spec(raw: Mapping[str, object], *, dns_zone: str) -> ClusterSpec:
     """Validate one cluster description; raise InvalidInput naming the bad field."""
     unknown = sorted(set(raw) - SPEC_KEYS)
@@ -80,7 +95,7 @@ def parse_spec(raw: Mapping[str, object], *, dns_zone: str) -> ClusterSpec:
         region=region,
         nlb_arn=nlb_arn,
         port=parse_port(str(raw.get("port") or DEFAULT_PORT)),
-        status=_choice(ClusterStatus, raw.get("status") or ClusterStatus.ACTIVE, field="status"),
+        status=_registered_status(raw.get("status")),
         private_dns_host=(
             parse_dns_name(str(host_raw))
             if host_raw
@@ -152,7 +167,7 @@ def _update(session: Session, cluster: orm.Cluster, spec: ClusterSpec, *, actor:
         return False
     if cluster.status is ClusterStatus.DELETING:
         raise Conflict(f"Cluster {cluster.name} is being dropped; import it again afterwards.")
-    fixed = {"region", "nlb_arn", "cloud"} & set(changes)
+    fixed = FIXED_WITH_SERVICE & set(changes)
     service = repository.get_service_by_cluster(session=session, cluster_id=cluster.id)
     if fixed and service is not None:
         raise Conflict(
@@ -218,23 +233,15 @@ def drop(
             to_status=to_status,
         )
         service.status = to_status
-    by_id = {endpoint.id: endpoint for endpoint in endpoints}
-    changes = rules.drop_cascade([endpoint.to_domain() for endpoint in endpoints])
-    for domain_endpoint, change in changes:
-        row = by_id[domain_endpoint.id]
-        repository.record_event(
-            session=session,
-            project_id=row.project_id,
-            subject="private_endpoint",
-            subject_id=row.id,
-            actor=actor,
-            action=change.event,
-            from_status=change.from_status,
-            to_status=change.to_status,
+    moving = [
+        e for e in endpoints if e.status not in (EndpointStatus.DELETING, EndpointStatus.DELETED)
+    ]
+    for endpoint in moving:
+        changes.apply(
+            session=session, endpoint=endpoint, event=EndpointEvent.CLUSTER_DROPPED, actor=actor
         )
-        row.status = change.to_status
     session.flush()
-    return DropResult(cluster=name, endpoints=len(changes), removed_now=False)
+    return DropResult(cluster=name, endpoints=len(moving), removed_now=False)
 
 
 def _find(session: Session, name: str, project: str | None) -> orm.Cluster:
@@ -248,7 +255,7 @@ def _find(session: Session, name: str, project: str | None) -> orm.Cluster:
         raise NotFound(f"There is no cluster named {name}.")
     if len(candidates) > 1:
         raise Conflict(f"Several projects have a cluster named {name}; add --project.")
-    return candidates[0]
+    return repository.lock_cluster(session=session, cluster=candidates[0])
 
 
 def _record(

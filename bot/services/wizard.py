@@ -6,12 +6,12 @@ retried request) changes nothing and answers with the endpoint's current stage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
 from bot.domain import entities, rules
-from bot.domain.errors import InvalidInput, NotEligible, NotFound
+from bot.domain.errors import InvalidInput, NotEditable, NotEligible, NotFound
 from bot.domain.rules import ClusterChoice
 from bot.domain.states import Action, EndpointStatus, ServiceStatus, Stage
 from bot.domain.transitions import EndpointEvent
@@ -38,6 +38,10 @@ class WizardState:
     cluster: entities.Cluster | None = None
     service: entities.EndpointService | None = None
     endpoint: entities.PrivateEndpoint | None = None
+    notice: str | None = None  # said above the stage, e.g. why a submission was not applied
+
+
+STALE = "This private endpoint had already moved on, so what you entered was not applied."
 
 
 def start(
@@ -66,7 +70,8 @@ def start(
 def _cluster(session: Session, project: entities.Project, cluster_id: int) -> orm.Cluster:
     cluster = repository.get_cluster(session=session, cluster_id=cluster_id)
     if cluster is None or cluster.project_id != project.id:
-        raise InvalidInput(Field.CLUSTER, "That cluster no longer exists; choose another.")
+        raise InvalidInput(Field.CLUSTER, "That cluster no longer exists.")
+    cluster = repository.lock_cluster(session=session, cluster=cluster)
     try:
         rules.check_eligible(cluster.to_domain())
     except NotEligible as error:
@@ -98,6 +103,7 @@ def submit_region(
     cluster_id: int,
     region: str,
     creation_key: str,
+    view_id: str | None = None,
 ) -> WizardState:
     """Service Endpoint submitted: the private endpoint is created (`not_configured`) and the
     cluster's endpoint service queued if it has none. Once per wizard (`creation_key`)."""
@@ -117,6 +123,7 @@ def submit_region(
         created_by=user_id,
         creation_key=creation_key,
         channel_id=project.channel_id,
+        view_id=view_id,
     )
     session.add(endpoint)
     session.flush()
@@ -133,6 +140,11 @@ def _owned_endpoint(
     project = repository.get_project(session=session, project_id=endpoint.project_id)
     assert project is not None
     rules.authorize(project.to_domain(), user_id, action)
+    if action is not Action.TERMINATE and endpoint.status is EndpointStatus.DELETING:
+        raise NotEditable(
+            f"Private endpoint #{endpoint.id} is being deleted (terminated, or "
+            "its cluster was dropped); nothing more can be changed."
+        )
     return endpoint
 
 
@@ -153,12 +165,14 @@ def submit_interface(
         EndpointStatus.NOT_CONFIGURED,
         EndpointStatus.FAILED,
     ):
-        return state_of(session=session, endpoint=endpoint)
+        same = (endpoint.account_id, endpoint.vpc_id, tuple(endpoint.subnet_ids)) == values
+        return stale(session=session, endpoint=endpoint, applied=same)
     cluster = repository.get_cluster(session=session, cluster_id=endpoint.cluster_id)
     assert cluster is not None
     services.ensure(session=session, cluster=cluster, actor=user_id)
     endpoint.account_id, endpoint.vpc_id = values[0], values[1]
     endpoint.subnet_ids = list(values[2])
+    endpoint.vpce_id = endpoint.suggested_vpce_id = None  # a retry needs a new endpoint
     endpoint.failure_reason = None
     endpoint.stage = Stage.ACCEPT_ENDPOINT_CONNECTION
     changes.apply(
@@ -174,7 +188,7 @@ def submit_vpce(*, session: Session, endpoint_id: int, user_id: str, vpce_id: st
     waiting = endpoint.status is EndpointStatus.INITIATING and endpoint.vpce_id is None
     retrying = endpoint.status is EndpointStatus.FAILED
     if endpoint.stage is not Stage.ACCEPT_ENDPOINT_CONNECTION or not (waiting or retrying):
-        return state_of(session=session, endpoint=endpoint)
+        return stale(session=session, endpoint=endpoint, applied=endpoint.vpce_id == vpce)
     other = repository.get_endpoint_by_vpce(session=session, vpce_id=vpce)
     if other is not None and other.id != endpoint.id:
         raise InvalidInput(
@@ -191,18 +205,23 @@ def submit_vpce(*, session: Session, endpoint_id: int, user_id: str, vpce_id: st
 def submit_create(*, session: Session, endpoint_id: int, user_id: str) -> WizardState:
     """Enable Private DNS finished with Create: the worker activates it once AWS says so."""
     endpoint = _owned_endpoint(session, endpoint_id, user_id)
-    if endpoint.stage is Stage.ENABLE_PRIVATE_DNS and endpoint.status is EndpointStatus.PENDING:
-        endpoint.stage = Stage.DONE
-        changes.apply(
-            session=session, endpoint=endpoint, event=EndpointEvent.CREATE_SUBMITTED, actor=user_id
-        )
+    if endpoint.stage is not Stage.ENABLE_PRIVATE_DNS or endpoint.status is not (
+        EndpointStatus.PENDING
+    ):
+        return stale(session=session, endpoint=endpoint, applied=endpoint.stage is Stage.DONE)
+    endpoint.stage = Stage.DONE
+    changes.apply(
+        session=session, endpoint=endpoint, event=EndpointEvent.CREATE_SUBMITTED, actor=user_id
+    )
     return state_of(session=session, endpoint=endpoint)
 
 
 def resume(*, session: Session, endpoint_id: int, user_id: str) -> WizardState:
     """Edit: the wizard reopened where the endpoint's status says, or NotEditable."""
     endpoint = _owned_endpoint(session, endpoint_id, user_id)
-    rules.edit_stage(endpoint.to_domain())
+    stage = rules.edit_stage(endpoint.to_domain())
+    if endpoint.stage is not stage:
+        endpoint.stage = stage  # e.g. a failure after acceptance restarts at the interface stage
     return state_of(session=session, endpoint=endpoint)
 
 
@@ -230,6 +249,13 @@ def state_of(*, session: Session, endpoint: orm.PrivateEndpoint) -> WizardState:
         service=service.to_domain() if service else None,
         endpoint=endpoint.to_domain(),
     )
+
+
+def stale(*, session: Session, endpoint: orm.PrivateEndpoint, applied: bool) -> WizardState:
+    """The wizard as it stands after a submission for a stage it had left: a repeat of what
+    was applied (a double click, a retry) answers the same; anything else says it was not."""
+    state = state_of(session=session, endpoint=endpoint)
+    return state if applied else replace(state, notice=STALE)
 
 
 def service_ready(state: WizardState) -> bool:

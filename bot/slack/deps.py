@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -22,5 +23,16 @@ class Deps:
     settings: Settings
 
     def run(self, work: Callable[[Session], T]) -> T:
-        """Run `work` in one transaction, rerun once a lost race is detected."""
+        """Run `work` in one transaction; a lost race (stale version, duplicate key) reruns it."""
         return run_in_transaction(self.sessions, work)
+
+
+@contextmanager
+def after_ack(what: str) -> Iterator[None]:
+    """Work done after the ack. A failure is logged with its traceback and goes no further:
+    raised out of the listener, Bolt would take back the ack it already sent (Slack then shows
+    the user an error), and there is no one else to tell."""
+    try:
+        yield
+    except Exception:
+        log.exception("%s failed after the ack", what)

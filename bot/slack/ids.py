@@ -9,6 +9,7 @@ COMMAND = "/private-endpoint"
 
 class CallbackId(StrEnum):
     WIZARD = "private_endpoint_wizard"
+    MESSAGE = "private_endpoint_message"  # a modal that only says something
     TERMINATE = "private_endpoint_terminate"
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.domain.states import Role
+from bot.domain.states import EndpointStatus, Role
 from bot.storage.orm import (
     Cluster,
     EndpointService,
@@ -141,12 +141,15 @@ def list_endpoints(
 
 
 def count_endpoints_by_cluster(*, session: Session, cluster_ids: Sequence[int]) -> dict[int, int]:
-    """How many live private endpoints each cluster has, in one query."""
+    """How many private endpoints each cluster has that are not being deleted, in one query."""
     if not cluster_ids:
         return {}
     query = (
         select(PrivateEndpoint.cluster_id, func.count())
-        .where(PrivateEndpoint.cluster_id.in_(cluster_ids))
+        .where(
+            PrivateEndpoint.cluster_id.in_(cluster_ids),
+            PrivateEndpoint.status != EndpointStatus.DELETING,
+        )
         .group_by(PrivateEndpoint.cluster_id)
     )
     return {row[0]: row[1] for row in session.execute(query)}
@@ -239,7 +242,7 @@ def get_endpoint_by_creation_key(*, session: Session, creation_key: str) -> Priv
 
 
 def get_endpoint_by_vpce(*, session: Session, vpce_id: str) -> PrivateEndpoint | None:
-    """The live private endpoint holding a VPC endpoint id."""
+    """The private endpoint holding a VPC endpoint id (until its row is removed)."""
     return session.scalar(select(PrivateEndpoint).where(PrivateEndpoint.vpce_id == vpce_id))
 
 
@@ -269,3 +272,10 @@ def map_clusters(*, session: Session, cluster_ids: Sequence[int]) -> dict[int, C
     if not cluster_ids:
         return {}
     return {c.id: c for c in session.scalars(select(Cluster).where(Cluster.id.in_(cluster_ids)))}
+
+
+def lock_cluster(*, session: Session, cluster: Cluster) -> Cluster:
+    """Re-read `cluster` locked for update (Postgres), so a drop and a new endpoint on it
+    cannot interleave; SQLite's transactions already run one writer at a time."""
+    query = select(Cluster).where(Cluster.id == cluster.id).with_for_update()
+    return session.scalars(query.execution_options(populate_existing=True)).one()

@@ -90,6 +90,7 @@ def test_serve_answers_health_metrics_and_slack(
         assert status == 200
         assert 'privatelink_endpoints{status="active"} 0' in metrics
         assert "privatelink_outbox_backlog 0" in metrics
+        assert "privatelink_outbox_dead 0" in metrics
         assert get(f"{base}/nothing-here")[0] == 404
     finally:
         process.send_signal(signal.SIGINT)

@@ -154,8 +154,13 @@ def rows(count: int) -> list[EndpointRow]:
 @pytest.mark.parametrize("count", [0, 1, 45, 500])
 def test_list_message_stays_within_limits(count: int) -> None:
     message = check_message(messages.list_message("payments", rows(count), NOW))
+    text = str(message)
+    listed = {i for i in range(1, count + 1) if f"*#{i}* " in text}
     if count == 500:
-        assert "more: see the app's Home tab" in str(message["blocks"][-1])
+        more = message["blocks"][-1]["elements"][0]["text"]
+        assert more == f"… and {500 - len(listed)} more: see the app's Home tab."
+    else:
+        assert listed == set(range(1, count + 1))  # nobody silently left out
 
 
 @pytest.mark.parametrize("count", [0, 1, 49, 500])
@@ -226,11 +231,20 @@ def test_the_checker_catches_broken_blocks() -> None:
 
 
 def test_accept_stage_prefills_the_request_seen_on_aws() -> None:
-    seen = endpoint(EndpointStatus.INITIATING, Stage.ACCEPT_ENDPOINT_CONNECTION, vpce_id=None,
-                    suggested_vpce_id="vpce-0aaaabbbbccccdddd")
-    state = WizardState(project=PROJECT, channel_id="C0PAYMENTS",
-                        stage=Stage.ACCEPT_ENDPOINT_CONNECTION, cluster=cluster(),
-                        service=SERVICES["active"], endpoint=seen)
+    seen = endpoint(
+        EndpointStatus.INITIATING,
+        Stage.ACCEPT_ENDPOINT_CONNECTION,
+        vpce_id=None,
+        suggested_vpce_id="vpce-0aaaabbbbccccdddd",
+    )
+    state = WizardState(
+        project=PROJECT,
+        channel_id="C0PAYMENTS",
+        stage=Stage.ACCEPT_ENDPOINT_CONNECTION,
+        cluster=cluster(),
+        service=SERVICES["active"],
+        endpoint=seen,
+    )
     view = check_view(wizard_view(state))
     [field] = [b for b in view["blocks"] if b["type"] == "input"]
     assert field["element"]["initial_value"] == "vpce-0aaaabbbbccccdddd"

@@ -7,7 +7,6 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltRequest, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.domain import rules
@@ -15,8 +14,9 @@ from bot.domain.errors import DomainError, NotFound
 from bot.domain.slash import SlashCommand, Verb, parse
 from bot.domain.states import Action
 from bot.services import endpoints, wizard
-from bot.slack.deps import Deps, log
+from bot.slack.deps import Deps, after_ack
 from bot.slack.ids import COMMAND
+from bot.slack.listeners.modals import open_modal
 from bot.slack.views import messages
 from bot.slack.views.wizard import wizard_view
 from bot.storage import orm, repository
@@ -113,16 +113,10 @@ def register(app: App, deps: Deps) -> None:
             ack(**reply)
             return
         ack()
-        try:
-            client.views_open(trigger_id=body["trigger_id"], view=view)
-        except SlackApiError as error:
-            log.warning("views.open failed: %s", error.response.get("error"))
-            if request.headers.get("x-slack-retry-num"):
-                return  # a retry of a command whose first delivery already opened the wizard
-            respond(
-                **messages.refusal(
-                    "Slack would not open the wizard ("
-                    + str(error.response.get("error"))
-                    + "). Run the command again."
+        with after_ack("open the wizard"):
+            opened = open_modal(deps, client, body["trigger_id"], view)
+            if not opened and not request.headers.get("x-slack-retry-num"):
+                # (a retry's trigger was spent by the first delivery, which opened the wizard)
+                respond(
+                    **messages.refusal("Slack would not open the wizard; run the command again.")
                 )
-            )

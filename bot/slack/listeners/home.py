@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from bot.domain.connection import Client
 from bot.domain.errors import DomainError
 from bot.services import endpoints, wizard
-from bot.slack.deps import Deps, log
+from bot.slack.deps import Deps, after_ack, log
 from bot.slack.ids import ActionId
-from bot.slack.listeners.wizard import message_view
+from bot.slack.listeners.modals import message_view, open_modal
 from bot.slack.metadata import ConnectChoice, EndpointRef
 from bot.slack.views import messages
 from bot.slack.views.home import home_view
@@ -51,36 +51,31 @@ def _endpoint_id(body: dict[str, Any]) -> int | None:
         return None
 
 
-def _open(client: WebClient, trigger_id: str, view: dict[str, Any]) -> None:
-    try:
-        client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as error:
-        log.warning("views.open failed: %s", error.response.get("error"))
-
-
 def register(app: App, deps: Deps) -> None:
     """Wire the Home tab, Edit, Retry, Terminate and the connect picker."""
 
     @app.event("app_home_opened")
     def on_home(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") == "home":
-            _publish(deps, client, event["user"])
+            with after_ack("publish the Home tab"):
+                _publish(deps, client, event["user"])
 
     def reopen(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         endpoint_id, user = _endpoint_id(body), body["user"]["id"]
         if endpoint_id is None:
             return
-        try:
-            state = deps.run(
-                lambda session: wizard.resume(
-                    session=session, endpoint_id=endpoint_id, user_id=user
+        with after_ack("reopen the wizard"):
+            try:
+                state = deps.run(
+                    lambda session: wizard.resume(
+                        session=session, endpoint_id=endpoint_id, user_id=user
+                    )
                 )
-            )
-            view = wizard_view(state)
-        except DomainError as error:
-            view = message_view(str(error))
-        _open(client, body["trigger_id"], view)
+                view = wizard_view(state)
+            except DomainError as error:
+                view = message_view(str(error))
+            open_modal(deps, client, body["trigger_id"], view)
 
     app.action(ActionId.EDIT)(reopen)
     app.action(ActionId.RETRY)(reopen)
@@ -91,15 +86,16 @@ def register(app: App, deps: Deps) -> None:
         endpoint_id, user = _endpoint_id(body), body["user"]["id"]
         if endpoint_id is None:
             return
-        try:
-            deps.run(
-                lambda session: wizard.terminate(
-                    session=session, endpoint_id=endpoint_id, user_id=user
+        with after_ack("terminate from Home"):
+            try:
+                deps.run(
+                    lambda session: wizard.terminate(
+                        session=session, endpoint_id=endpoint_id, user_id=user
+                    )
                 )
-            )
-        except DomainError as error:
-            _open(client, body["trigger_id"], message_view(str(error)))
-        _publish(deps, client, user)
+            except DomainError as error:
+                open_modal(deps, client, body["trigger_id"], message_view(str(error)))
+            _publish(deps, client, user)
 
     @app.action(ActionId.TERMINATE_CONFIRMED)
     def on_terminate_message(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -107,22 +103,23 @@ def register(app: App, deps: Deps) -> None:
         endpoint_id, user = _endpoint_id(body), body["user"]["id"]
         if endpoint_id is None:
             return
-        try:
-            deps.run(
-                lambda session: wizard.terminate(
-                    session=session, endpoint_id=endpoint_id, user_id=user
+        with after_ack("terminate from a message"):
+            try:
+                deps.run(
+                    lambda session: wizard.terminate(
+                        session=session, endpoint_id=endpoint_id, user_id=user
+                    )
                 )
+            except DomainError as error:
+                respond(replace_original=True, **messages.refusal(str(error)))
+                return
+            respond(
+                replace_original=True,
+                **messages.text_message(
+                    f"Private endpoint #{endpoint_id} is being deleted; the channel hears when it "
+                    "is gone."
+                ),
             )
-        except DomainError as error:
-            respond(replace_original=True, **messages.refusal(str(error)))
-            return
-        respond(
-            replace_original=True,
-            **messages.text_message(
-                f"Private endpoint #{endpoint_id} is being deleted; the channel hears when it is "
-                "gone."
-            ),
-        )
 
     @app.action(ActionId.CONNECT_CLIENT)
     def on_connect_client(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -145,8 +142,9 @@ def register(app: App, deps: Deps) -> None:
             )
             return messages.connect_message(found, Client(choice.client))
 
-        try:
-            reply = deps.run(load)
-        except DomainError as error:
-            reply = messages.refusal(str(error))
-        respond(replace_original=True, **reply)
+        with after_ack("switch the connect client"):
+            try:
+                reply = deps.run(load)
+            except DomainError as error:
+                reply = messages.refusal(str(error))
+            respond(replace_original=True, **reply)

@@ -15,12 +15,12 @@ from bot.domain.states import Stage
 from bot.domain.validation import Field
 from bot.services import wizard
 from bot.services.wizard import WizardState
-from bot.slack.deps import Deps, log
+from bot.slack.deps import Deps, after_ack, log
 from bot.slack.ids import ActionId, BlockId, CallbackId
 from bot.slack.listeners.commands import project_for
+from bot.slack.listeners.modals import endpoint_of, message_view
 from bot.slack.metadata import WizardMetadata
-from bot.slack.views.blocks import modal, section
-from bot.slack.views.wizard import TITLE, wizard_view
+from bot.slack.views.wizard import wizard_view
 
 FIELD_BLOCKS: dict[str, BlockId] = {
     Field.CLUSTER: BlockId.CLUSTER,
@@ -72,6 +72,7 @@ def submit(session: Session, meta: WizardMetadata, body: dict[str, Any]) -> Wiza
             cluster_id=meta.cluster_id,
             region=value(values, BlockId.REGION),
             creation_key=f"{body['team']['id']}:{view['id']}",
+            view_id=view["id"],
         )
     endpoint_id = meta.endpoint_id
     match meta.stage:
@@ -99,17 +100,6 @@ def submit(session: Session, meta: WizardMetadata, body: dict[str, Any]) -> Wiza
     return state
 
 
-def message_view(text: str) -> dict[str, Any]:
-    """A modal that only says why the wizard cannot go on."""
-    return modal(
-        title=TITLE,
-        blocks=[section(f":no_entry: {text}")],
-        callback_id=CallbackId.WIZARD,
-        private_metadata="",
-        close="Close",
-    )
-
-
 def register(app: App, deps: Deps) -> None:
     """Wire the wizard's submissions and buttons."""
 
@@ -125,12 +115,25 @@ def register(app: App, deps: Deps) -> None:
             return
         try:
             state = deps.run(lambda session: submit(session, meta, body))
+        except LookupError:
+            ack(
+                response_action="update",
+                view=message_view(
+                    "This channel no longer belongs to a project; ask an operator to bind it."
+                ),
+            )
+            return
         except InvalidInput as error:
             block = FIELD_BLOCKS.get(error.field)
             if block is not None and _has_block(body["view"], block):
                 ack(response_action="errors", errors={block: error.message})
             else:
-                ack(response_action="update", view=message_view(error.message))
+                ack(
+                    response_action="update",
+                    view=message_view(
+                        f"{error.message} Run `/private-endpoint create` to start again."
+                    ),
+                )
             return
         except DomainError as error:
             ack(response_action="update", view=message_view(str(error)))
@@ -140,36 +143,41 @@ def register(app: App, deps: Deps) -> None:
     @app.action(ActionId.TOGGLE_INSTRUCTIONS)
     def on_toggle(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        view = body["view"]
-        meta = WizardMetadata.model_validate_json(view["private_metadata"])
-        if meta.endpoint_id is None:
+        view, user = body["view"], body["user"]["id"]
+        endpoint_id = endpoint_of(view)
+        if endpoint_id is None:
             return
-        user = body["user"]["id"]
-        state = deps.run(
-            lambda session: wizard.current(
-                session=session, endpoint_id=meta.endpoint_id or 0, user_id=user
-            )
-        )
-        show = body["actions"][0].get("value") == "show"
-        try:
-            client.views_update(
-                view_id=view["id"],
-                hash=view.get("hash"),
-                view=wizard_view(state, show_instructions=show),
-            )
-        except SlackApiError as error:
-            log.info("views.update after toggle: %s", error.response.get("error"))
+        with after_ack("show/hide instructions"):
+            try:
+                state = deps.run(
+                    lambda session: wizard.current(
+                        session=session, endpoint_id=endpoint_id, user_id=user
+                    )
+                )
+                shown = wizard_view(state, show_instructions=not _showing(view))
+            except DomainError as error:
+                shown = message_view(str(error))
+            try:
+                client.views_update(view_id=view["id"], hash=view.get("hash"), view=shown)
+            except SlackApiError as error:
+                log.info("views.update after toggle: %s", error.response.get("error"))
 
     @app.view_closed(CallbackId.WIZARD)
     def on_closed(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        meta = WizardMetadata.model_validate_json(body["view"]["private_metadata"] or "{}")
-        if meta.endpoint_id is not None:
-            deps.run(
-                lambda session: wizard.forget_view(
-                    session=session, endpoint_id=meta.endpoint_id or 0
+        endpoint_id = endpoint_of(body["view"])
+        if endpoint_id is not None:
+            with after_ack("forget a closed modal"):
+                deps.run(
+                    lambda session: wizard.forget_view(session=session, endpoint_id=endpoint_id)
                 )
-            )
+
+
+def _showing(view: dict[str, Any]) -> bool:
+    try:
+        return WizardMetadata.model_validate_json(view["private_metadata"]).show_instructions
+    except ValidationError:
+        return False
 
 
 def _has_block(view: dict[str, Any], block: BlockId) -> bool:

@@ -178,8 +178,9 @@ def modal(
     private_metadata: str,
     submit: str | None = None,
     close: str = "Cancel",
+    notify_on_close: bool = False,
 ) -> dict[str, Any]:
-    """A modal view."""
+    """A modal view; with `notify_on_close`, Slack tells the bot when the user closes it."""
     view: dict[str, Any] = {
         "type": "modal",
         "callback_id": callback_id,
@@ -190,4 +191,6 @@ def modal(
     }
     if submit is not None:
         view["submit"] = plain(submit, TITLE_MAX)
+    if notify_on_close:
+        view["notify_on_close"] = True
     return view

@@ -10,10 +10,12 @@ from bot.domain.connection import Client
 from bot.services.endpoints import Connect, EndpointRow
 from bot.slack.ids import COMMAND, ActionId, BlockId
 from bot.slack.metadata import ConnectChoice, EndpointRef
+from bot.slack.views.alerts import escape_keeping_mentions
 from bot.slack.views.blocks import (
-    Block,
+    SECTION_TEXT_MAX,
     actions,
     button,
+    clip,
     code,
     confirm_dialog,
     context,
@@ -25,7 +27,7 @@ from bot.slack.views.blocks import (
 
 Message = dict[str, Any]
 MESSAGE_BLOCKS_MAX = 50
-ROWS_PER_SECTION = 10
+REASON_MAX = 200
 
 HELP = f"""*{COMMAND}* connects your VPC to this project's clusters over AWS PrivateLink.
 • `{COMMAND} create [cluster]`: start the wizard (owners)
@@ -60,7 +62,7 @@ def unbound_channel(channel_id: str) -> Message:
 
 def refusal(reason: str) -> Message:
     """A reply that says why something was refused."""
-    return {"text": reason, "blocks": [section(f":no_entry: {escape(reason)}")]}
+    return {"text": reason, "blocks": [section(f":no_entry: {escape_keeping_mentions(reason)}")]}
 
 
 def age(since: datetime, now: datetime) -> str:
@@ -81,22 +83,27 @@ def row_line(row: EndpointRow, now: datetime) -> str:
         f"stage {e.stage.label} · {age(row.created_at, now)}"
     )
     if e.failure_reason:
-        line += f"\n      :x: {escape(e.failure_reason)}"
+        line += f"\n      :x: {escape(clip(e.failure_reason, REASON_MAX))}"
     return line
 
 
 def list_message(project: str, rows: list[EndpointRow], now: datetime) -> Message:
-    """`list`: the project's endpoints, grouped in sections within the block limit."""
+    """`list`: the project's endpoints, packed into sections within Slack's limits."""
     if not rows:
         return text_message(f"{project} has no private endpoints. Start one with {COMMAND} create.")
-    blocks: list[Block] = [header(f"Private endpoints of {project} ({len(rows)})")]
-    room = MESSAGE_BLOCKS_MAX - 2
-    for start in range(0, len(rows), ROWS_PER_SECTION):
-        if len(blocks) > room:
-            blocks.append(context(f"… and {len(rows) - start} more: see the app's Home tab."))
-            break
-        chunk = rows[start : start + ROWS_PER_SECTION]
-        blocks.append(section("\n".join(row_line(r, now) for r in chunk)))
+    sections: list[list[str]] = [[]]
+    for row in rows:
+        line = row_line(row, now)
+        if sections[-1] and len("\n".join([*sections[-1], line])) > SECTION_TEXT_MAX:
+            if len(sections) == MESSAGE_BLOCKS_MAX - 2:  # room for the header and a footer
+                break
+            sections.append([])
+        sections[-1].append(line)
+    blocks = [header(f"Private endpoints of {project} ({len(rows)})")]
+    blocks += [section("\n".join(lines)) for lines in sections]
+    shown = sum(len(lines) for lines in sections)
+    if shown < len(rows):
+        blocks.append(context(f"… and {len(rows) - shown} more: see the app's Home tab."))
     return {"text": f"{len(rows)} private endpoint(s) in {project}", "blocks": blocks}
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.domain import commands
 from bot.domain.entities import EndpointService
+from bot.domain.rules import RETRYABLE_STAGES
 from bot.domain.states import EndpointStatus, ServiceStatus, Stage
 from bot.domain.validation import AWS_REGIONS
 from bot.services.wizard import WizardState, service_ready
@@ -28,6 +29,7 @@ from bot.slack.views.blocks import (
 )
 
 TITLE = "Private endpoint"
+SELECT_MAX = 100
 STEPS = [
     Stage.CHOOSE_CLUSTER,
     Stage.SERVICE_ENDPOINT,
@@ -72,11 +74,18 @@ def wizard_view(state: WizardState, *, show_instructions: bool = False) -> dict[
                 f"project *{escape(state.project.name)}*"
             )
         )
+    if state.notice:
+        blocks.append(section(f":information_source: {escape(state.notice)}"))
     if endpoint is not None and endpoint.status is EndpointStatus.FAILED:
+        retry = (
+            "submit this step again"
+            if state.stage in RETRYABLE_STAGES
+            else (f"use `/private-endpoint edit {endpoint.id}` to start again from a new endpoint")
+        )
         blocks.append(
             section(
                 f":x: *This step failed:* {escape(endpoint.failure_reason or '')}"
-                "\nFix what it names, then submit again to retry."
+                f"\nFix what it names, then {retry}."
             )
         )
     build = {
@@ -95,6 +104,7 @@ def wizard_view(state: WizardState, *, show_instructions: bool = False) -> dict[
         private_metadata=metadata.dump(),
         submit=submit,
         close="Cancel" if submit else "Close",
+        notify_on_close=endpoint is not None,
     )
 
 
@@ -121,15 +131,10 @@ def _choose_cluster(state: WizardState, _: bool) -> Built:
             )
         )
         return blocks, None
-    options = [option(f"{c.name} ({c.region})", str(c.id)) for c in choice.eligible]
-    initial = next(
-        (
-            o
-            for o, c in zip(options, choice.eligible, strict=True)
-            if choice.default is not None and c.id == choice.default.id
-        ),
-        None,
-    )
+    # A select holds 100 options: the default first, then the others by name.
+    offered = sorted(choice.eligible, key=lambda c: (c != choice.default, c.name))[:SELECT_MAX]
+    options = [option(f"{c.name} ({c.region})", str(c.id)) for c in offered]
+    initial = options[0] if choice.default is not None else None
     blocks = [
         select_input(
             block_id=BlockId.CLUSTER,
@@ -140,6 +145,13 @@ def _choose_cluster(state: WizardState, _: bool) -> Built:
             hint="The cluster your VPC should reach privately.",
         )
     ]
+    if len(choice.eligible) > SELECT_MAX:
+        blocks.append(
+            context(
+                f"{len(choice.eligible) - SELECT_MAX} more eligible clusters are "
+                "not listed: name one in `/private-endpoint create <cluster>`."
+            )
+        )
     if excluded:
         blocks.append(context(f"Not offered:\n{excluded}"))
     return blocks, "Next"
@@ -179,6 +191,11 @@ def _service_facts(service: EndpointService) -> Block:
 def _service_waiting(state: WizardState) -> Block:
     service, cluster = state.service, state.cluster
     assert cluster is not None
+    if service is not None and service.status in (ServiceStatus.DELETING, ServiceStatus.DELETED):
+        return section(
+            f":wastebasket: The endpoint service of *{escape(cluster.name)}* is being deleted "
+            "because the cluster was dropped; this wizard cannot go on."
+        )
     if service is not None and service.status is ServiceStatus.FAILED:
         return section(
             f":x: The endpoint service could not be created: "
@@ -218,7 +235,6 @@ def _interface_endpoint(state: WizardState, show_instructions: bool) -> Built:
                     button(
                         f"{toggle.capitalize()} instructions",
                         action_id=ActionId.TOGGLE_INSTRUCTIONS,
-                        value=toggle,
                     )
                 ],
                 block_id=BlockId.INSTRUCTIONS,
@@ -341,6 +357,12 @@ def _done(state: WizardState, _: bool) -> Built:
         text = f":large_green_circle: Private endpoint #{endpoint.id} is *active*: {host}."
     elif endpoint.status is EndpointStatus.DELETING:
         text = f"Private endpoint #{endpoint.id} is being deleted."
+    elif endpoint.status is EndpointStatus.FAILED:
+        text = (
+            f":x: Private endpoint #{endpoint.id} failed: "
+            f"{escape(endpoint.failure_reason or 'no reason given')}. "
+            f"Use `/private-endpoint edit {endpoint.id}` to start again from a new endpoint."
+        )
     else:
         text = (
             f":hourglass_flowing_sand: Private endpoint #{endpoint.id} is being finalized. "

@@ -1,0 +1,119 @@
+"""What users hit off the happy path: stale modals, failures after acceptance, lost rows."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import delete, select
+
+from bot.domain.states import EndpointStatus, Stage
+from bot.domain.transitions import EndpointEvent
+from bot.sandbox.slack_client import Delivery, state_values, view_submission_payload
+from bot.services import changes, clusters
+from bot.storage import orm
+from tests.slack.conftest import MEMBER, World
+from tests.slack.test_surfaces import endpoint_at
+from tests.slack.test_wizard import (
+    ACCOUNT,
+    SUBNETS,
+    VPC,
+    endpoint_rows,
+    inputs,
+    texts,
+    to_interface_stage,
+)
+
+
+def test_the_new_endpoint_remembers_the_open_modal(world: World) -> None:
+    owner = world.person()
+    to_interface_stage(owner)
+    [endpoint] = endpoint_rows(world)
+    assert endpoint.view_id == owner.view_id  # so the worker can update it in place
+
+
+def test_a_modal_opened_by_edit_is_remembered(world: World) -> None:
+    endpoint_id = endpoint_at(world, "interface")
+    owner = world.person()
+    owner.open_wizard(f"edit {endpoint_id}")
+    assert endpoint_rows(world)[0].view_id == owner.view_id
+
+
+def test_a_failure_after_acceptance_restarts_at_the_interface_stage(world: World) -> None:
+    endpoint_id = endpoint_at(world, "active")
+    with world.sessions.begin() as session:
+        endpoint = session.get(orm.PrivateEndpoint, endpoint_id)
+        assert endpoint is not None
+        endpoint.failure_reason = "The connection was rejected on AWS."
+        changes.apply(
+            session=session, endpoint=endpoint, event=EndpointEvent.STEP_FAILED, actor="system"
+        )
+    owner = world.person()
+    view = owner.open_wizard(f"edit {endpoint_id}")
+    assert inputs(view) == ["AWS account ID", "VPC ID", "Subnet IDs"]
+    assert "connection was rejected" in texts(view)
+    owner.submit({"account_id": ACCOUNT, "vpc": VPC, "subnets": SUBNETS})
+    [endpoint] = endpoint_rows(world)
+    assert (endpoint.status, endpoint.stage, endpoint.vpce_id) == (
+        EndpointStatus.INITIATING,
+        Stage.ACCEPT_ENDPOINT_CONNECTION,
+        None,
+    )
+
+
+def test_a_modal_left_open_while_the_cluster_is_dropped(world: World) -> None:
+    owner = world.person()
+    to_interface_stage(owner)
+    with world.sessions.begin() as session:
+        clusters.drop(session=session, name="orders")
+    response = owner.submit({"account_id": ACCOUNT, "vpc": VPC, "subnets": SUBNETS}).json()
+    assert response["response_action"] == "update"
+    assert "is being deleted" in texts(response["view"])
+    assert endpoint_rows(world)[0].vpc_id is None
+
+
+def test_a_stale_stage_says_the_input_was_not_applied(world: World) -> None:
+    owner = world.person()
+    to_interface_stage(owner)
+    old_view = owner.view()
+    owner.submit({"account_id": ACCOUNT, "vpc": VPC, "subnets": SUBNETS})
+    payload = view_submission_payload(
+        old_view,
+        state_values(
+            old_view, {"account_id": ACCOUNT, "vpc": "vpc-0123456789abcdef0", "subnets": SUBNETS}
+        ),
+        user_id=owner.user_id,
+    )
+    response = owner.resend(payload, delivery=Delivery()).json()
+    assert "what you entered was not applied" in texts(response["view"])
+    assert endpoint_rows(world)[0].vpc_id == VPC
+
+
+def test_a_button_on_a_vanished_endpoint_still_acks_at_once(world: World) -> None:
+    endpoint_id = endpoint_at(world, "interface")
+    owner = world.person()
+    owner.open_wizard(f"edit {endpoint_id}")
+    view = owner.view()
+    with world.sessions.begin() as session:
+        session.execute(delete(orm.Outbox))
+        session.execute(delete(orm.PrivateEndpoint))
+    started = time.monotonic()
+    response = owner.click_in_view("toggle_instructions", view=view)
+    assert response.status == 200 and time.monotonic() - started < 1.0
+    calls = world.slack.standin.wait_for("views.update")
+    assert "does not exist" in str(calls[-1].args["view"])
+
+
+def test_a_submission_from_a_channel_that_lost_its_project(world: World) -> None:
+    owner = world.person()
+    owner.open_wizard("create orders")
+    with world.sessions.begin() as session:
+        project = session.scalars(select(orm.Project)).one()
+        project.channel_id = "C0ELSEWHER"
+    response = owner.submit()
+    assert response.status == 200
+    assert "no longer belongs to a project" in texts(response.json()["view"])
+
+
+def test_refusals_keep_owner_mentions(world: World) -> None:
+    reply = world.person(MEMBER).command("create").json()
+    assert "<@U0OWNER01>" in reply["blocks"][0]["text"]["text"]
