@@ -1,4 +1,4 @@
-"""Prometheus text for `GET /metrics`, read from the database in a few grouped queries."""
+"""Prometheus text for `GET /metrics`: the database's gauges, then this process's counters."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import observability
 from bot.domain.states import EndpointStatus, ServiceStatus
 from bot.storage.orm import EndpointService, Outbox, PrivateEndpoint
 
@@ -71,4 +72,4 @@ def render(sessions: sessionmaker[Session]) -> str:
         "Age of the oldest unsent Slack notification.",
         [("", age)],
     )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + observability.render()

@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.aws.errors import aws_error, explained
 from bot.domain.errors import AwsError
+from bot.observability import watch_aws_client
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -107,6 +108,7 @@ def gateway_for_region(region: str, *, endpoint_url: str | None = None) -> Priva
     client = session.client(
         "ec2", region_name=region, endpoint_url=endpoint_url, config=RETRY_CONFIG
     )
+    watch_aws_client(client)
     return PrivateLinkGateway(client)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.slack.client import MeteredWebClient
 from bot.slack.deps import Deps
 from bot.slack.listeners import commands, home, wizard
 
@@ -13,7 +14,7 @@ def build_app(deps: Deps, *, client: WebClient | None = None) -> App:
     """The Bolt app with every listener registered; Slack calls go to SLACK_API_URL."""
     token, signing_secret = deps.settings.require_slack()
     if client is None:
-        client = WebClient(token=token, base_url=deps.settings.SLACK_API_URL)
+        client = MeteredWebClient(token=token, base_url=deps.settings.SLACK_API_URL)
     app = App(client=client, signing_secret=signing_secret, process_before_response=False)
     for module in (commands, wizard, home):
         module.register(app, deps)

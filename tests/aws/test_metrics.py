@@ -1,0 +1,71 @@
+"""AWS calls and Slack failures are counted for `GET /metrics`."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from slack_sdk.errors import SlackApiError
+
+from bot.aws.privatelink import gateway_for_region
+from bot.observability import AWS_CALLS, SLACK_ERRORS, render, watch_aws_client
+from bot.sandbox.aws import provider_credentials
+from bot.sandbox.slack_api import DEFAULT_TOKEN, SlackStandIn, start
+from bot.slack.client import MeteredWebClient
+
+
+def value(counter: object, **labels: str) -> float:
+    return counter.labels(**labels)._value.get()  # type: ignore[attr-defined, no-any-return]
+
+
+def test_every_aws_call_is_counted_by_operation_and_outcome(
+    aws_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, secret in provider_credentials().env().items():
+        monkeypatch.setenv(name, secret)
+    gateway = gateway_for_region("us-west-2", endpoint_url=aws_url)
+    before_ok = value(AWS_CALLS, operation="DescribeVpcEndpointConnections", outcome="ok")
+    gateway.list_connections()
+    assert value(AWS_CALLS, operation="DescribeVpcEndpointConnections", outcome="ok") == (
+        before_ok + 1
+    )
+    assert "privatelink_aws_calls_total{" in render()
+
+
+def test_failed_aws_calls_are_counted_with_their_error_code(aws_url: str) -> None:
+    client = boto3.client(
+        "ec2", region_name="us-west-2", endpoint_url=aws_url, **_keys(provider_credentials().env())
+    )
+    watch_aws_client(client)
+    operation, code = (
+        "DescribeVpcEndpointServiceConfigurations",
+        ("InvalidVpcEndpointServiceId.NotFound"),
+    )
+    before = value(AWS_CALLS, operation=operation, outcome=code)
+    with pytest.raises(ClientError):
+        client.describe_vpc_endpoint_service_configurations(
+            ServiceIds=["vpce-svc-00000000000000000"]
+        )
+    assert value(AWS_CALLS, operation=operation, outcome=code) == before + 1
+
+
+def _keys(env: dict[str, str]) -> dict[str, str]:
+    return {
+        "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+    }
+
+
+def test_slack_failures_are_counted_by_method_and_error() -> None:
+    _, running = start(SlackStandIn())
+    try:
+        client = MeteredWebClient(token=DEFAULT_TOKEN, base_url=running.api_url)
+        before = value(SLACK_ERRORS, method="views.update", error="not_found")
+        with pytest.raises(SlackApiError):
+            client.views_update(
+                view_id="V0NOTOPEN",
+                view={"type": "modal", "title": {"type": "plain_text", "text": "x"}, "blocks": []},
+            )
+        assert value(SLACK_ERRORS, method="views.update", error="not_found") == before + 1
+    finally:
+        running.stop()
