@@ -166,18 +166,46 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve Slack over HTTP (or Socket Mode when SLACK_APP_TOKEN is set)."""
+    """Serve Slack over HTTP (or Socket Mode when SLACK_APP_TOKEN is set), with the worker."""
     from bot import server
+    from bot.worker.runner import start_worker
 
     settings.require_slack()
     _migrated_engine(settings).dispose()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _log_setup()
     bot = server.assemble(settings)
-    if settings.SLACK_APP_TOKEN is not None:
-        server.serve_socket_mode(bot, app_token=settings.SLACK_APP_TOKEN.get_secret_value())
-    else:
-        server.serve_http(bot, host=args.host, port=args.port)
+    worker = None if args.no_worker else start_worker(settings=settings, sessions=bot.deps.sessions)
+    try:
+        if settings.SLACK_APP_TOKEN is not None:
+            server.serve_socket_mode(bot, app_token=settings.SLACK_APP_TOKEN.get_secret_value())
+        else:
+            server.serve_http(bot, host=args.host, port=args.port)
+    finally:
+        if worker is not None:
+            worker.stop()
     return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the reconcile loop and the outbox sender alone, until SIGINT or SIGTERM."""
+    from bot.worker.runner import run_until_signalled, start_worker
+
+    settings.require_bot_token()
+    engine = _migrated_engine(settings)
+    _log_setup()
+    run_until_signalled(start_worker(settings=settings, sessions=make_sessionmaker(engine)))
+    return 0
+
+
+def _log_setup() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """The whole flow offline: SQLite, the local AWS and Slack stand-in, the real bot."""
+    from bot.sandbox.demo import main as demo
+
+    return demo()
 
 
 def cmd_sandbox_aws(args: argparse.Namespace, settings: Settings) -> int:
@@ -207,7 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve requests only; run `worker` processes separately",
     )
     serve.set_defaults(handler=cmd_serve)
+    commands.add_parser(
+        "worker", help="the reconcile loop and the outbox sender alone (several may run)"
+    ).set_defaults(handler=cmd_worker)
 
+    commands.add_parser(
+        "demo", help="walk /private-endpoint create to an Active endpoint, offline"
+    ).set_defaults(handler=cmd_demo)
     sandbox = commands.add_parser("sandbox", help="local stand-ins for development and tests")
     sb = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="WHAT")
     aws = sb.add_parser("aws", help="the local AWS: moto plus PrivateLink behaviours, over HTTP")

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:// or postgresql:// URL (psycopg 3)")
         return value
 
+    def require_bot_token(self) -> str:
+        """The bot token, or ConfigError when it is missing."""
+        if self.SLACK_BOT_TOKEN is None:
+            raise ConfigError("SLACK_BOT_TOKEN: is required to talk to Slack")
+        return self.SLACK_BOT_TOKEN.get_secret_value()
+
     def require_slack(self) -> tuple[str, str]:
         """The bot token and signing secret, or ConfigError naming the one missing."""
         for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
 
 import waitress
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -44,7 +46,12 @@ def assemble(settings: Settings) -> Bot:
 def serve_http(bot: Bot, *, host: str, port: int) -> None:
     """Serve Slack's requests on `POST /slack/events` until interrupted."""
     log.info("serving HTTP on %s:%s", host, port)
+    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: the caller cleans up
     waitress.serve(bot.web, host=host, port=port, threads=HTTP_THREADS, ident="privatelink-bot")
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def serve_socket_mode(bot: Bot, *, app_token: str) -> None:

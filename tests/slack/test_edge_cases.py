@@ -35,6 +35,9 @@ def test_a_modal_opened_by_edit_is_remembered(world: World) -> None:
     endpoint_id = endpoint_at(world, "interface")
     owner = world.person()
     owner.open_wizard(f"edit {endpoint_id}")
+    deadline = time.monotonic() + 5  # the id is stored once Slack has answered views.open
+    while endpoint_rows(world)[0].view_id != owner.view_id and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert endpoint_rows(world)[0].view_id == owner.view_id
 
 

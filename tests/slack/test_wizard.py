@@ -150,7 +150,9 @@ def test_happy_path_through_every_stage(world: World) -> None:
     assert (endpoint.status, endpoint.stage) == (EndpointStatus.PENDING, Stage.DONE)
     with world.sessions() as session:
         history = session.scalars(
-            select(orm.Event.action).where(orm.Event.subject == "private_endpoint")
+            select(orm.Event.action)
+            .where(orm.Event.subject == "private_endpoint")
+            .order_by(orm.Event.id)
         ).all()
         outbox = session.scalar(select(func.count()).select_from(orm.Outbox))
     assert history == [
@@ -233,7 +235,9 @@ def test_double_submit_and_retries_leave_one_row(world: World) -> None:
     assert owner.resend(payload, delivery=Delivery.retry(1)).json() == first.json()
     with world.sessions() as session:
         events = session.scalars(
-            select(orm.Event.action).where(orm.Event.subject == "private_endpoint")
+            select(orm.Event.action)
+            .where(orm.Event.subject == "private_endpoint")
+            .order_by(orm.Event.id)
         ).all()
     assert events == ["created", "interface_submitted"]
 

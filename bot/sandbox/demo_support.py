@@ -1,0 +1,85 @@
+"""What the demo needs to tell its story: a transcript, waiting, and running `aws` commands."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+WAIT_SECONDS = 30.0
+
+
+@dataclass
+class Transcript:
+    """What the demo prints, and which expected steps happened."""
+
+    write: Callable[[str], None]
+    checks: list[tuple[str, bool]] = field(default_factory=list)
+
+    def step(self, title: str) -> None:
+        """A heading for the next thing the person does."""
+        self.write(f"\n=== {title} " + "=" * max(0, 92 - len(title)))
+
+    def show(self, text: str) -> None:
+        """Print what the person sees."""
+        self.write(text)
+
+    def expect(self, label: str, ok: bool) -> bool:
+        """Record an expected outcome and say whether it happened."""
+        self.checks.append((label, ok))
+        self.write(f"  {'✔' if ok else '✘'} {label}")
+        return ok
+
+    @property
+    def failed(self) -> list[str]:
+        """The expected steps that did not happen."""
+        return [label for label, ok in self.checks if not ok]
+
+
+def wait_until(condition: Callable[[], T | None], *, timeout: float = WAIT_SECONDS) -> T | None:
+    """Poll `condition` until it gives something truthy; None after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > deadline:
+            return value or None
+        time.sleep(0.2)
+
+
+def text_of(shown: dict[str, Any]) -> str:
+    """Everything in a view or message, as one searchable string."""
+    return json.dumps(shown, ensure_ascii=False)
+
+
+def commands_in(shown: dict[str, Any]) -> list[str]:
+    """The `aws …` command lines shown in a view's or message's code blocks."""
+    found: list[str] = []
+    for block in shown.get("blocks", []):
+        text = str(block.get("text", {}).get("text", ""))
+        for piece in text.split("```")[1::2]:
+            plain = piece.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+            found += [line for line in plain.splitlines() if line.startswith("aws ")]
+    return found
+
+
+class AwsCommandFailed(Exception):
+    """The `aws` CLI exited non-zero; the message is its error output."""
+
+
+def run_aws(command: str, *, env: dict[str, str]) -> dict[str, Any]:
+    """Run an `aws` command line as a person pastes it into a shell; its JSON output."""
+    argv = shlex.split(command)
+    argv[0] = str(Path(sys.executable).parent / "aws")
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise AwsCommandFailed(result.stderr.strip())
+    parsed = json.loads(result.stdout or "{}")
+    assert isinstance(parsed, dict)
+    return parsed

@@ -1,0 +1,87 @@
+"""The worker: the reconcile loop and the outbox sender, each on its own thread."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass, field
+from types import FrameType
+
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings
+from bot.slack.client import MeteredWebClient
+from bot.worker import outbox, reconciler
+
+log = logging.getLogger(__name__)
+OUTBOX_INTERVAL_SECONDS = 1.0
+
+
+@dataclass
+class Worker:
+    """Running worker threads; `stop()` ends them after their current step."""
+
+    stop_event: threading.Event
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    def stop(self, *, timeout: float = 30.0) -> None:
+        """Ask the loops to stop and wait for them."""
+        self.stop_event.set()
+        for thread in self.threads:
+            thread.join(timeout=timeout)
+
+    def alive(self) -> bool:
+        """Whether every loop is still running."""
+        return all(thread.is_alive() for thread in self.threads)
+
+
+def slack_client(settings: Settings) -> WebClient:
+    """The Web API client the worker posts and updates with."""
+    return MeteredWebClient(token=settings.require_bot_token(), base_url=settings.SLACK_API_URL)
+
+
+def start_worker(
+    *, settings: Settings, sessions: sessionmaker[Session], slack: WebClient | None = None
+) -> Worker:
+    """Start the reconcile loop (every BOT_RECONCILE_INTERVAL seconds) and the outbox sender."""
+    client = slack or slack_client(settings)
+    worker = Worker(stop_event=threading.Event())
+    loops = {
+        "reconcile": lambda: reconciler.run_forever(
+            stop=worker.stop_event,
+            interval=settings.BOT_RECONCILE_INTERVAL,
+            sessions=sessions,
+            gateways=reconciler.gateway_factory(),
+            slack=client,
+        ),
+        "outbox": lambda: outbox.run_forever(
+            sessions=sessions,
+            client=client,
+            stop_event=worker.stop_event,
+            interval=OUTBOX_INTERVAL_SECONDS,
+        ),
+    }
+    for name, loop in loops.items():
+        thread = threading.Thread(target=loop, name=f"worker-{name}", daemon=True)
+        thread.start()
+        worker.threads.append(thread)
+    log.info("worker started: reconcile every %ss, outbox sender", settings.BOT_RECONCILE_INTERVAL)
+    return worker
+
+
+def run_until_signalled(worker: Worker) -> None:
+    """Block until SIGINT or SIGTERM, then stop the worker cleanly."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    while not stop.wait(1.0):
+        if not worker.alive():
+            log.error("a worker loop ended unexpectedly; stopping")
+            break
+    worker.stop()

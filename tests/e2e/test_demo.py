@@ -1,0 +1,38 @@
+"""`make demo`'s flow, as a test: `python -m bot demo` ends well and says so."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_demo_walks_to_an_active_endpoint_and_back(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    out = result.stdout
+    assert result.returncode == 0, out[-3000:] + result.stderr[-3000:]
+    for seen in (
+        "=== The owner types /private-endpoint create in #payments",
+        "Step 3 of 5 · *Interface Endpoint*",
+        "$ aws ec2 create-vpc-endpoint --vpc-id vpc-",
+        "$ aws ec2 modify-vpc-endpoint --vpc-endpoint-id vpce-",
+        "↳ in thread (also sent to the channel):",
+        "The bot removed it from AWS: deleting → deleted",
+    ):
+        assert seen in out, seen
+    summary = out[out.index("=== Summary") :]
+    assert "✘" not in summary
+    assert (
+        "The Active alert's connection string: mysql --connect-timeout 15 -h "
+        "orders.us-west-2.privatelink.example.com -P 4000 -u root -D test -p"
+    ) in summary
+    assert list(tmp_path.iterdir()) == []  # it leaves nothing behind
