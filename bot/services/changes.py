@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bot.domain.transitions import EndpointChange, EndpointEvent, endpoint_transition
+from bot.slack.notices import ENDPOINT_UPDATE, endpoint_thread
 from bot.storage import orm, repository
 
 ENDPOINT_SUBJECT = "private_endpoint"
-OUTBOX_ENDPOINT_UPDATE = "endpoint_update"
 
 
 def describe(change: EndpointChange, endpoint: orm.PrivateEndpoint, actor: str) -> str:
@@ -83,7 +83,8 @@ def _queue(
     repository.add_outbox(
         session=session,
         dedupe_key=f"endpoint:{endpoint.id}:event:{event.id}",
-        kind=OUTBOX_ENDPOINT_UPDATE,
+        kind=ENDPOINT_UPDATE,
+        thread_key=endpoint_thread(endpoint.id),
         channel_id=endpoint.channel_id,
         private_endpoint_id=endpoint.id,
         payload={"text": text, "broadcast": broadcast, "endpoint": snapshot(session, endpoint)},

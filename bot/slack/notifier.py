@@ -1,4 +1,4 @@
-"""The Slack-sending side of the outbox: endpoint messages posted and updated, errors sorted.
+"""The Slack-sending side of the outbox: notice threads posted and updated, errors sorted.
 
 Every Web API failure becomes one of four exceptions the worker can act on: `RateLimited`
 (wait `retry_after`), `MessageGone` (post a new parent), `PermanentFailure` (a few more tries,
@@ -13,14 +13,14 @@ from collections.abc import Callable, Mapping
 from http.client import HTTPException
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.slack.views.alerts import EndpointSnapshot, Message, parent_message, thread_reply
+from bot.slack.notices import Notice
+from bot.slack.views.alerts import Message
 
-METADATA_EVENT_TYPE = "privatelink_endpoint"
+METADATA_EVENT_TYPE = "privatelink_notice"
 DEFAULT_RETRY_AFTER = 1.0
 
 # The message to update, or the thread to reply in, is no longer there.
@@ -51,16 +51,6 @@ PERMANENT_ERRORS = frozenset(
         "token_revoked",
     }
 )
-
-
-class EndpointUpdate(BaseModel):
-    """The payload of an `endpoint_update` outbox row (see `bot.services.changes`)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    text: str
-    broadcast: bool = False
-    endpoint: EndpointSnapshot
 
 
 class SlackFailure(Exception):
@@ -135,8 +125,8 @@ def _call(send: Callable[[], SlackResponse]) -> SlackResponse:
         raise TransientFailure(f"network: {type(error).__name__}: {error}") from error
 
 
-def _metadata(endpoint_id: int, outbox_id: int, step: str) -> dict[str, Any]:
-    payload = {"endpoint_id": endpoint_id, "outbox_id": outbox_id, "step": step}
+def _metadata(thread_key: str, outbox_id: int, step: str) -> dict[str, Any]:
+    payload = {"thread": thread_key, "outbox_id": outbox_id, "step": step}
     return {"event_type": METADATA_EVENT_TYPE, "event_payload": payload}
 
 
@@ -148,32 +138,30 @@ def _ts(response: SlackResponse) -> str:
 
 
 class Notifier:
-    """Posts and updates the channel messages of private endpoints, one call each."""
+    """Posts and updates the channel's notice threads, one Web API call each."""
 
     def __init__(self, *, client: WebClient) -> None:
         self._client = without_retries(client)
 
-    def post_parent(self, *, channel: str, update: EndpointUpdate, outbox_id: int) -> str:
-        """Post the endpoint's parent message; its ts."""
-        message = parent_message(update.endpoint)
-        metadata = _metadata(update.endpoint.id, outbox_id, "parent")
+    def post_parent(self, *, channel: str, notice: Notice, outbox_id: int) -> str:
+        """Post the thread's parent message; its ts."""
+        message = notice.parent()
+        metadata = _metadata(notice.thread_key, outbox_id, "parent")
         return _ts(_call(lambda: self._post(channel, message, metadata=metadata)))
 
-    def update_parent(self, *, channel: str, ts: str, update: EndpointUpdate) -> None:
-        """Show the endpoint as `update` left it, in its parent message."""
-        message = parent_message(update.endpoint)
+    def update_parent(self, *, channel: str, ts: str, notice: Notice) -> None:
+        """Show the thread's subject as `notice` left it, in its parent message."""
+        message = notice.parent()
         _call(
             lambda: self._client.chat_update(
                 channel=channel, ts=ts, text=message["text"], blocks=message["blocks"]
             )
         )
 
-    def post_reply(
-        self, *, channel: str, thread_ts: str, update: EndpointUpdate, outbox_id: int
-    ) -> str:
-        """Post the change in the parent's thread (also to the channel if broadcast); its ts."""
-        message = thread_reply(text=update.text, snapshot=update.endpoint)
-        metadata = _metadata(update.endpoint.id, outbox_id, "reply")
+    def post_reply(self, *, channel: str, thread_ts: str, notice: Notice, outbox_id: int) -> str:
+        """Post the change in the thread (also to the channel if broadcast); its ts."""
+        message = notice.reply()
+        metadata = _metadata(notice.thread_key, outbox_id, "reply")
         return _ts(
             _call(
                 lambda: self._post(
@@ -181,7 +169,7 @@ class Notifier:
                     message,
                     metadata=metadata,
                     thread_ts=thread_ts,
-                    broadcast=update.broadcast,
+                    broadcast=notice.broadcast,
                 )
             )
         )

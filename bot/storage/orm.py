@@ -127,6 +127,13 @@ class EndpointService(Timestamped, Base):
     """The reconcile worker holding this service (with its endpoints) until `claimed_until`."""
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     """The lease's end while claimed; once released, when it was last reconciled."""
+    dns_state: Mapped[str | None] = mapped_column(String(32))
+    """AWS's private DNS name state: pendingVerification, verified or failed."""
+    dns_txt_name: Mapped[str | None] = mapped_column(String(255))
+    dns_txt_value: Mapped[str | None] = mapped_column(String(255))
+    dns_failure_reason: Mapped[str | None] = mapped_column(Text)
+    dns_verify_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """An owner pressed "Verify now": the worker starts AWS's verification, then clears it."""
 
     def to_domain(self) -> entities.EndpointService:
         """The endpoint service as the domain rules see it."""
@@ -230,3 +237,23 @@ class Outbox(Base):
     reply_ts: Mapped[str | None] = mapped_column(String(32))
     last_post_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     dead_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    thread_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    """The Slack thread the row belongs to (`endpoint:7`, `dns:3`, …): one parent message each."""
+
+
+class ConnectionRequest(Timestamped, Base):
+    """A connection request on one of the bot's services that matches no private endpoint:
+    shown to the project's owners, accepted or rejected only on their word."""
+
+    __tablename__ = "connection_request"
+    __table_args__ = (UniqueConstraint("endpoint_service_id", "vpce_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    endpoint_service_id: Mapped[int] = mapped_column(
+        ForeignKey("endpoint_service.id", ondelete="CASCADE"), index=True
+    )
+    vpce_id: Mapped[str] = mapped_column(String(32))
+    owner_account: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(32))
+    """pending, accept_requested, reject_requested, accepted, rejected or gone."""
+    decided_by: Mapped[str | None] = mapped_column(String(32))

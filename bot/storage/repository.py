@@ -208,6 +208,7 @@ def add_outbox(
     kind: str,
     channel_id: str | None,
     payload: dict[str, Any],
+    thread_key: str,
     private_endpoint_id: int | None = None,
 ) -> Outbox | None:
     """Queue a Slack notification unless one with `dedupe_key` is already queued."""
@@ -219,6 +220,7 @@ def add_outbox(
         kind=kind,
         channel_id=channel_id,
         payload=payload,
+        thread_key=thread_key,
         private_endpoint_id=private_endpoint_id,
     )
     session.add(row)

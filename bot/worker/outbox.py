@@ -20,15 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
 from slack_sdk import WebClient
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from bot.services.changes import OUTBOX_ENDPOINT_UPDATE
+from bot.slack.notices import Notice, UnreadableNotice, read_notice
 from bot.slack.notifier import (
-    EndpointUpdate,
     MessageGone,
     Notifier,
     PermanentFailure,
@@ -89,7 +87,7 @@ class SendReport:
 class _Work:
     id: int
     channel_id: str
-    update: EndpointUpdate
+    notice: Notice
     attempts: int
     parent_ts: str | None  # this row's parent step is done, on this message
     known_parent: str | None  # the endpoint's parent message, from earlier rows
@@ -289,7 +287,7 @@ class _Sender:
             return _Work(
                 id=row.id,
                 channel_id=row.channel_id,
-                update=payload,
+                notice=payload,
                 attempts=row.attempts,
                 parent_ts=row.parent_ts,
                 known_parent=_known_parent(session, row),
@@ -301,14 +299,14 @@ class _Sender:
         if work.known_parent is not None:
             try:
                 self.notifier.update_parent(
-                    channel=work.channel_id, ts=work.known_parent, update=work.update
+                    channel=work.channel_id, ts=work.known_parent, notice=work.notice
                 )
             except MessageGone as gone:
                 log.info("outbox row %s: parent message gone (%s); posting anew", work.id, gone)
             else:
                 return self._record_parent(work, work.known_parent, posted=False), False
         ts = self.notifier.post_parent(
-            channel=work.channel_id, update=work.update, outbox_id=work.id
+            channel=work.channel_id, notice=work.notice, outbox_id=work.id
         )
         return self._record_parent(work, ts, posted=True), True
 
@@ -333,7 +331,7 @@ class _Sender:
 
     def _reply(self, work: _Work, parent_ts: str) -> None:
         ts = self.notifier.post_reply(
-            channel=work.channel_id, thread_ts=parent_ts, update=work.update, outbox_id=work.id
+            channel=work.channel_id, thread_ts=parent_ts, notice=work.notice, outbox_id=work.id
         )
         now = self.clock()
         with transaction(self.sessions) as session:
@@ -401,29 +399,28 @@ class _Sender:
         log.log(level, "outbox row %s: %s (%s)", work.id, failure.error, counter)
 
 
-def _read(row: Outbox) -> tuple[str | None, EndpointUpdate | None]:
-    """Why the row cannot be sent, or its payload."""
-    if row.kind != OUTBOX_ENDPOINT_UPDATE:
-        return f"unknown kind {row.kind!r}", None
+def _read(row: Outbox) -> tuple[str | None, Notice | None]:
+    """Why the row cannot be sent, or its notice."""
     if row.channel_id is None:
         return "no channel to post in", None
     try:
-        return None, EndpointUpdate.model_validate(row.payload)
-    except ValidationError as error:
-        return f"malformed payload: {error.error_count()} error(s)", None
+        return None, read_notice(row.kind, row.payload)
+    except UnreadableNotice as error:
+        return str(error), None
 
 
 def _known_parent(session: Session, row: Outbox) -> str | None:
-    """The endpoint's parent message: on the endpoint, or (once deleted) on its outbox rows."""
-    if row.private_endpoint_id is None:
+    """The thread's parent message: on its endpoint, or on the thread's earlier outbox rows."""
+    if row.private_endpoint_id is not None:
+        endpoint = session.get(PrivateEndpoint, row.private_endpoint_id)
+        if endpoint is not None:
+            return endpoint.alert_ts
+    if row.thread_key is None:
         return None
-    endpoint = session.get(PrivateEndpoint, row.private_endpoint_id)
-    if endpoint is not None:
-        return endpoint.alert_ts
     query = (
         select(Outbox.parent_ts)
         .where(
-            Outbox.private_endpoint_id == row.private_endpoint_id,
+            Outbox.thread_key == row.thread_key,
             Outbox.channel_id == row.channel_id,
             Outbox.parent_ts.is_not(None),
             Outbox.id < row.id,

@@ -214,6 +214,7 @@ def _queue_unknown(session: Session, unit: Unit, request: UnknownConnection, sav
         session=session,
         dedupe_key=request.dedupe_key,
         kind=OUTBOX_UNKNOWN_CONNECTION,
+        thread_key=f"request:{request.aws_service_id}:{request.vpce_id}",
         channel_id=unit.project.channel_id,
         payload={
             "project_id": unit.project.id,

@@ -10,6 +10,7 @@ from bot.storage import migrate
 from bot.storage.orm import Base
 
 TABLES = {
+    "connection_request",
     "project",
     "project_member",
     "cluster",

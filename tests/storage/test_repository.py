@@ -158,6 +158,7 @@ def test_outbox_dedupe_key(db_session: Session) -> None:
         kind="post",
         channel_id="C0PAYMENTS",
         payload={"text": "Active"},
+        thread_key="endpoint:1",
     )
     again = repository.add_outbox(
         session=db_session,
@@ -165,6 +166,7 @@ def test_outbox_dedupe_key(db_session: Session) -> None:
         kind="post",
         channel_id="C0PAYMENTS",
         payload={"text": "Active"},
+        thread_key="endpoint:1",
     )
     db_session.flush()
     assert first is not None and again is None
