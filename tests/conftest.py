@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session
 
 from bot.storage import migrate
@@ -22,10 +22,10 @@ if os.environ.get("CI") and not POSTGRES_URL:
 
 
 def reset_postgres(engine: Engine) -> None:
-    """Drop every table of the project and Alembic's version table."""
-    Base.metadata.drop_all(engine)
+    """Drop every table of the test database, whatever revision or run left it there."""
     with engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        for table in inspect(connection).get_table_names():
+            connection.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
 
 
 def truncate_all(engine: Engine) -> None:
