@@ -46,8 +46,12 @@ def assemble(settings: Settings) -> Bot:
 def serve_http(bot: Bot, *, host: str, port: int) -> None:
     """Serve Slack's requests on `POST /slack/events` until interrupted."""
     log.info("serving HTTP on %s:%s", host, port)
-    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: the caller cleans up
-    waitress.serve(bot.web, host=host, port=port, threads=HTTP_THREADS, ident="privatelink-bot")
+    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C
+    try:
+        waitress.serve(bot.web, host=host, port=port, threads=HTTP_THREADS, ident="privatelink-bot")
+    except KeyboardInterrupt:  # a stop asked for while the server was still starting
+        pass
+    log.info("stopped serving HTTP")
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
