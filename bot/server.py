@@ -75,8 +75,10 @@ def http_in_background(bot: Bot, *, host: str = "127.0.0.1", port: int = 0) -> I
     try:
         yield f"http://{host}:{bound_port}"
     finally:
-        # types-waitress declares `trigger` an int; it is waitress's trigger object
-        server.trigger.pull_trigger(lambda: _close_all(server))  # type: ignore[attr-defined]
+        try:  # close inside the server's loop (types-waitress calls `trigger` an int)
+            server.trigger.pull_trigger(lambda: _close_all(server))  # type: ignore[attr-defined]
+        except OSError:  # the loop's wake-up pipe is gone already: close from here
+            _close_all(server)
         thread.join(timeout=5)
         server.task_dispatcher.shutdown()
 
