@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.domain.entities import DEFAULT_PORT, default_private_dns_host
 from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.states import Cloud, ClusterStatus, EndpointStatus, ServiceStatus, Tier
-from bot.domain.transitions import EndpointEvent, ServiceEvent, service_transition
+from bot.domain.transitions import EndpointEvent, ServiceEvent
 from bot.domain.validation import (
     Field,
     parse_dns_name,
@@ -21,7 +21,7 @@ from bot.domain.validation import (
     parse_port,
     parse_region,
 )
-from bot.services import changes
+from bot.services import changes, services
 from bot.storage import orm, repository
 
 SPEC_KEYS = frozenset(
@@ -221,18 +221,13 @@ def drop(
         to_status=cluster.status,
     )
     if service is not None and service.status is not ServiceStatus.DELETING:
-        to_status = service_transition(service.status, ServiceEvent.CLUSTER_DROPPED)
-        repository.record_event(
+        services.apply(
             session=session,
-            project_id=cluster.project_id,
-            subject="endpoint_service",
-            subject_id=service.id,
+            cluster=cluster,
+            service=service,
+            event=ServiceEvent.CLUSTER_DROPPED,
             actor=actor,
-            action=ServiceEvent.CLUSTER_DROPPED,
-            from_status=service.status,
-            to_status=to_status,
         )
-        service.status = to_status
     moving = [
         e for e in endpoints if e.status not in (EndpointStatus.DELETING, EndpointStatus.DELETED)
     ]

@@ -32,15 +32,31 @@ def ensure(*, session: Session, cluster: orm.Cluster, actor: str) -> orm.Endpoin
         _record(session, cluster, service, actor, "queued", None, service.status)
     elif service.status is ServiceStatus.FAILED:
         attempt = int(service.client_token.rsplit("-", 1)[1]) + 1
-        to_status = service_transition(service.status, ServiceEvent.RETRY)
-        _record(session, cluster, service, actor, ServiceEvent.RETRY, service.status, to_status)
-        service.status = to_status
+        apply(
+            session=session, cluster=cluster, service=service, event=ServiceEvent.RETRY, actor=actor
+        )
         service.client_token = client_token(cluster.id, attempt)
         service.failure_reason = None
         service.aws_service_id = None
     elif service.status in (ServiceStatus.DELETING, ServiceStatus.DELETED):
         raise Conflict(f"The endpoint service of {cluster.name} is being deleted.")
     return service
+
+
+def apply(
+    *,
+    session: Session,
+    cluster: orm.Cluster,
+    service: orm.EndpointService,
+    event: ServiceEvent,
+    actor: str,
+    detail: str | None = None,
+) -> ServiceStatus:
+    """Move `service` by `event` (or raise IllegalTransition), recording it in the audit log."""
+    to_status = service_transition(service.status, event)
+    _record(session, cluster, service, actor, event, service.status, to_status, detail)
+    service.status = to_status
+    return to_status
 
 
 def _record(
@@ -51,6 +67,7 @@ def _record(
     action: str,
     from_status: ServiceStatus | None,
     to_status: ServiceStatus,
+    detail: str | None = None,
 ) -> None:
     repository.record_event(
         session=session,
@@ -61,4 +78,5 @@ def _record(
         action=action,
         from_status=from_status,
         to_status=to_status,
+        detail=detail,
     )
