@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
+from slack_bolt import Ack
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
@@ -21,10 +22,16 @@ log = logging.getLogger("bot.slack")
 class Deps:
     sessions: sessionmaker[Session]
     settings: Settings
+    reads: sessionmaker[Session] | None = None  # read-only sessions; default `sessions`
 
     def run(self, work: Callable[[Session], T]) -> T:
         """Run `work` in one transaction; a lost race (stale version, duplicate key) reruns it."""
         return run_in_transaction(self.sessions, work)
+
+    def read(self, work: Callable[[Session], T]) -> T:
+        """Run `work`, which only reads, in one read-only transaction."""
+        with (self.reads or self.sessions).begin() as session:
+            return work(session)
 
 
 @contextmanager
@@ -36,3 +43,8 @@ def after_ack(what: str) -> Iterator[None]:
         yield
     except Exception:
         log.exception("%s failed after the ack", what)
+
+
+def ack_now(ack: Ack) -> None:
+    """The ack of a listener whose work all happens after it (in its lazy half)."""
+    ack()

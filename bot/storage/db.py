@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+SQLITE_BEGIN = "sqlite_begin"  # execution option: IMMEDIATE (default, writers) or DEFERRED
 T = TypeVar("T")
 
 
@@ -44,6 +45,8 @@ def _fix_sqlite_transactions(engine: Engine) -> None:
     The recipe from SQLAlchemy's SQLite dialect documentation ("Serializable isolation /
     Savepoints / Transactional DDL"); BEGIN IMMEDIATE takes the write lock up front, so two
     writers queue on the busy timeout instead of failing with "database is locked" mid-way.
+    Read-only sessions (`make_sessionmaker(read_only=True)`) begin DEFERRED: with WAL they read
+    a snapshot without waiting for writers.
     """
 
     @event.listens_for(engine, "connect")
@@ -57,11 +60,15 @@ def _fix_sqlite_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded values after commit (they are handed to views)."""
+def make_sessionmaker(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions that keep loaded values after commit (they are handed to views). Read-only
+    ones start a deferred transaction on SQLite, so readers do not queue behind writers."""
+    if read_only:
+        engine = engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
     return sessionmaker(engine, expire_on_commit=False)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt import Ack, App, BoltRequest, Respond
+from slack_bolt import Ack, App, BoltContext, BoltRequest, Respond
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
@@ -24,11 +24,22 @@ from bot.storage import orm, repository
 Reply = dict[str, Any]
 
 
-def project_for(session: Session, *, channel_id: str, team_id: str, user_id: str) -> orm.Project:
-    """The project bound to the channel; the caller is remembered as a member of it."""
+def find_project(session: Session, *, channel_id: str, team_id: str) -> orm.Project:
+    """The project bound to the channel (in this workspace), or LookupError."""
     project = repository.get_project_by_channel(session=session, channel_id=channel_id)
     if project is None or (project.team_id and project.team_id != team_id):
         raise LookupError(channel_id)
+    return project
+
+
+def knows_caller(project: orm.Project, *, team_id: str, user_id: str) -> bool:
+    """Whether the project already knows its workspace and this member of its channel."""
+    return project.team_id == team_id and any(m.user_id == user_id for m in project.members)
+
+
+def project_for(session: Session, *, channel_id: str, team_id: str, user_id: str) -> orm.Project:
+    """The project bound to the channel; the caller is remembered as a member of it."""
+    project = find_project(session, channel_id=channel_id, team_id=team_id)
     if project.team_id is None:
         project.team_id = team_id
     repository.add_member(session=session, project=project, user_id=user_id)
@@ -39,7 +50,7 @@ def answer(session: Session, command: SlashCommand, body: dict[str, Any]) -> Rep
     """The reply to a command, or `{"view": …}` when a modal should open."""
     user, channel = body["user_id"], body["channel_id"]
     try:
-        project = project_for(session, channel_id=channel, team_id=body["team_id"], user_id=user)
+        project = find_project(session, channel_id=channel, team_id=body["team_id"])
     except LookupError:
         return messages.unbound_channel(channel)
     now = datetime.now(UTC)
@@ -92,27 +103,54 @@ def _row(
     return found
 
 
-def register(app: App, deps: Deps) -> None:
-    """Wire the slash command."""
+def remember_caller(deps: Deps, body: dict[str, Any]) -> None:
+    """Record the channel's workspace and the caller as a member, once (a write only then)."""
+    where = {"channel_id": body["channel_id"], "team_id": body["team_id"]}
 
-    @app.command(COMMAND)
-    def on_command(
-        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, request: BoltRequest
-    ) -> None:
+    def known(session: Session) -> bool:
+        try:
+            project = find_project(session, **where)
+        except LookupError:
+            return True  # nothing to remember: the answer says how to bind the channel
+        return knows_caller(project, team_id=body["team_id"], user_id=body["user_id"])
+
+    if not deps.read(known):
+        deps.run(lambda session: project_for(session, **where, user_id=body["user_id"]))
+
+
+OPEN_VIEW = "open_view"  # the modal the ack decided to open, for the lazy half
+
+
+def register(app: App, deps: Deps) -> None:
+    """Wire the slash command: the answer is the ack; a wizard opens right after it."""
+
+    def answer_in_ack(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         try:
             command = parse(body.get("text", ""))
             if command.verb is Verb.HELP:
                 ack(**messages.help_message())
                 return
-            reply = deps.run(lambda session: answer(session, command, body))
+            remember_caller(deps, body)
+            run = deps.run if command.verb is Verb.EDIT else deps.read  # Edit may move a stage
+            reply = run(lambda session: answer(session, command, body))
         except DomainError as error:
             ack(**messages.refusal(str(error)))
             return
         view = reply.pop("view", None)
+        if view is not None:
+            context[OPEN_VIEW] = view
+        ack(**reply)
+
+    def open_after_ack(
+        body: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        request: BoltRequest,
+        context: BoltContext,
+    ) -> None:
+        view = context.get(OPEN_VIEW)
         if view is None:
-            ack(**reply)
             return
-        ack()
         with after_ack("open the wizard"):
             opened = open_modal(deps, client, body["trigger_id"], view)
             if not opened and not request.headers.get("x-slack-retry-num"):
@@ -120,3 +158,5 @@ def register(app: App, deps: Deps) -> None:
                 respond(
                     **messages.refusal("Slack would not open the wizard; run the command again.")
                 )
+
+    app.command(COMMAND)(ack=answer_in_ack, lazy=[open_after_ack])

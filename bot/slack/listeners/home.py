@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot.domain.connection import Client
 from bot.domain.errors import DomainError
 from bot.services import endpoints, wizard
-from bot.slack.deps import Deps, after_ack, log
+from bot.slack.deps import Deps, ack_now, after_ack, log
 from bot.slack.ids import ActionId
 from bot.slack.listeners.modals import message_view, open_modal
 from bot.slack.metadata import ConnectChoice, EndpointRef
@@ -37,7 +37,7 @@ def home_for(session: Session, user_id: str) -> dict[str, Any]:
 
 
 def _publish(deps: Deps, client: WebClient, user_id: str) -> None:
-    view = deps.run(lambda session: home_for(session, user_id))
+    view = deps.read(lambda session: home_for(session, user_id))
     try:
         client.views_publish(user_id=user_id, view=view)
     except SlackApiError as error:
@@ -54,14 +54,14 @@ def _endpoint_id(body: dict[str, Any]) -> int | None:
 def register(app: App, deps: Deps) -> None:
     """Wire the Home tab, Edit, Retry, Terminate and the connect picker."""
 
-    @app.event("app_home_opened")
     def on_home(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") == "home":
             with after_ack("publish the Home tab"):
                 _publish(deps, client, event["user"])
 
-    def reopen(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
+    app.event("app_home_opened")(ack=ack_now, lazy=[on_home])
+
+    def reopen(body: dict[str, Any], client: WebClient) -> None:
         endpoint_id, user = _endpoint_id(body), body["user"]["id"]
         if endpoint_id is None:
             return
@@ -77,12 +77,10 @@ def register(app: App, deps: Deps) -> None:
                 view = message_view(str(error))
             open_modal(deps, client, body["trigger_id"], view)
 
-    app.action(ActionId.EDIT)(reopen)
-    app.action(ActionId.RETRY)(reopen)
+    app.action(ActionId.EDIT)(ack=ack_now, lazy=[reopen])
+    app.action(ActionId.RETRY)(ack=ack_now, lazy=[reopen])
 
-    @app.action(ActionId.TERMINATE)
-    def on_terminate_home(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
+    def on_terminate_home(body: dict[str, Any], client: WebClient) -> None:
         endpoint_id, user = _endpoint_id(body), body["user"]["id"]
         if endpoint_id is None:
             return
@@ -97,9 +95,9 @@ def register(app: App, deps: Deps) -> None:
                 open_modal(deps, client, body["trigger_id"], message_view(str(error)))
             _publish(deps, client, user)
 
-    @app.action(ActionId.TERMINATE_CONFIRMED)
-    def on_terminate_message(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
+    app.action(ActionId.TERMINATE)(ack=ack_now, lazy=[on_terminate_home])
+
+    def on_terminate_message(body: dict[str, Any], respond: Respond) -> None:
         endpoint_id, user = _endpoint_id(body), body["user"]["id"]
         if endpoint_id is None:
             return
@@ -121,9 +119,9 @@ def register(app: App, deps: Deps) -> None:
                 ),
             )
 
-    @app.action(ActionId.CONNECT_CLIENT)
-    def on_connect_client(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
+    app.action(ActionId.TERMINATE_CONFIRMED)(ack=ack_now, lazy=[on_terminate_message])
+
+    def on_connect_client(body: dict[str, Any], respond: Respond) -> None:
         try:
             choice = ConnectChoice.model_validate_json(
                 body["actions"][0]["selected_option"]["value"]
@@ -144,7 +142,9 @@ def register(app: App, deps: Deps) -> None:
 
         with after_ack("switch the connect client"):
             try:
-                reply = deps.run(load)
+                reply = deps.read(load)
             except DomainError as error:
                 reply = messages.refusal(str(error))
             respond(replace_original=True, **reply)
+
+    app.action(ActionId.CONNECT_CLIENT)(ack=ack_now, lazy=[on_connect_client])

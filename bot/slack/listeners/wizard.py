@@ -15,7 +15,7 @@ from bot.domain.states import Stage
 from bot.domain.validation import Field
 from bot.services import wizard
 from bot.services.wizard import WizardState
-from bot.slack.deps import Deps, after_ack, log
+from bot.slack.deps import Deps, ack_now, after_ack, log
 from bot.slack.ids import ActionId, BlockId, CallbackId
 from bot.slack.listeners.commands import project_for
 from bot.slack.listeners.modals import endpoint_of, message_view
@@ -140,16 +140,14 @@ def register(app: App, deps: Deps) -> None:
             return
         ack(response_action="update", view=wizard_view(state))
 
-    @app.action(ActionId.TOGGLE_INSTRUCTIONS)
-    def on_toggle(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
+    def toggle(body: dict[str, Any], client: WebClient) -> None:
         view, user = body["view"], body["user"]["id"]
         endpoint_id = endpoint_of(view)
         if endpoint_id is None:
             return
         with after_ack("show/hide instructions"):
             try:
-                state = deps.run(
+                state = deps.read(
                     lambda session: wizard.current(
                         session=session, endpoint_id=endpoint_id, user_id=user
                     )
@@ -162,15 +160,16 @@ def register(app: App, deps: Deps) -> None:
             except SlackApiError as error:
                 log.info("views.update after toggle: %s", error.response.get("error"))
 
-    @app.view_closed(CallbackId.WIZARD)
-    def on_closed(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
+    def forget(body: dict[str, Any]) -> None:
         endpoint_id = endpoint_of(body["view"])
         if endpoint_id is not None:
             with after_ack("forget a closed modal"):
                 deps.run(
                     lambda session: wizard.forget_view(session=session, endpoint_id=endpoint_id)
                 )
+
+    app.action(ActionId.TOGGLE_INSTRUCTIONS)(ack=ack_now, lazy=[toggle])
+    app.view_closed(CallbackId.WIZARD)(ack=ack_now, lazy=[forget])
 
 
 def _showing(view: dict[str, Any]) -> bool:

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): ack latency against a bare Bolt floor, alert delivery under 429s."""

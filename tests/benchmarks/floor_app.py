@@ -1,0 +1,80 @@
+"""The floor: a bare Bolt app whose listeners only ack, under the bot's server stack.
+
+`python -m tests.benchmarks.floor_app --port P`: waitress with the bot's thread count, Bolt's
+WSGI adapter, the same signing secret and Bolt settings as `bot.slack.app.build_app`; its Web
+API client points at the Slack stand-in (`SLACK_API_URL`) for Bolt's one `auth.test`.
+Whatever the bot takes beyond this app's latency is the bot's own work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from typing import Any
+
+import waitress
+from slack_bolt import Ack, App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
+
+from bot.server import HTTP_THREADS
+from bot.slack.ids import COMMAND
+from bot.web import SLACK_PATH
+
+ANY = re.compile(".*")
+
+
+def build_floor(
+    *, token: str, signing_secret: str, api_url: str, process_before_response: bool = False
+) -> App:
+    """A Bolt app configured as the bot's, with listeners that ack and do nothing else."""
+    client = WebClient(token=token, base_url=api_url)
+    app = App(
+        client=client,
+        signing_secret=signing_secret,
+        process_before_response=process_before_response,
+    )
+
+    def only_ack(ack: Ack) -> None:
+        ack()
+
+    def nothing(event: dict[str, Any]) -> None:
+        return None
+
+    app.command(COMMAND)(only_ack)
+    app.action(ANY)(only_ack)
+    app.view_submission(ANY)(only_ack)
+    app.view_closed(ANY)(only_ack)
+    app.event("app_home_opened")(nothing)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the floor app until interrupted; settings from the bot's environment variables."""
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.floor_app")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--process-before-response",
+        action="store_true",
+        help="run listeners in the request thread (no ack polling); the bot does not",
+    )
+    options = parser.parse_args(argv)
+    app = build_floor(
+        token=os.environ["SLACK_BOT_TOKEN"],
+        signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+        api_url=os.environ["SLACK_API_URL"],
+        process_before_response=options.process_before_response,
+    )
+    handler = SlackRequestHandler(app, path=SLACK_PATH)
+    try:
+        waitress.serve(
+            handler, host=options.host, port=options.port, threads=HTTP_THREADS, ident="floor"
+        )
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
