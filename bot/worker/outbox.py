@@ -17,11 +17,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -229,8 +229,26 @@ class _Sender:
                     .values(claimed_by=self.worker, claimed_until=self._lease_end())
                     .execution_options(synchronize_session=False)
                 )
+            self._note_next_due(session, now)
         self.report.claimed = len(ids)
         return ids
+
+    def _note_next_due(self, session: Session, now: datetime) -> None:
+        """When a row held back now (a channel's pace, a planned retry) may go: the loop sleeps
+        until then rather than a whole interval."""
+        spacing = timedelta(seconds=self.policy.spacing)
+        last_post = session.scalar(
+            select(func.min(Outbox.last_post_at)).where(Outbox.last_post_at > now - spacing)
+        )
+        if last_post is not None:
+            self.report.due(_aware(last_post) + spacing)
+        retry = session.scalar(
+            select(func.min(Outbox.next_attempt_at)).where(
+                Outbox.sent_at.is_(None), Outbox.dead_at.is_(None), Outbox.next_attempt_at > now
+            )
+        )
+        if retry is not None:
+            self.report.due(_aware(retry))
 
     def _lease_end(self) -> datetime:
         return self.clock() + timedelta(seconds=self.policy.lease)
@@ -429,3 +447,8 @@ def _known_parent(session: Session, row: Outbox) -> str | None:
         .limit(1)
     )
     return session.scalar(query)
+
+
+def _aware(moment: datetime) -> datetime:
+    """A timestamp read back by an aggregate (SQLite returns it without its zone)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
