@@ -115,7 +115,7 @@ def cmd_clusters_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_clusters_list(args: argparse.Namespace, settings: Settings) -> int:
-    """Print every cluster with its endpoint service and endpoint count."""
+    """Print every cluster with its endpoint service, its private DNS state and endpoint count."""
     with transaction(make_sessionmaker(_migrated_engine(settings))) as session:
         all_projects = {p.id: p.name for p in repository.list_projects(session=session)}
         rows_in = repository.list_clusters(session=session)
@@ -135,11 +135,23 @@ def cmd_clusters_list(args: argparse.Namespace, settings: Settings) -> int:
                     c.status,
                     f"{c.private_dns_host}:{c.port}",
                     service.status if service else "-",
+                    service.dns_state if service and service.dns_state else "-",
                     str(counts.get(c.id, 0)),
                 )
             )
     _table(
-        ("PROJECT", "CLUSTER", "TIER", "CLOUD", "REGION", "STATUS", "HOST", "SERVICE", "ENDPOINTS"),
+        (
+            "PROJECT",
+            "CLUSTER",
+            "TIER",
+            "CLOUD",
+            "REGION",
+            "STATUS",
+            "HOST",
+            "SERVICE",
+            "DNS",
+            "ENDPOINTS",
+        ),
         rows,
     )
     return 0

@@ -132,6 +132,7 @@ def test_projects_and_clusters(url: str) -> None:
         "STATUS",
         "HOST",
         "SERVICE",
+        "DNS",
         "ENDPOINTS",
     ]
     assert listing[1].split() == [
@@ -142,6 +143,7 @@ def test_projects_and_clusters(url: str) -> None:
         "us-east-1",
         "creating",
         "analytics.us-east-1.privatelink.example.com:4001",
+        "-",
         "-",
         "0",
     ]

@@ -8,7 +8,6 @@ botocore's own retries (standard mode) are spent.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -91,12 +90,6 @@ class ConnectionFailure:
         return explained(code=self.code, message=self.message)
 
 
-def client_token(*, cluster_id: str, nlb_arn: str) -> str:
-    """The stable `ClientToken` for creating a cluster's endpoint service (≤ 64 ASCII)."""
-    digest = hashlib.sha256(f"{cluster_id}\n{nlb_arn}".encode()).hexdigest()
-    return f"privatelink-bot-{digest[:40]}"
-
-
 def principal_arn(account_id: str) -> str:
     """The allowed-principal ARN that lets a whole AWS account connect."""
     return f"arn:aws:iam::{account_id}:root"
@@ -146,16 +139,22 @@ class PrivateLinkGateway:
         cluster_id: str,
         cluster_name: str,
         nlb_arn: str,
+        client_token: str,
         private_dns_name: str | None = None,
     ) -> ServiceInfo:
-        """The cluster's endpoint service, created (acceptance required) if it has none."""
+        """The cluster's endpoint service, created (acceptance required) if it has none.
+
+        The service is found by its cluster tag first; `client_token` (at most 64 ASCII
+        characters) names this creation attempt, so a retry after a lost answer gets the same
+        service back, and the next attempt after a failed service gets a new one.
+        """
         existing = self.find_service(cluster_id=cluster_id)
         if existing is not None:
             return existing
         request: dict[str, Any] = {
             "NetworkLoadBalancerArns": [nlb_arn],
             "AcceptanceRequired": True,
-            "ClientToken": client_token(cluster_id=cluster_id, nlb_arn=nlb_arn),
+            "ClientToken": client_token,
             "TagSpecifications": [
                 {
                     "ResourceType": "vpc-endpoint-service",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.domain.states import (
     Cloud,
@@ -49,6 +50,13 @@ class EndpointService:
     az_ids: tuple[str, ...] = ()
     private_dns_name: str | None = None
     failure_reason: str | None = None
+    allowed_accounts: tuple[str, ...] = ()  # AWS accounts the worker has allowed to connect
+    dns_state: str | None = None  # see bot.domain.dns.DnsState; None: no name, or not read yet
+    dns_verify_requested_at: datetime | None = None  # an owner pressed Verify now
+
+    def allows(self, account_id: str | None) -> bool:
+        """Whether `account_id` may request a connection to the service now."""
+        return account_id is not None and account_id in self.allowed_accounts
 
 
 @dataclass(frozen=True, slots=True)

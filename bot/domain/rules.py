@@ -17,6 +17,8 @@ from bot.domain.transitions import (
 from bot.domain.validation import Field
 
 MEMBER_ACTIONS = frozenset({Action.LIST, Action.CONNECT, Action.BILLING})
+ACTION_WORDS = {Action.DECIDE_CONNECTION: "accept or reject connection requests"}
+"""How a refusal names an action that is not "<action> private endpoints"."""
 
 
 def ineligibility(cluster: Cluster) -> str | None:
@@ -97,10 +99,8 @@ def authorize(project: Project, user_id: str, action: Action) -> None:
     if may(project, user_id, action):
         return
     owners = ", ".join(f"<@{owner}>" for owner in sorted(project.owners)) or "none yet"
-    raise PermissionDenied(
-        f"Only owners of project {project.name} can {action.value.replace('_', ' ')} "
-        f"private endpoints. Owners: {owners}."
-    )
+    what = ACTION_WORDS.get(action, f"{action.value.replace('_', ' ')} private endpoints")
+    raise PermissionDenied(f"Only owners of project {project.name} can {what}. Owners: {owners}.")
 
 
 def edit_stage(endpoint: PrivateEndpoint) -> Stage:

@@ -92,3 +92,4 @@ class Action(StrEnum):
     CONNECT = "connect"
     BILLING = "billing"
     DECIDE_CONNECTION = "decide_connection"
+    VERIFY_DNS = "verify_dns"

@@ -116,7 +116,11 @@ def wizard(w: World, t: Transcript) -> bool:
     w.owner.submit(
         {"account_id": CONSUMER_ACCOUNT, "vpc": w.vpc_id, "subnets": ", ".join(w.subnet_ids)}
     )
-    view = _show_modal(w, t)
+    _show_modal(w, t)
+
+    t.step("Seconds later the bot has allowed the account, and the modal shows the command")
+    view = _modal_with(w, "create-vpc-endpoint") or w.owner.view()
+    t.show(render.view(view))
     create = next((c for c in commands_in(view) if "create-vpc-endpoint" in c), "")
     if not t.expect(
         "the create command carries the real VPC, subnets and service", w.vpc_id in create
@@ -124,7 +128,7 @@ def wizard(w: World, t: Transcript) -> bool:
         return False
 
     t.step("The owner runs that command with their own account's credentials")
-    created = wait_until(lambda: _aws(t, create, w.consumer_env), timeout=15)
+    created = _aws(t, create, w.consumer_env)
     vpce = created["VpcEndpoint"]["VpcEndpointId"] if created else ""
     if not t.expect(f"AWS created interface endpoint {vpce or '(none)'}", bool(vpce)):
         return False
@@ -132,12 +136,20 @@ def wizard(w: World, t: Transcript) -> bool:
     t.step("The owner pastes the VPC endpoint ID → the bot verifies and accepts it")
     w.owner.submit({"vpce": vpce})
     _show_modal(w, t)
+    view = _modal_with(w, "is accepted") or w.owner.view()
+    t.show(render.view(view))
+    t.expect(
+        "the connection was accepted; Enable Private DNS says the name is not verified yet",
+        "cannot be turned on yet" in text_of(view),
+    )
+    if not verify_dns(w, t):
+        return False
+
+    t.step("The open modal now shows the command that enables private DNS")
     view = _modal_with(w, "modify-vpc-endpoint") or w.owner.view()
     t.show(render.view(view))
     modify = next((c for c in commands_in(view) if "modify-vpc-endpoint" in c), "")
-    if not t.expect(
-        "the connection was accepted; Enable Private DNS shows the command", bool(modify)
-    ):
+    if not t.expect("Enable Private DNS shows the command", bool(modify)):
         return False
 
     t.step("The owner enables private DNS on their endpoint, then presses Create")
@@ -148,13 +160,43 @@ def wizard(w: World, t: Transcript) -> bool:
     return True
 
 
+def verify_dns(w: World, t: Transcript) -> bool:
+    """The owner verifies the private DNS name from the owners' message in the channel."""
+    t.step("#payments: the project's owners were asked to verify the private DNS name")
+    message = wait_until(lambda: _parent_with(w, "needs verification"))
+    if not t.expect("the owners' message gives the TXT record", message is not None):
+        return False
+    assert message is not None
+    t.show(render.message(message, prefix="  │ "))
+
+    t.step("The owner publishes that TXT record, then presses Verify now")
+    responses = len(w.owner.slack.standin.calls("response_url"))
+    w.owner.click_in_message(message, "verify_dns")
+    answer = w.owner.slack.standin.wait_for("response_url", count=responses + 1)[-1]
+    t.show(render.message(answer.args, prefix="  (only you) "))
+    verified = wait_until(lambda: _reply_with(w, message["ts"], "Verified"))
+    for reply in w.owner.slack.standin.replies(CHANNEL, message["ts"]):
+        t.show(render.message(reply, prefix="  │   ↳ "))
+    return t.expect("AWS verified the name; its thread says so", verified is not None)
+
+
+def _parent_with(w: World, needle: str) -> dict[str, Any] | None:
+    return next((m for m in _parents(w) if needle in text_of(m)), None)
+
+
+def _reply_with(w: World, ts: str, needle: str) -> dict[str, Any] | None:
+    replies = w.owner.slack.standin.replies(CHANNEL, ts)
+    return next((r for r in replies if needle in text_of(r)), None)
+
+
 def channel_and_commands(w: World, t: Transcript) -> str:
     """The Active alert in the channel, then list, connect and billing as a member."""
     active = wait_until(lambda: _broadcast(w, "mysql"))
     t.step("#payments: one message per endpoint, updated in place; its history in the thread")
     _channel(w, t)
     t.expect("the Active alert went to the channel with connection strings", active is not None)
-    t.expect("exactly one channel message for the endpoint", len(_parents(w)) == 1)
+    endpoint_messages = [m for m in _parents(w) if "Private endpoint #" in text_of(m)]
+    t.expect("exactly one channel message for the endpoint", len(endpoint_messages) == 1)
     mysql = next(
         (
             line.strip()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.domain.dns import is_verified
+from bot.domain.states import EndpointStatus
 from bot.domain.transitions import EndpointChange, EndpointEvent, endpoint_transition
 from bot.slack.notices import ENDPOINT_UPDATE, endpoint_thread
 from bot.storage import orm, repository
@@ -108,4 +111,19 @@ def snapshot(session: Session, endpoint: orm.PrivateEndpoint) -> dict[str, objec
         "vpce_id": endpoint.vpce_id,
         "failure_reason": endpoint.failure_reason,
         "created_by": endpoint.created_by,
+        "dns_verified": _dns_verified(session, cluster.id)
+        if endpoint.status is EndpointStatus.ACTIVE
+        else None,
     }
+
+
+def _dns_verified(session: Session, cluster_id: int) -> bool | None:
+    """Whether the cluster's private DNS name is verified (None: not known). The service's id
+    is looked up once per session; the row itself then comes from the session when loaded."""
+    ids: dict[int, int | None] = session.info.setdefault("service_id_by_cluster", {})
+    if cluster_id not in ids:
+        query = select(orm.EndpointService.id).where(orm.EndpointService.cluster_id == cluster_id)
+        ids[cluster_id] = session.scalar(query)
+    service_id = ids[cluster_id]
+    service = session.get(orm.EndpointService, service_id) if service_id is not None else None
+    return is_verified(service.dns_state) if service is not None else None

@@ -13,8 +13,10 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain import entities
+from bot.domain.dns import DnsOutcome
 from bot.domain.states import ClusterStatus, EndpointStatus, ServiceStatus, Stage
 from bot.domain.transitions import EndpointEvent, ServiceEvent
+from bot.services.requests import RequestOutcome
 from bot.storage import orm, repository
 
 
@@ -38,6 +40,7 @@ class Unit:
 
     service: entities.EndpointService
     allowed_accounts: frozenset[str]
+    client_token: str  # the ClientToken of the service's current creation attempt
     cluster: entities.Cluster
     project: entities.Project
     endpoints: tuple[EndpointSnapshot, ...]
@@ -84,11 +87,6 @@ class UnknownConnection:
     vpce_id: str
     owner_account: str
 
-    @property
-    def dedupe_key(self) -> str:
-        """The outbox key: one notification per request."""
-        return f"unknown:{self.aws_service_id}:{self.vpce_id}"
-
 
 @dataclass
 class UnitOutcome:
@@ -100,6 +98,8 @@ class UnitOutcome:
     allowed_accounts: frozenset[str] | None = None
     endpoints: list[EndpointOutcome] = field(default_factory=list)
     unknown: list[UnknownConnection] = field(default_factory=list)
+    requests: list[RequestOutcome] = field(default_factory=list)
+    dns: DnsOutcome | None = None  # see bot.worker.reconcile_dns
     drop: bool = False
 
     @property
@@ -111,6 +111,8 @@ class UnitOutcome:
             or self.allowed_accounts is not None
             or self.endpoints
             or self.unknown
+            or self.requests
+            or self.dns is not None
             or self.drop
         )
 
@@ -177,6 +179,7 @@ def unit_of(
     return Unit(
         service=service.to_domain(),
         allowed_accounts=frozenset(service.allowed_accounts),
+        client_token=service.client_token,
         cluster=cluster.to_domain(),
         project=project,
         endpoints=tuple(_snapshot(row) for row in endpoints),
@@ -218,14 +221,6 @@ def load_units(*, session: Session, worker_id: str, service_ids: Sequence[int]) 
         )
         for s in service_rows
     ]
-
-
-def known_dedupe_keys(*, session: Session, keys: Sequence[str]) -> frozenset[str]:
-    """Which of these outbox keys are queued already, in one query."""
-    if not keys:
-        return frozenset()
-    query = select(orm.Outbox.dedupe_key).where(orm.Outbox.dedupe_key.in_(keys))
-    return frozenset(session.scalars(query))
 
 
 def forget_views(*, session: Session, views: Sequence[tuple[int, str]]) -> None:

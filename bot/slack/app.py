@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 
 from bot.slack.client import MeteredWebClient
 from bot.slack.deps import Deps
-from bot.slack.listeners import commands, home, wizard
+from bot.slack.listeners import commands, dns, home, requests, wizard
 
 
 def build_app(deps: Deps, *, client: WebClient | None = None) -> App:
@@ -16,6 +16,6 @@ def build_app(deps: Deps, *, client: WebClient | None = None) -> App:
     if client is None:
         client = MeteredWebClient(token=token, base_url=deps.settings.SLACK_API_URL)
     app = App(client=client, signing_secret=signing_secret, process_before_response=True)
-    for module in (commands, wizard, home):
+    for module in (commands, wizard, home, dns, requests):
         module.register(app, deps)
     return app

@@ -37,3 +37,4 @@ class ActionId(StrEnum):
     CONNECT_CLIENT = "connect_client"
     ACCEPT_CONNECTION = "accept_connection"
     REJECT_CONNECTION = "reject_connection"
+    VERIFY_DNS = "verify_dns"

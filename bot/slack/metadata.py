@@ -33,8 +33,20 @@ class EndpointRef(_Json):
     endpoint_id: int
 
 
+class ServiceRef(_Json):
+    """A button value naming one endpoint service (the bot's id, not AWS's)."""
+
+    service_id: int
+
+
 class ConnectChoice(_Json):
     """A connect picker option: which cluster, and which client's string."""
 
     cluster_id: int
     client: Client
+
+
+class RequestRef(_Json):
+    """A button value naming one connection request from an unknown endpoint."""
+
+    request_id: int

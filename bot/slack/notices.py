@@ -63,8 +63,14 @@ def endpoint_thread(endpoint_id: int) -> str:
     return f"endpoint:{endpoint_id}"
 
 
+# Notices defined next to their views subclass `Notice`, so they are imported once it exists.
+from bot.slack.views.dns import DNS_VERIFICATION, DnsVerification  # noqa: E402
+from bot.slack.views.requests import CONNECTION_REQUEST, ConnectionRequestNotice  # noqa: E402
+
 KINDS: dict[str, type[Notice]] = {
     ENDPOINT_UPDATE: EndpointUpdate,
+    CONNECTION_REQUEST: ConnectionRequestNotice,
+    DNS_VERIFICATION: DnsVerification,
 }
 
 

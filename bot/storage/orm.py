@@ -128,7 +128,8 @@ class EndpointService(Timestamped, Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     """The lease's end while claimed; once released, when it was last reconciled."""
     dns_state: Mapped[str | None] = mapped_column(String(32))
-    """AWS's private DNS name state: pendingVerification, verified or failed."""
+    """AWS's private DNS name state (pendingVerification, verified or failed), or the bot's own
+    `verifying` between starting AWS's check and reading its outcome (`bot.domain.dns`)."""
     dns_txt_name: Mapped[str | None] = mapped_column(String(255))
     dns_txt_value: Mapped[str | None] = mapped_column(String(255))
     dns_failure_reason: Mapped[str | None] = mapped_column(Text)
@@ -146,6 +147,9 @@ class EndpointService(Timestamped, Base):
             az_ids=tuple(self.az_ids),
             private_dns_name=self.private_dns_name,
             failure_reason=self.failure_reason,
+            allowed_accounts=tuple(self.allowed_accounts),
+            dns_state=self.dns_state,
+            dns_verify_requested_at=self.dns_verify_requested_at,
         )
 
 

@@ -10,15 +10,15 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.aws.privatelink import ConnectionInfo, PrivateLinkGateway
+from bot.aws.privatelink import ConnectionInfo, PrivateLinkGateway, ServiceInfo
 from bot.domain.states import EndpointStatus, ServiceStatus
 from bot.observability import TRANSITIONS
-from bot.services import changes, reconcile
+from bot.services import changes
 from bot.services.reconcile import Unit, UnitOutcome
 from bot.storage.db import run_in_transaction
 from bot.storage.types import utcnow
+from bot.worker import reconcile_dns, reconcile_requests, reconcile_steps
 from bot.worker import reconcile_plan as plan
-from bot.worker import reconcile_steps
 from bot.worker.reconcile_report import PassReport
 from bot.worker.reconcile_save import LostClaim, ModalTarget, save
 
@@ -92,7 +92,7 @@ class Pass:
                 fresh.add(unit.service.id)
             else:
                 live.append(unit)
-        outcomes = self._poll(gateway, live, fresh)
+        outcomes, infos = self._poll(gateway, live, fresh)
         active = [
             u
             for u in live
@@ -114,7 +114,9 @@ class Pass:
             )
             for u in live
         }
-        self._drop_known_unknowns(list(plans.values()))
+        requests = reconcile_requests.plan_requests(
+            sessions=self.sessions, units=active, plans=plans, connections=connections, held=held
+        )
         for unit in live:
             outcome = outcomes[unit.service.id]
             if not self._leased(unit):
@@ -124,6 +126,20 @@ class Pass:
                 unit=unit,
                 outcome=outcome,
                 connections=plans[unit.service.id],
+                report=self.report,
+            )
+            reconcile_requests.mutate(
+                gateway=gateway,
+                unit=unit,
+                planned=requests.get(unit.service.id),
+                outcome=outcome,
+                report=self.report,
+            )
+            reconcile_dns.step(
+                gateway=gateway,
+                unit=unit,
+                info=infos.get(unit.service.aws_service_id or ""),
+                outcome=outcome,
                 report=self.report,
             )
             if not outcome.empty:
@@ -146,8 +162,9 @@ class Pass:
 
     def _poll(
         self, gateway: PrivateLinkGateway, units: Sequence[Unit], fresh: set[int]
-    ) -> dict[int, UnitOutcome]:
-        """What AWS says of the `creating` services (not those just created): one read."""
+    ) -> tuple[dict[int, UnitOutcome], dict[str, ServiceInfo]]:
+        """What AWS says of the `creating` services (not those just created) and of the private
+        DNS names the pass watches (`reconcile_dns.watched`): one read; the answers by AWS id."""
         outcomes = {u.service.id: UnitOutcome() for u in units}
         creating = [
             u
@@ -156,14 +173,18 @@ class Pass:
             and u.service.aws_service_id
             and u.service.id not in fresh
         ]
-        if not creating:
-            return outcomes
-        infos = reconcile_steps.read_services(gateway=gateway, units=creating, report=self.report)
-        if infos is not None:
-            for unit in creating:
-                info = infos.get(unit.service.aws_service_id or "")
-                outcomes[unit.service.id] = plan.service_outcome(unit=unit, info=info)
-        return outcomes
+        read = {u.service.id: u for u in creating + reconcile_dns.watched(units=units, fresh=fresh)}
+        if not read:
+            return outcomes, {}
+        infos = reconcile_steps.read_services(
+            gateway=gateway, units=list(read.values()), report=self.report
+        )
+        if infos is None:
+            return outcomes, {}
+        for unit in creating:
+            info = infos.get(unit.service.aws_service_id or "")
+            outcomes[unit.service.id] = plan.service_outcome(unit=unit, info=info)
+        return outcomes, infos
 
     def _connections(
         self, gateway: PrivateLinkGateway, active: Sequence[Unit]
@@ -195,16 +216,6 @@ class Pass:
         if everything is None:
             return None
         return found | {vpce: c for vpce, c in everything.items() if vpce in missing}
-
-    def _drop_known_unknowns(self, plans: Sequence[plan.ConnectionPlan]) -> None:
-        """Leave out unknown requests already announced (one query for the region)."""
-        keys = [u.dedupe_key for p in plans for u in p.unknown]
-        if not keys:
-            return
-        with self.sessions() as session:
-            known = reconcile.known_dedupe_keys(session=session, keys=keys)
-        for p in plans:
-            p.unknown = [u for u in p.unknown if u.dedupe_key not in known]
 
     def _leased(self, unit: Unit) -> bool:
         """Whether this worker's lease on the unit lasts through its AWS calls."""

@@ -1,7 +1,8 @@
 """Saving one unit's outcome in one transaction: the service's facts and status, each
 endpoint's transition (through `changes.apply`: audit event and outbox row), suggestions,
-unknown connection requests, and a dropped cluster's removal. Each endpoint change is made only
-if the row is still as the worker saw it, so a rerun or a concurrent edit never doubles one."""
+unknown connection requests (`bot.services.requests`), and a dropped cluster's removal. Each
+endpoint change is made only if the row is still as the worker saw it, so a rerun or a
+concurrent edit never doubles one."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from bot.domain import entities
 from bot.domain.states import EndpointStatus, ServiceStatus
 from bot.domain.transitions import EndpointEvent, ServiceEvent, service_transition
-from bot.services import changes
+from bot.services import changes, requests
 from bot.services.reconcile import (
     EndpointOutcome,
     Unit,
@@ -25,9 +26,10 @@ from bot.services.reconcile import (
 from bot.services.services import SERVICE_SUBJECT
 from bot.services.wizard import WizardState
 from bot.storage import orm, repository
+from bot.worker import reconcile_dns
 
 CLUSTER_SUBJECT = "cluster"
-OUTBOX_UNKNOWN_CONNECTION = "unknown_connection"
+DROPPED = "its cluster was dropped, so its endpoint service was deleted."
 SYSTEM = repository.SYSTEM_ACTOR
 
 
@@ -88,19 +90,30 @@ def save(*, session: Session, worker_id: str, unit: Unit, outcome: UnitOutcome) 
     )
     saved = Saved(unit=None)
     if outcome.drop:
+        where = requests.Where(unit.project, cluster.to_domain(), service.aws_service_id or "")
+        requests.close_all(session=session, where=where, service_id=service.id, reason=DROPPED)
         _drop(session, cluster, service, rows, saved)
         return saved
+    granted_before = set(service.allowed_accounts)
     became_active = _save_service(session, cluster, service, outcome, saved)
+    dns = outcome.dns
+    dns_moved = dns is not None and reconcile_dns.save(
+        session=session, unit=unit, service=service, cluster=cluster, outcome=dns
+    )
+    granted = set(service.allowed_accounts) - granted_before  # open wizards may now go on
     changed = _save_endpoints(session, rows, outcome.endpoints, saved)
+    where = requests.Where(unit.project, cluster.to_domain(), service.aws_service_id or "")
     for request in outcome.unknown:
-        _queue_unknown(session, unit, request, saved)
+        _announce(session, where, service, request, saved)
+    saved.stale += requests.settle(session=session, where=where, outcomes=outcome.requests)
     rows = [row for row in rows if row.status is not EndpointStatus.DELETED]
     session.flush()
     saved.unit = unit_of(service=service, cluster=cluster, project=unit.project, endpoints=rows)
     saved.modals = [
         ModalTarget(row.id, row.view_id, _state(unit.project, cluster, service, row))
         for row in rows
-        if row.view_id and (row.id in changed or became_active)
+        if row.view_id
+        and (row.id in changed or became_active or row.account_id in granted or dns_moved)
     ]
     return saved
 
@@ -114,6 +127,8 @@ def _save_service(
 ) -> bool:
     facts = outcome.facts
     if facts is not None:
+        if service.aws_service_id != facts.aws_service_id:
+            reconcile_dns.forget(service=service)  # a new service: its DNS name anew
         service.aws_service_id = facts.aws_service_id
         service.service_name = facts.service_name
         service.az_ids = list(facts.az_ids)
@@ -209,24 +224,20 @@ def _move_endpoint(
         repository.delete_endpoint(session=session, endpoint=row)
 
 
-def _queue_unknown(session: Session, unit: Unit, request: UnknownConnection, saved: Saved) -> None:
-    queued = repository.add_outbox(
+def _announce(
+    session: Session,
+    where: requests.Where,
+    service: orm.EndpointService,
+    request: UnknownConnection,
+    saved: Saved,
+) -> None:
+    if requests.announce(
         session=session,
-        dedupe_key=request.dedupe_key,
-        kind=OUTBOX_UNKNOWN_CONNECTION,
-        thread_key=f"request:{request.aws_service_id}:{request.vpce_id}",
-        channel_id=unit.project.channel_id,
-        payload={
-            "project_id": unit.project.id,
-            "cluster": unit.cluster.name,
-            "region": unit.cluster.region,
-            "service_id": request.aws_service_id,
-            "service_name": request.service_name,
-            "vpce_id": request.vpce_id,
-            "owner_account": request.owner_account,
-        },
-    )
-    if queued is not None:
+        where=where,
+        service_id=service.id,
+        vpce_id=request.vpce_id,
+        owner_account=request.owner_account,
+    ):
         saved.unknown += 1
 
 

@@ -35,6 +35,7 @@ def create(*, gateway: PrivateLinkGateway, unit: Unit, report: PassReport) -> Un
             cluster_id=str(cluster.id),
             cluster_name=cluster.name,
             nlb_arn=cluster.nlb_arn,
+            client_token=unit.client_token,
             private_dns_name=unit.service.private_dns_name,
         )
     except AwsError as error:
@@ -50,8 +51,9 @@ def create(*, gateway: PrivateLinkGateway, unit: Unit, report: PassReport) -> Un
 def discard_failed(
     *, gateway: PrivateLinkGateway, unit: Unit, outcome: UnitOutcome, report: PassReport
 ) -> None:
-    """Delete a service AWS reports Failed, so that a retry creates a new one (its ClientToken
-    would otherwise hand back the failed one); the failure is recorded either way."""
+    """Delete a service AWS reports Failed, so that nothing is left of it on AWS (a retry
+    creates a new one under its next attempt's ClientToken); the failure is recorded either
+    way."""
     if outcome.service_event is not ServiceEvent.AWS_FAILED or outcome.facts is None:
         return
     try:

@@ -25,7 +25,10 @@ if TYPE_CHECKING:
 def service(gateway: PrivateLinkGateway, provider_network: ProviderNetwork) -> ServiceInfo:
     """The cluster's service, open to the consumer account."""
     created = gateway.ensure_service(
-        cluster_id="cluster-1", cluster_name="orders-db", nlb_arn=provider_network.nlb_arn
+        cluster_id="cluster-1",
+        cluster_name="orders-db",
+        nlb_arn=provider_network.nlb_arn,
+        client_token="privatelink-bot-cluster-1-1",
     )
     gateway.allow_account(service_id=created.service_id, account_id=CONSUMER_ACCOUNT)
     return created
@@ -125,7 +128,10 @@ def test_connections_filter_by_state_and_service(
     service: ServiceInfo,
 ) -> None:
     other = gateway.ensure_service(
-        cluster_id="cluster-2", cluster_name="users-db", nlb_arn=provider_network.nlb_arn
+        cluster_id="cluster-2",
+        cluster_name="users-db",
+        nlb_arn=provider_network.nlb_arn,
+        client_token="privatelink-bot-cluster-2-1",
     )
     pending = seed_connections(
         region=REGION, service_id=service.service_id, count=3, consumer_account_id=CONSUMER_ACCOUNT

@@ -5,26 +5,41 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from moto.ec2.models import ec2_backends
 
 from bot.aws.privatelink import (
     CLUSTER_TAG,
     PrivateLinkGateway,
     ServiceInfo,
-    client_token,
     gateway_for_region,
 )
 from bot.domain.errors import AwsError
 from bot.domain.validation import parse_service_name
-from bot.sandbox.aws import ProviderNetwork, configure, fail_dns_verification
+from bot.sandbox.aws import PROVIDER_ACCOUNT_ID, ProviderNetwork, configure, fail_dns_verification
+from bot.sandbox.aws.settings import LOCK
+from bot.services.services import client_token
 from tests.aws_fixtures import CONSUMER_ACCOUNT, REGION
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
 
-def ensure(gateway: PrivateLinkGateway, network: ProviderNetwork, **extra: str) -> ServiceInfo:
+FIRST_ATTEMPT = client_token(1, 1)
+
+
+def ensure(
+    gateway: PrivateLinkGateway,
+    network: ProviderNetwork,
+    *,
+    token: str = FIRST_ATTEMPT,
+    **extra: str,
+) -> ServiceInfo:
     return gateway.ensure_service(
-        cluster_id="cluster-1", cluster_name="orders-db", nlb_arn=network.nlb_arn, **extra
+        cluster_id="cluster-1",
+        cluster_name="orders-db",
+        nlb_arn=network.nlb_arn,
+        client_token=token,
+        **extra,
     )
 
 
@@ -58,9 +73,8 @@ def test_creation_is_idempotent_through_the_client_token(
     gateway: PrivateLinkGateway, provider_ec2: EC2Client, provider_network: ProviderNetwork
 ) -> None:
     """A retry after a lost answer (before the tag lookup could see it) makes no second one."""
-    token = client_token(cluster_id="cluster-1", nlb_arn=provider_network.nlb_arn)
     earlier = provider_ec2.create_vpc_endpoint_service_configuration(
-        NetworkLoadBalancerArns=[provider_network.nlb_arn], ClientToken=token
+        NetworkLoadBalancerArns=[provider_network.nlb_arn], ClientToken=FIRST_ATTEMPT
     )["ServiceConfiguration"]
 
     service = ensure(gateway, provider_network)
@@ -72,12 +86,29 @@ def test_creation_is_idempotent_through_the_client_token(
     )
 
 
-def test_client_token_is_stable_and_short() -> None:
-    one = client_token(cluster_id="c1", nlb_arn="arn:a")
+def test_the_next_attempt_after_a_failed_service_creates_a_new_one(
+    gateway: PrivateLinkGateway, provider_network: ProviderNetwork
+) -> None:
+    """The tag lookup skips a Failed service; the row's token for the attempt decides."""
+    failed = ensure(gateway, provider_network)
+    with LOCK:
+        backend = ec2_backends[PROVIDER_ACCOUNT_ID][REGION]
+        backend.configurations[failed.service_id].service_state = "Failed"
 
-    assert one == client_token(cluster_id="c1", nlb_arn="arn:a")
-    assert one != client_token(cluster_id="c2", nlb_arn="arn:a")
-    assert len(one) <= 64 and one.isascii()
+    again = ensure(gateway, provider_network)  # the same attempt: AWS hands back what it made
+    retried = ensure(gateway, provider_network, token=client_token(1, 2))
+
+    assert (again.service_id, again.state) == (failed.service_id, "Failed")
+    assert retried.service_id != failed.service_id and retried.available
+    assert gateway.find_service(cluster_id="cluster-1") == retried
+
+
+def test_client_tokens_differ_per_cluster_and_attempt_and_fit_aws() -> None:
+    tokens = {client_token(cluster, attempt) for cluster in (1, 2) for attempt in (1, 2)}
+
+    assert len(tokens) == 4
+    assert all(len(t) <= 64 and t.isascii() for t in tokens)
+    assert client_token(1, 1) == client_token(1, 1)
 
 
 def test_a_pending_service_is_reported_pending(
@@ -97,7 +128,10 @@ def test_list_services_reads_only_the_bots_services_page_by_page(
     gateway = PrivateLinkGateway(provider_ec2, page_size=5)
     ours = [
         gateway.ensure_service(
-            cluster_id=f"cluster-{n}", cluster_name=f"db-{n}", nlb_arn=provider_network.nlb_arn
+            cluster_id=f"cluster-{n}",
+            cluster_name=f"db-{n}",
+            nlb_arn=provider_network.nlb_arn,
+            client_token=client_token(n, 1),
         )
         for n in range(12)
     ]

@@ -25,6 +25,7 @@ def service(gateway: PrivateLinkGateway, provider_network: ProviderNetwork) -> S
         cluster_id="cluster-1",
         cluster_name="orders-db",
         nlb_arn=provider_network.nlb_arn,
+        client_token="privatelink-bot-cluster-1-1",
         private_dns_name="orders.db.example.com",
     )
     gateway.allow_account(service_id=created.service_id, account_id=CONSUMER_ACCOUNT)

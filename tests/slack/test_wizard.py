@@ -53,6 +53,13 @@ def service_becomes_active(world: World) -> None:
         service.az_ids = ["usw2-az1", "usw2-az2"]
 
 
+def account_allowed(world: World) -> None:
+    """What the worker does once AWS allowed the endpoint's account on the service."""
+    with world.sessions.begin() as session:
+        service = session.scalars(select(orm.EndpointService)).one()
+        service.allowed_accounts = [ACCOUNT]
+
+
 def connection_accepted(world: World) -> None:
     """What the worker does once AWS accepted the connection."""
     with world.sessions.begin() as session:
@@ -123,6 +130,12 @@ def test_happy_path_through_every_stage(world: World) -> None:
     owner.submit({"account_id": "1111-2222-3333", "vpc": VPC, "subnets": SUBNETS})
     view = owner.view()
     assert inputs(view) == ["VPC endpoint ID"]
+    assert f"The bot is allowing account {ACCOUNT} on the service" in texts(view)
+    assert "create-vpc-endpoint" not in texts(view)  # AWS would refuse it before the grant
+
+    account_allowed(world)
+    [endpoint] = endpoint_rows(world)
+    view = owner.open_wizard(f"edit {endpoint.id}")  # the worker's live update is tested there
     assert (
         f"aws ec2 create-vpc-endpoint --vpc-id {VPC} --region us-west-2 --service-name "
         f"{SERVICE_NAME} --vpc-endpoint-type Interface --subnet-ids "

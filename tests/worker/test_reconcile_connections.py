@@ -1,6 +1,7 @@
 """The reconcile worker and connections: verified and accepted, watched, rejected on terminate,
-refused for the wrong endpoint or account, unknown ones surfaced; allowed principals kept in
-step with the endpoints' accounts. Over the local AWS (HTTP) and SQLite/Postgres."""
+refused for the wrong endpoint or account; allowed principals kept in step with the endpoints'
+accounts (unknown requests: test_reconcile_requests). Over the local AWS (HTTP) and
+SQLite/Postgres."""
 
 from __future__ import annotations
 
@@ -210,38 +211,6 @@ def test_terminate_without_a_vpce_removes_the_row_at_once(world: World) -> None:
     world.terminate(endpoint)
     world.run()
     assert world.row(endpoint) is None
-
-
-def test_an_unknown_connection_request_is_announced_once_and_never_accepted(
-    world: World,
-) -> None:
-    cluster, endpoint, service_id = started(world)
-    requests = {world.create_vpce(cluster), world.create_vpce(cluster)}
-    world.run()
-    row = world.row(endpoint)
-    assert row is not None and row.suggested_vpce_id in requests
-    (unknown,) = requests - {row.suggested_vpce_id}
-    world.run()
-    with world.sessions() as session:
-        rows = session.scalars(select(orm.Outbox).where(orm.Outbox.kind == "unknown_connection"))
-        announced = [(r.dedupe_key, r.channel_id, r.payload) for r in rows]
-    assert announced == [
-        (
-            f"unknown:{service_id}:{unknown}",
-            "C0RECONCILE",
-            {
-                "project_id": row.project_id,
-                "cluster": "orders",
-                "region": REGION,
-                "service_id": service_id,
-                "service_name": f"com.amazonaws.vpce.{REGION}.{service_id}",
-                "vpce_id": unknown,
-                "owner_account": CONSUMER_ACCOUNT,
-            },
-        )
-    ]
-    assert world.connection_state(unknown) == "pendingAcceptance"
-    assert call_count(action=ACCEPT) == 0
 
 
 def test_a_retryable_aws_error_leaves_the_state_for_the_next_pass(world: World) -> None:

@@ -74,6 +74,7 @@ class EndpointSnapshot(BaseModel):
     vpce_id: str | None = None
     failure_reason: str | None = None
     created_by: str
+    dns_verified: bool | None = None  # whether `host` resolves (None: not known)
 
 
 Snapshot = EndpointSnapshot | Mapping[str, Any]
@@ -143,6 +144,8 @@ def thread_reply(*, text: str, snapshot: Snapshot) -> Message:
         fallback = (
             f"Private endpoint #{s.id} to {escape(s.cluster)} is active: {escape(s.host)}:{s.port}"
         )
+        if s.dns_verified is False:
+            fallback += " (the host does not resolve yet: its private DNS name is not verified)"
     elif s.status is EndpointStatus.FAILED:
         blocks += _failed_blocks(s)
         reason = s.failure_reason or "no reason was recorded"
@@ -155,6 +158,17 @@ def _active_blocks(s: EndpointSnapshot) -> list[Block]:
         f":white_check_mark: *Private endpoint #{s.id} is active.* From inside your VPC, "
         f"connect to `{escape(s.host)}:{s.port}`:"
     )
+    if s.dns_verified is False:
+        vpce = escape(s.vpce_id or "<vpce-id>")
+        intro = (
+            f":white_check_mark: *Private endpoint #{s.id} is active*, but :warning: "
+            f"*`{escape(s.host)}` does not resolve yet*: the provider has not verified this "
+            "private DNS name with AWS, so the strings below work only once it is verified (the "
+            "channel hears when) and private DNS is on for your endpoint. Until then, use your "
+            f"endpoint's own DNS name as the host: `aws ec2 describe-vpc-endpoints --region "
+            f"{escape(s.region)} --vpc-endpoint-ids {vpce} --query "
+            "'VpcEndpoints[0].DnsEntries[0].DnsName'`."
+        )
     try:
         strings = connection_strings(host=s.host, port=s.port)
     except InvalidInput as error:

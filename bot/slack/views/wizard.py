@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain import commands
+from bot.domain.dns import is_verified
 from bot.domain.entities import EndpointService
 from bot.domain.rules import RETRYABLE_STAGES
 from bot.domain.states import EndpointStatus, ServiceStatus, Stage
@@ -248,10 +249,18 @@ def _interface_endpoint(state: WizardState, show_instructions: bool) -> Built:
                     )
                 ),
                 section(
-                    "*With the AWS CLI*, once you have filled in the fields below, the next "
-                    "step shows this command with your values:\n" + code(_create_command(state))
+                    "*With the AWS CLI*, once you have filled in the fields below and the bot "
+                    "has allowed your account, the next step shows this command with your "
+                    "values:\n" + code(_create_command(state))
                 ),
             ]
+        if state.service.allows(endpoint.account_id):
+            blocks.append(
+                context(
+                    f":white_check_mark: AWS account {endpoint.account_id} is allowed to connect "
+                    "to this service already."
+                )
+            )
     else:
         blocks.append(_service_waiting(state))
     blocks += [
@@ -263,7 +272,8 @@ def _interface_endpoint(state: WizardState, show_instructions: bool) -> Built:
             initial=endpoint.account_id,
             placeholder="123456789012",
             hint="The 12-digit account that owns your VPC: `aws sts get-caller-identity "
-            "--query Account`. Only this account may connect.",
+            "--query Account`. Only this account may connect: after Next, the bot allows it on "
+            "the service before showing the command to run.",
         ),
         text_input(
             block_id=BlockId.VPC_ID,
@@ -296,18 +306,28 @@ def _accept_connection(state: WizardState, _: bool) -> Built:
             )
         ], None
     blocks: list[Block] = []
-    if service_ready(state):
-        assert state.service is not None
-        blocks += [
-            _service_facts(state.service),
-            section(
-                "*Create the interface endpoint in your VPC:*\n" + code(_create_command(state))
-            ),
-            context(
-                "Run it with credentials of the account you gave. It prints the endpoint's "
-                "`VpcEndpointId` (`vpce-…`): paste it below."
-            ),
-        ]
+    account = endpoint.account_id or "(none given)"
+    if service_ready(state) and state.service is not None:
+        blocks.append(_service_facts(state.service))
+        if state.service.allows(endpoint.account_id):
+            blocks += [
+                section(
+                    f":white_check_mark: AWS account {account} is allowed to connect. *Create the "
+                    "interface endpoint in your VPC:*\n" + code(_create_command(state))
+                ),
+                context(
+                    f"Run it with credentials of account {account}. It prints the endpoint's "
+                    "`VpcEndpointId` (`vpce-…`): paste it below."
+                ),
+            ]
+        else:
+            blocks.append(
+                section(
+                    f":hourglass_flowing_sand: The bot is allowing account {account} on the "
+                    "service; this view updates by itself in a few seconds. Then it shows the "
+                    "command that creates your interface endpoint: until then AWS would refuse it."
+                )
+            )
     else:
         blocks.append(_service_waiting(state))
     suggested = endpoint.suggested_vpce_id if endpoint.vpce_id is None else None
@@ -332,14 +352,33 @@ def _accept_connection(state: WizardState, _: bool) -> Built:
 
 
 def _enable_private_dns(state: WizardState, _: bool) -> Built:
-    endpoint, cluster = state.endpoint, state.cluster
+    endpoint, cluster, service = state.endpoint, state.cluster, state.service
     assert endpoint is not None and endpoint.vpce_id and cluster is not None
+    host = escape(cluster.private_dns_host or "")
+    accepted = section(f":white_check_mark: The connection from `{endpoint.vpce_id}` is accepted.")
+    if service is not None and is_verified(service.dns_state) is False:
+        domain = escape(service.private_dns_name or cluster.private_dns_host or "")
+        return [
+            accepted,
+            section(
+                f":warning: *Private DNS cannot be turned on yet.* The provider has not verified "
+                f"`{domain}` with AWS, so enabling private DNS on your endpoint would fail with "
+                "AWS's error (the name is not verified); the project's owners have been asked "
+                "to verify it."
+            ),
+            section(
+                "You can press *Create* now: the endpoint turns Active when AWS reports the "
+                f"connection available, and the channel hears when `{host}` resolves. Until then, "
+                "connect with your endpoint's own DNS names, from "
+                f"`aws ec2 describe-vpc-endpoints --vpc-endpoint-ids {endpoint.vpce_id} "
+                f"--region {cluster.region}` (`DnsEntries`)."
+            ),
+        ], "Create"
     command = commands.modify_endpoint_command(vpce_id=endpoint.vpce_id, region=cluster.region)
     return [
-        section(f":white_check_mark: The connection from `{endpoint.vpce_id}` is accepted."),
+        accepted,
         section(
-            "*Enable private DNS on your endpoint*, so that "
-            f"`{escape(cluster.private_dns_host or '')}` resolves inside your VPC:\n"
+            f"*Enable private DNS on your endpoint*, so that `{host}` resolves inside your VPC:\n"
             + code(command)
         ),
         context(

@@ -1,0 +1,133 @@
+"""Private DNS verification as the project's owners see it: the Verify now request (done on
+AWS by the worker), and the channel notices that tell each change of the name's state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot.domain import entities, rules
+from bot.domain.dns import DnsChange, DnsState
+from bot.domain.errors import NotFound, PermissionDenied
+from bot.domain.states import Action, ServiceStatus
+from bot.services.services import SERVICE_SUBJECT
+from bot.slack.views.dns import DNS_VERIFICATION, dns_thread
+from bot.storage import orm, repository
+from bot.storage.types import utcnow
+
+REQUESTED = "dns_verification_requested"
+"""The audit event of an owner pressing Verify now (its actor is named when AWS starts)."""
+
+
+def request_verification(*, session: Session, service_id: int, user_id: str) -> str:
+    """Queue AWS's check of a service's private DNS name for the worker; what to tell the user.
+
+    Only project owners may; a double click or a retried request queues nothing more."""
+    service = session.get(orm.EndpointService, service_id)
+    cluster = session.get(orm.Cluster, service.cluster_id) if service else None
+    project = session.get(orm.Project, cluster.project_id) if cluster else None
+    if service is None or cluster is None or project is None:
+        raise NotFound("This endpoint service no longer exists: its cluster was dropped.")
+    if not rules.may(project.to_domain(), user_id, Action.VERIFY_DNS):
+        owners = ", ".join(f"<@{owner}>" for owner in sorted(project.owners())) or "none yet"
+        raise PermissionDenied(
+            f"Only owners of project {project.name} can verify its private DNS names. "
+            f"Owners: {owners}."
+        )
+    name = service.private_dns_name or "the private DNS name"
+    if service.status is not ServiceStatus.ACTIVE:
+        return (
+            f"The endpoint service of {cluster.name} is {service.status.value}, so {name} "
+            "cannot be verified now."
+        )
+    if service.dns_state == DnsState.VERIFIED:
+        return f"{name} is verified already; there is nothing to do."
+    if service.dns_state == DnsState.VERIFYING:
+        return f"AWS is checking {name} already; the result is posted in this thread."
+    queued = session.connection().execute(
+        update(orm.EndpointService)
+        .where(
+            orm.EndpointService.id == service.id,
+            orm.EndpointService.dns_verify_requested_at.is_(None),
+        )
+        .values(dns_verify_requested_at=utcnow())
+    )
+    if queued.rowcount == 1:
+        repository.record_event(
+            session=session,
+            project_id=project.id,
+            subject=SERVICE_SUBJECT,
+            subject_id=service.id,
+            actor=user_id,
+            action=REQUESTED,
+            detail=name,
+        )
+    return (
+        f"Verification of {name} requested: the bot asks AWS to check the TXT record now. "
+        "The result is posted in this thread."
+    )
+
+
+def requested_by(*, session: Session, service_id: int) -> str | None:
+    """Who pressed Verify now last for this service, if anyone did."""
+    query = (
+        select(orm.Event.actor)
+        .where(
+            orm.Event.subject == SERVICE_SUBJECT,
+            orm.Event.subject_id == service_id,
+            orm.Event.action == REQUESTED,
+        )
+        .order_by(orm.Event.id.desc())
+        .limit(1)
+    )
+    return session.scalar(query)
+
+
+def snapshot(
+    *, service: orm.EndpointService, cluster: orm.Cluster, project: entities.Project
+) -> dict[str, Any]:
+    """What the channel messages show of the service's private DNS name now (JSON-ready)."""
+    return {
+        "service_id": service.id,
+        "aws_service_id": service.aws_service_id,
+        "cluster": cluster.name,
+        "region": cluster.region,
+        "domain": service.private_dns_name or cluster.private_dns_host or "",
+        "state": service.dns_state or DnsState.PENDING,
+        "txt_name": service.dns_txt_name,
+        "txt_value": service.dns_txt_value,
+        "failure_reason": service.dns_failure_reason,
+        "owners": sorted(project.owners),
+    }
+
+
+def queue_notice(
+    *,
+    session: Session,
+    service: orm.EndpointService,
+    cluster: orm.Cluster,
+    project: entities.Project,
+    change: DnsChange,
+    actor: str | None = None,
+) -> bool:
+    """Queue the owners' notice of `change` in the service's DNS thread; whether it was new.
+
+    The key counts the thread's rows, so each change is one row, even a second failure."""
+    thread = dns_thread(service.id)
+    count = select(func.count()).select_from(orm.Outbox).where(orm.Outbox.thread_key == thread)
+    row = repository.add_outbox(
+        session=session,
+        dedupe_key=f"{thread}:{change.value}:{session.scalar(count) or 0}",
+        kind=DNS_VERIFICATION,
+        thread_key=thread,
+        channel_id=project.channel_id,
+        payload={
+            "change": change.value,
+            "actor": actor,
+            "broadcast": change is DnsChange.VERIFIED,
+            "dns": snapshot(service=service, cluster=cluster, project=project),
+        },
+    )
+    return row is not None

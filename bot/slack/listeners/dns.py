@@ -1,0 +1,49 @@
+"""The Verify now button of a private DNS name's channel message.
+
+It only queues the request (owners only): the worker starts AWS's check and posts the result
+in the message's thread, as every AWS call is the worker's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from slack_bolt import Ack, App, Respond
+
+from bot.domain.errors import DomainError
+from bot.services import dns
+from bot.slack.deps import Deps, after_ack
+from bot.slack.ids import ActionId
+from bot.slack.metadata import ServiceRef
+from bot.slack.views import messages
+
+
+def _service_id(body: dict[str, Any]) -> int | None:
+    try:
+        return ServiceRef.model_validate_json(body["actions"][0]["value"]).service_id
+    except (ValidationError, KeyError, IndexError):
+        return None
+
+
+def register(app: App, deps: Deps) -> None:
+    """Wire Verify now."""
+
+    @app.action(ActionId.VERIFY_DNS)
+    def on_verify(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        service_id, user = _service_id(body), body["user"]["id"]
+        if service_id is None:
+            return
+        with after_ack("request private DNS verification"):
+            try:
+                text = deps.run(
+                    lambda session: dns.request_verification(
+                        session=session, service_id=service_id, user_id=user
+                    )
+                )
+            except DomainError as error:
+                reply = messages.refusal(str(error))
+            else:
+                reply = messages.text_message(text)
+            respond(response_type="ephemeral", replace_original=False, **reply)

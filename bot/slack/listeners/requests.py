@@ -1,0 +1,57 @@
+"""Accept and Reject on a connection request from an unknown endpoint (owners only).
+
+The click is acked first; then the owner's decision is recorded for the reconcile worker,
+which makes the AWS call and tells the request's thread. The clicker hears back in words,
+privately: what will happen, that it was decided already, or why they may not decide.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from slack_bolt import Ack, App, Respond
+
+from bot.domain.errors import DomainError
+from bot.services import requests
+from bot.slack.deps import Deps, after_ack
+from bot.slack.ids import ActionId
+from bot.slack.metadata import RequestRef
+from bot.slack.views import messages
+
+
+def _request_id(body: dict[str, Any]) -> int | None:
+    try:
+        return RequestRef.model_validate_json(body["actions"][0]["value"]).request_id
+    except (ValidationError, KeyError, IndexError):
+        return None
+
+
+def register(app: App, deps: Deps) -> None:
+    """Wire the Accept and Reject buttons of connection request messages."""
+
+    def decide(ack: Ack, body: dict[str, Any], respond: Respond, *, accept: bool) -> None:
+        ack()
+        request_id, user = _request_id(body), body["user"]["id"]
+        if request_id is None:
+            return
+        with after_ack("decide a connection request"):
+            try:
+                said = deps.run(
+                    lambda session: requests.owner_decides(
+                        session=session, request_id=request_id, user_id=user, accept=accept
+                    )
+                )
+            except DomainError as error:
+                reply = messages.refusal(str(error))
+            else:
+                reply = messages.text_message(said)
+            respond(response_type="ephemeral", replace_original=False, **reply)
+
+    @app.action(ActionId.ACCEPT_CONNECTION)
+    def on_accept(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        decide(ack, body, respond, accept=True)
+
+    @app.action(ActionId.REJECT_CONNECTION)
+    def on_reject(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        decide(ack, body, respond, accept=False)
