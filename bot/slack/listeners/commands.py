@@ -46,13 +46,30 @@ def project_for(session: Session, *, channel_id: str, team_id: str, user_id: str
     return project
 
 
+REMEMBER = "remember_caller"  # set in a reply when the caller is new to the project
+
+
 def answer(session: Session, command: SlashCommand, body: dict[str, Any]) -> Reply:
-    """The reply to a command, or `{"view": …}` when a modal should open."""
+    """The reply to a command, or `{"view": …}` when a modal should open; `REMEMBER` is set
+    when the caller should be recorded as a member of the channel's project."""
     user, channel = body["user_id"], body["channel_id"]
     try:
         project = find_project(session, channel_id=channel, team_id=body["team_id"])
     except LookupError:
         return messages.unbound_channel(channel)
+    try:
+        reply = _answer(session, command, project, body)
+    except DomainError as error:
+        reply = messages.refusal(str(error))
+    if not knows_caller(project, team_id=body["team_id"], user_id=user):
+        reply[REMEMBER] = True
+    return reply
+
+
+def _answer(
+    session: Session, command: SlashCommand, project: orm.Project, body: dict[str, Any]
+) -> Reply:
+    user, channel = body["user_id"], body["channel_id"]
     now = datetime.now(UTC)
     match command.verb:
         case Verb.LIST:
@@ -103,21 +120,6 @@ def _row(
     return found
 
 
-def remember_caller(deps: Deps, body: dict[str, Any]) -> None:
-    """Record the channel's workspace and the caller as a member, once (a write only then)."""
-    where = {"channel_id": body["channel_id"], "team_id": body["team_id"]}
-
-    def known(session: Session) -> bool:
-        try:
-            project = find_project(session, **where)
-        except LookupError:
-            return True  # nothing to remember: the answer says how to bind the channel
-        return knows_caller(project, team_id=body["team_id"], user_id=body["user_id"])
-
-    if not deps.read(known):
-        deps.run(lambda session: project_for(session, **where, user_id=body["user_id"]))
-
-
 OPEN_VIEW = "open_view"  # the modal the ack decided to open, for the lazy half
 
 
@@ -130,9 +132,17 @@ def register(app: App, deps: Deps) -> None:
             if command.verb is Verb.HELP:
                 ack(**messages.help_message())
                 return
-            remember_caller(deps, body)
             run = deps.run if command.verb is Verb.EDIT else deps.read  # Edit may move a stage
             reply = run(lambda session: answer(session, command, body))
+            if reply.pop(REMEMBER, False):  # a write only the first time someone uses the bot
+                deps.run(
+                    lambda session: project_for(
+                        session,
+                        channel_id=body["channel_id"],
+                        team_id=body["team_id"],
+                        user_id=body["user_id"],
+                    )
+                )
         except DomainError as error:
             ack(**messages.refusal(str(error)))
             return
