@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain import billing, entities, rules
 from bot.domain.connection import ConnectionString, connection_strings
+from bot.domain.dns import is_verified
 from bot.domain.errors import NotFound
 from bot.domain.states import Action, EndpointStatus
 from bot.storage import orm, repository
@@ -57,6 +58,7 @@ def list_rows(*, session: Session, project: orm.Project, user_id: str) -> list[E
 class Connect:
     cluster: entities.Cluster
     strings: list[ConnectionString]
+    dns_verified: bool | None = None  # whether the host resolves (None: not known yet)
 
 
 def connect(
@@ -88,9 +90,11 @@ def connect(
         )
     cluster = active[0].cluster
     assert cluster.private_dns_host is not None
+    service = repository.get_service_by_cluster(session=session, cluster_id=cluster.id)
     return Connect(
         cluster=cluster,
         strings=connection_strings(host=cluster.private_dns_host, port=cluster.port),
+        dns_verified=is_verified(service.dns_state) if service is not None else None,
     )
 
 

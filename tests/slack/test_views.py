@@ -249,3 +249,16 @@ def test_accept_stage_prefills_the_request_seen_on_aws() -> None:
     [field] = [b for b in view["blocks"] if b["type"] == "input"]
     assert field["element"]["initial_value"] == "vpce-0aaaabbbbccccdddd"
     assert "connection request from `vpce-0aaaabbbbccccdddd`" in str(view)
+
+
+def test_connect_warns_when_the_host_does_not_resolve_yet() -> None:
+    strings = connection_strings(host=HOST, port=4000)
+    unverified = check_message(
+        messages.connect_message(Connect(cluster=cluster(), strings=strings, dns_verified=False))
+    )
+    assert "does not resolve yet" in str(unverified)
+    for known in (True, None):
+        shown = messages.connect_message(
+            Connect(cluster=cluster(), strings=strings, dns_verified=known)
+        )
+        assert "does not resolve yet" not in str(shown)

@@ -12,6 +12,7 @@ from bot.slack.ids import COMMAND, ActionId, BlockId
 from bot.slack.metadata import ConnectChoice, EndpointRef
 from bot.slack.views.alerts import escape_keeping_mentions
 from bot.slack.views.blocks import (
+    Block,
     SECTION_TEXT_MAX,
     actions,
     button,
@@ -134,9 +135,23 @@ def connect_message(connect: Connect, client: Client = Client.MYSQL_CLI) -> Mess
                 block_id=BlockId.CONNECT,
             ),
             section(f"*{client.label}*\n" + code(chosen.text)),
+            *_unresolved(connect),
             context("The password is read from `$DB_PASSWORD`; set it in your environment."),
         ],
     }
+
+
+def _unresolved(connect: Connect) -> list[Block]:
+    if connect.dns_verified is not False:
+        return []
+    return [
+        section(
+            f":warning: `{escape(connect.cluster.private_dns_host or '')}` does not resolve yet: "
+            "the provider has not verified this private DNS name (the owners' message in this channel "
+            "says how). Meanwhile connect to your endpoint's own DNS name: `aws ec2 "
+            "describe-vpc-endpoints --query 'VpcEndpoints[].DnsEntries[0].DnsName'`."
+        )
+    ]
 
 
 def billing_message(project: str, estimate: BillingEstimate) -> Message:
