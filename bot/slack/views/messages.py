@@ -12,8 +12,8 @@ from bot.slack.ids import COMMAND, ActionId, BlockId
 from bot.slack.metadata import ConnectChoice, EndpointRef
 from bot.slack.views.alerts import escape_keeping_mentions
 from bot.slack.views.blocks import (
-    Block,
     SECTION_TEXT_MAX,
+    Block,
     actions,
     button,
     clip,
@@ -147,8 +147,8 @@ def _unresolved(connect: Connect) -> list[Block]:
     return [
         section(
             f":warning: `{escape(connect.cluster.private_dns_host or '')}` does not resolve yet: "
-            "the provider has not verified this private DNS name (the owners' message in this channel "
-            "says how). Meanwhile connect to your endpoint's own DNS name: `aws ec2 "
+            "the provider has not verified this private DNS name (the owners' message in this "
+            "channel says how). Meanwhile connect to your endpoint's own DNS name: `aws ec2 "
             "describe-vpc-endpoints --query 'VpcEndpoints[].DnsEntries[0].DnsName'`."
         )
     ]
