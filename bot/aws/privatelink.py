@@ -95,9 +95,12 @@ def principal_arn(account_id: str) -> str:
     return f"arn:aws:iam::{account_id}:root"
 
 
-def gateway_for_region(region: str, *, endpoint_url: str | None = None) -> PrivateLinkGateway:
-    """A gateway over a new EC2 client from boto3's environment (`AWS_ENDPOINT_URL`, keys)."""
-    session = boto3.session.Session()
+def gateway_for_region(
+    region: str, *, endpoint_url: str | None = None, session: boto3.session.Session | None = None
+) -> PrivateLinkGateway:
+    """A gateway over a new EC2 client from boto3's environment (`AWS_ENDPOINT_URL`, keys).
+    Clients of one `session` share its loaded service model (about 20 MiB per session)."""
+    session = session or boto3.session.Session()
     client = session.client(
         "ec2", region_name=region, endpoint_url=endpoint_url, config=RETRY_CONFIG
     )

@@ -20,6 +20,7 @@ import time
 from datetime import datetime
 from itertools import groupby
 
+import boto3
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,14 +53,18 @@ def default_worker_id() -> str:
 
 
 def gateway_factory(*, endpoint_url: str | None = None) -> Gateways:
-    """Gateways by region from boto3's environment, each made once and then reused."""
+    """Gateways by region from boto3's environment, each made once and then reused; they share
+    one boto3 session, so the EC2 service model is loaded once, not once per region."""
     made: dict[str, PrivateLinkGateway] = {}
-    lock = threading.Lock()
+    lock = threading.Lock()  # a boto3 session must not make clients on two threads at once
+    session = boto3.session.Session()
 
     def gateway(region: str) -> PrivateLinkGateway:
         with lock:
             if region not in made:
-                made[region] = gateway_for_region(region, endpoint_url=endpoint_url)
+                made[region] = gateway_for_region(
+                    region, endpoint_url=endpoint_url, session=session
+                )
             return made[region]
 
     return gateway
