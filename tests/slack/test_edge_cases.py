@@ -120,3 +120,49 @@ def test_a_submission_from_a_channel_that_lost_its_project(world: World) -> None
 def test_refusals_keep_owner_mentions(world: World) -> None:
     reply = world.person(MEMBER).command("create").json()
     assert "<@U0OWNER01>" in reply["blocks"][0]["text"]["text"]
+
+
+def test_no_button_waits_for_slack_before_its_ack(world: World) -> None:
+    """Every button answers at once, even when Slack is slow to take what follows it."""
+    from bot.slack.ids import ActionId
+
+    world.slack.standin.slow_down("response_url", seconds=2.0)
+    world.slack.standin.slow_down("views.open", seconds=2.0)
+    world.slack.standin.slow_down("views.publish", seconds=2.0)
+    owner = world.person()
+    values = {
+        ActionId.VERIFY_DNS: '{"service_id": 999}',
+        ActionId.ACCEPT_CONNECTION: '{"request_id": 999}',
+        ActionId.REJECT_CONNECTION: '{"request_id": 999}',
+    }
+    for action in (
+        ActionId.VERIFY_DNS,
+        ActionId.ACCEPT_CONNECTION,
+        ActionId.REJECT_CONNECTION,
+        ActionId.TERMINATE_CONFIRMED,
+        ActionId.EDIT,
+        ActionId.RETRY,
+        ActionId.TERMINATE,
+    ):
+        message = {
+            "ts": "1700000000.000900",
+            "text": "x",
+            "blocks": [
+                {
+                    "type": "actions",
+                    "block_id": "b",
+                    "elements": [
+                        {
+                            "type": "button",
+                            "action_id": action,
+                            "text": {"type": "plain_text", "text": "go"},
+                            "value": values.get(action, '{"endpoint_id": 999}'),
+                        }
+                    ],
+                }
+            ],
+        }
+        started = time.monotonic()
+        response = owner.click_in_message(message, action)
+        assert response.status == 200 and time.monotonic() - started < 1.0, action
+    time.sleep(2.5)  # let the slowed work after the acks end before Slack goes away

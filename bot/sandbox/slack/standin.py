@@ -112,6 +112,9 @@ class SlackStandIn:
 
     def record_response_url(self, path: str, body: JsonDict) -> None:
         """Record a post to a ``response_url`` as a ``response_url`` call with ``args["url"]``."""
+        delay = self._latency.get(RESPONSE_URL_METHOD, 0.0)
+        if delay:
+            time.sleep(delay)  # `slow_down("response_url", ...)` slows these too
         with self._cond:
             self._record(RESPONSE_URL_METHOD, {"url": path, **body}, Reply(200, {"ok": True}))
 

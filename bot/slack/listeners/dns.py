@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 
 from bot.domain.errors import DomainError
 from bot.services import dns
-from bot.slack.deps import Deps, after_ack
+from bot.slack.deps import Deps, ack_now, after_ack
 from bot.slack.ids import ActionId
 from bot.slack.metadata import ServiceRef
 from bot.slack.views import messages
@@ -29,9 +29,7 @@ def _service_id(body: dict[str, Any]) -> int | None:
 def register(app: App, deps: Deps) -> None:
     """Wire Verify now."""
 
-    @app.action(ActionId.VERIFY_DNS)
-    def on_verify(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def on_verify(body: dict[str, Any], respond: Respond) -> None:
         service_id, user = _service_id(body), body["user"]["id"]
         if service_id is None:
             return
@@ -47,3 +45,5 @@ def register(app: App, deps: Deps) -> None:
             else:
                 reply = messages.text_message(text)
             respond(response_type="ephemeral", replace_original=False, **reply)
+
+    app.action(ActionId.VERIFY_DNS)(ack=ack_now, lazy=[on_verify])

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 
 from bot.domain.errors import DomainError
 from bot.services import requests
-from bot.slack.deps import Deps, after_ack
+from bot.slack.deps import Deps, ack_now, after_ack
 from bot.slack.ids import ActionId
 from bot.slack.metadata import RequestRef
 from bot.slack.views import messages
@@ -30,8 +30,7 @@ def _request_id(body: dict[str, Any]) -> int | None:
 def register(app: App, deps: Deps) -> None:
     """Wire the Accept and Reject buttons of connection request messages."""
 
-    def decide(ack: Ack, body: dict[str, Any], respond: Respond, *, accept: bool) -> None:
-        ack()
+    def decide(body: dict[str, Any], respond: Respond, *, accept: bool) -> None:
         request_id, user = _request_id(body), body["user"]["id"]
         if request_id is None:
             return
@@ -48,10 +47,11 @@ def register(app: App, deps: Deps) -> None:
                 reply = messages.text_message(said)
             respond(response_type="ephemeral", replace_original=False, **reply)
 
-    @app.action(ActionId.ACCEPT_CONNECTION)
-    def on_accept(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        decide(ack, body, respond, accept=True)
+    def on_accept(body: dict[str, Any], respond: Respond) -> None:
+        decide(body, respond, accept=True)
 
-    @app.action(ActionId.REJECT_CONNECTION)
-    def on_reject(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        decide(ack, body, respond, accept=False)
+    def on_reject(body: dict[str, Any], respond: Respond) -> None:
+        decide(body, respond, accept=False)
+
+    app.action(ActionId.ACCEPT_CONNECTION)(ack=ack_now, lazy=[on_accept])
+    app.action(ActionId.REJECT_CONNECTION)(ack=ack_now, lazy=[on_reject])
