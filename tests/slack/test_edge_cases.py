@@ -165,4 +165,4 @@ def test_no_button_waits_for_slack_before_its_ack(world: World) -> None:
         started = time.monotonic()
         response = owner.click_in_message(message, action)
         assert response.status == 200 and time.monotonic() - started < 1.0, action
-    time.sleep(2.5)  # let the slowed work after the acks end before Slack goes away
+    time.sleep(4.5)  # let the slowed work after the acks (up to two calls) end first
