@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import observability
 from bot.domain.states import EndpointStatus, ServiceStatus
+from bot.storage.db import read_only
 from bot.storage.orm import EndpointService, Outbox, PrivateEndpoint
 
 
@@ -21,6 +22,7 @@ def _gauge(name: str, help_text: str, samples: list[tuple[str, float]]) -> list[
 def render(sessions: sessionmaker[Session]) -> str:
     """The current gauges: endpoints and services by status, the outbox backlog and its age."""
     with sessions() as session:
+        read_only(session)
         endpoints = dict(
             session.execute(
                 select(PrivateEndpoint.status, func.count()).group_by(PrivateEndpoint.status)

@@ -9,11 +9,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+SQLITE_POOL_SIZE = 32
 HOLDS_WRITE_LOCK = "privatelink_holds_write_lock"
 SQLITE_BEGIN = "sqlite_begin"  # execution option: IMMEDIATE (default, writers) or DEFERRED
 T = TypeVar("T")
@@ -35,6 +36,10 @@ def make_engine(raw_url: str, **kwargs: Any) -> Engine:
     engine = create_engine(
         url,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        # more connections than threads (HTTP, Bolt, worker): writers queued on the write
+        # lock hold theirs, and readers must not wait for the pool behind them
+        pool_size=SQLITE_POOL_SIZE,
+        max_overflow=SQLITE_POOL_SIZE,
         **kwargs,
     )
     _fix_sqlite_transactions(engine)
@@ -62,13 +67,15 @@ def _fix_sqlite_transactions(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
-    writers = threading.RLock()
+    writers = threading.Lock()  # released at checkin, which may run on another thread
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
         if mode == "IMMEDIATE" and not connection.info.get(HOLDS_WRITE_LOCK):
-            writers.acquire()  # this process's writers queue here, in order, without sleeping
+            # this process's writers queue here, in order, without sleeping
+            if not writers.acquire(timeout=SQLITE_BUSY_TIMEOUT_SECONDS):
+                raise OperationalError("BEGIN IMMEDIATE", {}, TimeoutError("database is locked"))
             connection.info[HOLDS_WRITE_LOCK] = True
         try:
             connection.exec_driver_sql(f"BEGIN {mode}")
@@ -83,6 +90,12 @@ def _fix_sqlite_transactions(engine: Engine) -> None:
     def _release(info: dict[str, Any]) -> None:
         if info.pop(HOLDS_WRITE_LOCK, False):
             writers.release()
+
+
+def read_only(session: Session) -> Session:
+    """Make `session`'s next transaction a read-only one (deferred on SQLite); call it first."""
+    session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
+    return session
 
 
 def make_sessionmaker(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
@@ -103,7 +116,7 @@ def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
 def ping(engine: Engine) -> bool:
     """Whether the database answers a trivial query."""
     try:
-        with engine.connect() as connection:
+        with engine.connect().execution_options(**{SQLITE_BEGIN: "DEFERRED"}) as connection:
             connection.execute(text("SELECT 1"))
     except (OSError, DBAPIError):
         return False

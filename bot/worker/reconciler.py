@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.aws.privatelink import PrivateLinkGateway, gateway_for_region
 from bot.observability import RECONCILE_SECONDS
 from bot.services import reconcile
+from bot.storage.db import read_only
 from bot.worker import modals, reconcile_claims
 from bot.worker.reconcile_pass import Checkpoint, Clock, Gateways, Pass, ReconcilePolicy, region_of
 from bot.worker.reconcile_report import PassReport
@@ -116,6 +117,7 @@ def _reconcile(
         return work.report
     try:
         with sessions() as session:
+            read_only(session)
             units = reconcile.load_units(session=session, worker_id=worker_id, service_ids=ids)
         for region, group in groupby(sorted(units, key=region_of), key=region_of):
             work.region(region, list(group))
