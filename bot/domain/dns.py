@@ -63,6 +63,7 @@ class DnsOutcome:
     txt_value: str | None = None
     reason: str | None = None  # why the verification failed, for the owners
     started: bool = False  # the bot started AWS's verification this pass
+    refused: bool = False  # AWS refused to start the verification the bot asked for
     request: datetime | None = None  # the Verify now request this pass handled
 
 
@@ -81,10 +82,13 @@ def is_verified(state: str | None) -> bool | None:
     return None if state is None else state == DnsState.VERIFIED
 
 
-def dns_transition(stored: str | None, seen: str | None, *, started: bool = False) -> DnsStep:
-    """What follows from AWS's state `seen` (None: not read) for a name stored as `stored`, or
-    from the bot starting a verification (`started`; `seen` is `failed` if AWS refused it)."""
-    if started and seen == DnsState.FAILED:
+def dns_transition(
+    stored: str | None, seen: str | None, *, started: bool = False, refused: bool = False
+) -> DnsStep:
+    """What follows from AWS's state `seen` (None: not read) for a name stored as `stored`, from
+    the bot starting a verification (`started`: AWS checks now, whatever this pass read before),
+    or from AWS refusing to start it (`refused`)."""
+    if refused:
         return DnsStep(DnsState.FAILED, DnsChange.FAILED)
     if started:
         return DnsStep(DnsState.VERIFYING, DnsChange.STARTED)

@@ -75,6 +75,22 @@ def apply(
     return change
 
 
+def refreshed(
+    *, session: Session, endpoint: orm.PrivateEndpoint, cause: orm.Event, text: str
+) -> None:
+    """Queue the endpoint's channel message as it reads now, with `text` in its thread, once
+    per `cause` (a change outside the endpoint, such as its service's DNS name verified)."""
+    repository.add_outbox(
+        session=session,
+        dedupe_key=f"endpoint:{endpoint.id}:refresh:{cause.id}",
+        kind=ENDPOINT_UPDATE,
+        thread_key=endpoint_thread(endpoint.id),
+        channel_id=endpoint.channel_id,
+        private_endpoint_id=endpoint.id,
+        payload={"text": text, "broadcast": False, "endpoint": snapshot(session, endpoint)},
+    )
+
+
 def _queue(
     session: Session,
     endpoint: orm.PrivateEndpoint,

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from bot.domain import entities, rules
 from bot.domain.dns import DnsChange, DnsState
 from bot.domain.errors import NotFound, PermissionDenied
-from bot.domain.states import Action, ServiceStatus
+from bot.domain.states import Action, EndpointStatus, ServiceStatus
+from bot.services import changes
 from bot.services.services import SERVICE_SUBJECT
 from bot.slack.views.dns import DNS_VERIFICATION, dns_thread
 from bot.storage import orm, repository
@@ -131,3 +132,29 @@ def queue_notice(
         },
     )
     return row is not None
+
+
+def refresh_endpoints(
+    *, session: Session, service: orm.EndpointService, cluster: orm.Cluster, cause: orm.Event
+) -> int:
+    """Queue, once per verification (`cause`), the channel messages of the cluster's Active
+    endpoints as they read now: their host resolves. How many were queued."""
+    host = cluster.private_dns_host or service.private_dns_name or "the private DNS name"
+    query = (
+        select(orm.PrivateEndpoint)
+        .where(
+            orm.PrivateEndpoint.cluster_id == cluster.id,
+            orm.PrivateEndpoint.status == EndpointStatus.ACTIVE,
+        )
+        .order_by(orm.PrivateEndpoint.id)
+    )
+    rows = list(session.scalars(query))
+    session.flush()  # the event's id keys the rows
+    for row in rows:
+        changes.refreshed(
+            session=session,
+            endpoint=row,
+            cause=cause,
+            text=f"Private DNS verified: {host} now resolves.",
+        )
+    return len(rows)

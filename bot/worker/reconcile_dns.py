@@ -1,8 +1,9 @@
 """Private DNS verification in the reconcile pass (see `bot.domain.dns`).
 
-Which services' private DNS state the pass reads (in its one batched read of services): those
-never read, and those whose verification the bot started and awaits; `creating` services are
-read anyway. What AWS's answer means, and the Verify now requests to start on AWS
+Which services' private DNS state the pass reads (in its one batched read of services, so
+the cost is pages, not services): every live one whose name is not verified yet (a check may
+be started outside the bot, in the AWS console), and any with a Verify now request; `creating`
+services are read anyway. What AWS's answer means, and the Verify now requests to start on AWS
 (`start_vpc_endpoint_service_private_dns_verification`). Saving the outcome, in the unit's
 transaction and under its row lock: the state, and one owners' notice per change of state, so
 nothing is told twice across passes or replicas.
@@ -29,8 +30,6 @@ from bot.worker.reconcile_report import PassReport, aws_failed
 
 log = logging.getLogger("bot.worker.reconciler")
 
-READ_STATES = frozenset({None, DnsState.VERIFYING})
-"""Stored states whose AWS state each pass reads: not read yet, or a check under way."""
 LIVE_STATUSES = frozenset({ServiceStatus.CREATING, ServiceStatus.ACTIVE})
 
 
@@ -43,7 +42,10 @@ def watched(*, units: Sequence[Unit], fresh: Set[int]) -> list[Unit]:
         if u.service.aws_service_id
         and u.service.private_dns_name
         and u.service.status in LIVE_STATUSES
-        and u.service.dns_state in READ_STATES
+        and (
+            u.service.dns_state != DnsState.VERIFIED
+            or u.service.dns_verify_requested_at is not None
+        )
         and u.service.id not in fresh
         and not u.dropping
     ]
@@ -104,8 +106,7 @@ def step(
         if error.retryable:
             outcome.dns = found  # the request stays for the next pass
         else:
-            failed = replace(base, seen=DnsState.FAILED, reason=str(error))
-            outcome.dns = replace(failed, started=True, request=request)
+            outcome.dns = replace(base, refused=True, reason=str(error), request=request)
         return
     outcome.dns = replace(base, started=True, request=request)
 
@@ -133,7 +134,7 @@ def save(
     if outcome.txt_name is not None:
         service.dns_txt_name, service.dns_txt_value = outcome.txt_name, outcome.txt_value
     before = service.dns_state
-    moved = dns_transition(before, outcome.seen, started=outcome.started)
+    moved = dns_transition(before, outcome.seen, started=outcome.started, refused=outcome.refused)
     change = moved.change
     service.dns_state = moved.state
     if moved.state == DnsState.FAILED and outcome.reason:
@@ -142,7 +143,7 @@ def save(
         service.dns_failure_reason = None
     if change is None:
         return moved.state != before
-    repository.record_event(
+    event = repository.record_event(
         session=session,
         project_id=cluster.project_id,
         subject=SERVICE_SUBJECT,
@@ -153,6 +154,8 @@ def save(
         to_status=moved.state,
         detail=service.dns_failure_reason if change is DnsChange.FAILED else None,
     )
+    if change is DnsChange.VERIFIED:
+        dns.refresh_endpoints(session=session, service=service, cluster=cluster, cause=event)
     started = change is DnsChange.STARTED
     dns.queue_notice(
         session=session,

@@ -56,6 +56,14 @@ def region_of(unit: Unit) -> str:
     return unit.cluster.region
 
 
+def held_by(unit: Unit) -> set[str]:
+    """The vpce ids the unit's own wizards hold (a failed one holds none: its id was wrong, or
+    its connection is lost), so that they are not offered elsewhere or asked of the owners."""
+    return {
+        e.vpce_id for e in unit.endpoints if e.vpce_id and e.status is not EndpointStatus.FAILED
+    }
+
+
 class Pass:
     """The state of one pass: its clock, lease, report and the modals to update after it."""
 
@@ -102,13 +110,13 @@ class Pass:
         ]
         active_ids = {u.service.id for u in active}
         connections = self._connections(gateway, active)
-        held = {e.vpce_id for u in units for e in u.endpoints if e.vpce_id}
+        held = {u.service.id: held_by(u) for u in live}
         plans = {
             u.service.id: plan.plan_connections(
                 unit=u,
                 active=u.service.id in active_ids,
                 connections=connections,
-                held=held,
+                held=held[u.service.id],
                 now=self.clock.start,
                 grace=self.policy.not_found_grace,
             )

@@ -22,6 +22,7 @@ from bot.domain.requests import OPEN_STATUSES, RequestEvent, RequestStatus
 from bot.services import requests
 from bot.services.reconcile import Unit, UnitOutcome
 from bot.services.requests import OpenRequest, RequestOutcome
+from bot.storage.db import read_only
 from bot.worker import reconcile_plan as plan
 from bot.worker.reconcile_report import PassReport, aws_failed
 from bot.worker.reconcile_steps import UNDECIDED_CODES
@@ -44,14 +45,16 @@ def plan_requests(
     units: Sequence[Unit],
     plans: Mapping[int, plan.ConnectionPlan],
     connections: Mapping[str, ConnectionInfo] | None,
-    held: Set[str],
+    held: Mapping[int, Set[str]],
 ) -> dict[int, RequestPlan]:
     """What the requests on these active services need, by service; unknown requests that
-    are recorded already are taken out of `plans` (each is announced once)."""
+    are recorded already are taken out of `plans` (each is announced once). `held`: by
+    service, the vpce ids its own wizards hold."""
     if connections is None or not units:
         return {}
     unknown = [c.vpce_id for u in units for c in plans[u.service.id].unknown]
     with sessions() as session:
+        read_only(session)
         found = requests.list_for_services(
             session=session, service_ids=[u.service.id for u in units], vpce_ids=unknown
         )
@@ -65,7 +68,10 @@ def plan_requests(
         connection_plan = plans[unit.service.id]
         connection_plan.unknown = [c for c in connection_plan.unknown if c.vpce_id not in known]
         planned[unit.service.id] = _plan_unit(
-            unit, [r for r in recorded if r.status in OPEN_STATUSES], connections, held
+            unit,
+            [r for r in recorded if r.status in OPEN_STATUSES],
+            connections,
+            held.get(unit.service.id, frozenset()),
         )
     return planned
 

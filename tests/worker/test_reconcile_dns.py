@@ -12,11 +12,19 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.ec2.models import ec2_backends
 from slack_sdk import WebClient
 from sqlalchemy import Engine, select
 
 from bot.config import Settings
-from bot.sandbox.aws import call_count, configure, fail_dns_verification, inject_fault
+from bot.sandbox.aws import (
+    PROVIDER_ACCOUNT_ID,
+    call_count,
+    configure,
+    fail_dns_verification,
+    inject_fault,
+)
+from bot.sandbox.aws.settings import LOCK, SETTINGS
 from bot.sandbox.person import Person
 from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
 from bot.sandbox.slack_client import SlackRequestClient
@@ -136,6 +144,25 @@ def dns_stage_text(world: World, endpoint: int) -> str:
 
 def enable_private_dns(world: World, vpce: str) -> None:
     world.consumer().ec2.modify_vpc_endpoint(VpcEndpointId=vpce, PrivateDnsEnabled=True)
+
+
+def verify_in_the_console(world: World, cluster: int) -> None:
+    """The provider starts AWS's check outside the bot (the AWS console, the CLI)."""
+    service_id = world.service(cluster).aws_service_id or ""
+    world.gateway(REGION).start_dns_verification(service_id=service_id)
+
+
+def record_published(target: str) -> None:
+    """The TXT record is now published: AWS's next check of `target` succeeds."""
+    with LOCK:
+        SETTINGS.dns_failures.discard(target)
+
+
+def request(world: World, cluster: int) -> None:
+    """An owner presses Verify now."""
+    with transaction(world.sessions) as session:
+        service_id = world.service(cluster).id
+        dns.request_verification(session=session, service_id=service_id, user_id=OWNER)
 
 
 def test_owners_verify_through_the_button_and_every_surface_follows(
@@ -369,3 +396,107 @@ def test_two_workers_tell_each_change_once(world: World, slack: Slack) -> None:
     assert sorted(changes_told(world)) == sorted(["needs_verification", "started", "verified"] * 3)
     slack.deliver()
     assert [len(slack.replies(p)) for p in slack.parents()] == [3, 3, 3]
+
+
+@pytest.mark.parametrize("first", ["pendingVerification", "failed"])
+def test_a_name_verified_outside_the_bot_is_noticed(world: World, first: str) -> None:
+    cluster, _, _ = at_dns_stage(world)
+    aws_id = world.service(cluster).aws_service_id or ""
+    if first == "failed":  # an earlier check failed
+        fail_dns_verification(target=aws_id)
+        request(world, cluster)
+        for _ in range(2):
+            world.run()
+        record_published(aws_id)
+    assert world.service(cluster).dns_state == first
+    told = changes_told(world)
+
+    verify_in_the_console(world, cluster)
+    world.run()
+    world.run()
+
+    assert world.service(cluster).dns_state == "verified"
+    assert changes_told(world) == [*told, "verified"]
+
+
+def test_a_check_started_outside_the_bot_after_a_failure_is_pending_again(world: World) -> None:
+    cluster, _, _ = at_dns_stage(world)
+    aws_id = world.service(cluster).aws_service_id or ""
+    fail_dns_verification(target=aws_id)
+    request(world, cluster)
+    for _ in range(2):
+        world.run()
+    assert world.service(cluster).dns_state == "failed"
+    with LOCK:  # AWS checks again (started in the console) and has no answer yet
+        configuration = ec2_backends[PROVIDER_ACCOUNT_ID][REGION].configurations[aws_id]
+        configuration.sandbox_dns_state = "pendingVerification"
+
+    world.run()
+
+    assert world.service(cluster).dns_state == "pendingVerification"
+    assert changes_told(world) == ["needs_verification", "started", "failed"]
+
+
+def test_verify_now_on_a_name_verified_outside_the_bot_starts_nothing(world: World) -> None:
+    cluster, _, _ = at_dns_stage(world)
+    request(world, cluster)
+    verify_in_the_console(world, cluster)
+    starts = call_count(action=START)
+
+    world.run()
+
+    service = world.service(cluster)
+    assert (service.dns_state, service.dns_verify_requested_at) == ("verified", None)
+    assert call_count(action=START) == starts
+    assert changes_told(world) == ["needs_verification", "verified"]
+
+
+def test_a_check_started_in_a_pass_that_read_failed_is_watched(world: World) -> None:
+    cluster, _, _ = at_dns_stage(world)
+    aws_id = world.service(cluster).aws_service_id or ""
+    fail_dns_verification(target=aws_id)
+    verify_in_the_console(world, cluster)  # AWS now says `failed`; the bot has not read it
+    record_published(aws_id)
+    request(world, cluster)
+
+    world.run()  # reads `failed`, then starts the owner's check: it is under way
+
+    assert world.service(cluster).dns_state == "verifying"
+    assert changes_told(world) == ["needs_verification", "started"]
+    world.run()
+    assert world.service(cluster).dns_state == "verified"
+    assert changes_told(world) == ["needs_verification", "started", "verified"]
+
+
+def test_a_verification_refreshes_the_active_endpoints_messages_once(
+    world: World, slack: Slack
+) -> None:
+    cluster, endpoint, _ = at_dns_stage(world)
+    world.create(endpoint)  # Create without private DNS: the host does not resolve yet
+    world.run()
+    slack.deliver()
+    [alert] = slack.parents("Private endpoint #")
+    assert "does not resolve yet" in json.dumps(slack.running.standin.replies(CHANNEL, alert["ts"]))
+
+    request(world, cluster)
+    for worker in ("worker-1", "worker-1", "worker-2", "worker-1"):
+        world.run(worker=worker)
+    assert world.service(cluster).dns_state == "verified"
+
+    with world.sessions() as session:
+        query = select(orm.Outbox).where(
+            orm.Outbox.kind == "endpoint_update", orm.Outbox.private_endpoint_id == endpoint
+        )
+        rows = list(session.scalars(query.order_by(orm.Outbox.id)))
+    refreshed = [r for r in rows if "Private DNS verified" in r.payload["text"]]
+    assert len(refreshed) == 1
+    host = "orders.us-west-2.privatelink.example.com"
+    assert refreshed[0].payload["text"] == f"Private DNS verified: {host} now resolves."
+    assert refreshed[0].payload["endpoint"]["dns_verified"] is True
+    assert refreshed[0].payload["broadcast"] is False
+    assert rows[-1].id == refreshed[0].id  # nothing else was told about the endpoint
+
+    slack.deliver()
+    [alert] = slack.parents("Private endpoint #")
+    last = slack.running.standin.replies(CHANNEL, alert["ts"])[-1]
+    assert "now resolves" in json.dumps(last) and "does not resolve" not in json.dumps(last)

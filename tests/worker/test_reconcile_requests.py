@@ -337,3 +337,31 @@ def test_dropping_the_cluster_closes_its_requests(world: World) -> None:
         ).first()
     assert last is not None and last.payload["request"]["status"] == "gone"
     assert "its cluster was dropped" in last.payload["text"]
+
+
+def test_a_vpce_typed_into_another_services_wizard_leaves_the_request_open(
+    world: World, chat: Chat
+) -> None:
+    _, vpce = unknown_request(world)
+    world.run()
+    other = world.cluster("billing")
+    endpoint = world.endpoint(other)
+    world.ready(other)
+    world.interface(endpoint)
+    world.run()
+
+    world.vpce(endpoint, vpce)  # the wrong service's wizard: it will fail, not take the request
+    world.run()
+    world.run()
+
+    row = world.row(endpoint)
+    assert (
+        row is not None
+        and row.status == "failed"
+        and "another endpoint service" in (row.failure_reason or "")
+    )
+    assert request_rows(world) == [(vpce, "pending", None)]
+    assert world.connection_state(vpce) == "pendingAcceptance"
+    chat.drain()
+    [parent] = [p for p in chat.parents() if vpce in p["text"]]
+    assert buttons(parent) == ["accept_connection", "reject_connection"]  # owners still decide
