@@ -14,9 +14,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.slack.client import MeteredWebClient
 from bot.worker import outbox, reconciler
+from bot.worker.outbox import SendPolicy
+from bot.worker.reconcile_pass import ReconcilePolicy
 
 log = logging.getLogger(__name__)
 OUTBOX_INTERVAL_SECONDS = 1.0
+SLACK_TIMEOUT_SECONDS = 10  # a Slack call outlasting this counts as failed (and is retried)
+
+
+def policies(interval: float) -> tuple[ReconcilePolicy, SendPolicy]:
+    """Leases that follow BOT_RECONCILE_INTERVAL: a crashed worker's claims pass to another
+    after about 20 intervals (300 s and 120 s at the default 15 s interval, at least 10 s and
+    15 s), always longer than a pass and than a Slack call."""
+    lease = min(300.0, max(10.0, 20 * interval))
+    reconcile = ReconcilePolicy(lease=lease, lease_margin=lease / 4)
+    send = SendPolicy(lease=min(120.0, max(1.5 * SLACK_TIMEOUT_SECONDS, 20 * interval)))
+    return reconcile, send
 
 
 @dataclass
@@ -39,7 +52,11 @@ class Worker:
 
 def slack_client(settings: Settings) -> WebClient:
     """The Web API client the worker posts and updates with."""
-    return MeteredWebClient(token=settings.require_bot_token(), base_url=settings.SLACK_API_URL)
+    return MeteredWebClient(
+        token=settings.require_bot_token(),
+        base_url=settings.SLACK_API_URL,
+        timeout=SLACK_TIMEOUT_SECONDS,
+    )
 
 
 def start_worker(
@@ -47,6 +64,7 @@ def start_worker(
 ) -> Worker:
     """Start the reconcile loop (every BOT_RECONCILE_INTERVAL seconds) and the outbox sender."""
     client = slack or slack_client(settings)
+    reconcile_policy, send_policy = policies(settings.BOT_RECONCILE_INTERVAL)
     worker = Worker(stop_event=threading.Event())
     loops = {
         "reconcile": lambda: reconciler.run_forever(
@@ -55,12 +73,14 @@ def start_worker(
             sessions=sessions,
             gateways=reconciler.gateway_factory(),
             slack=client,
+            policy=reconcile_policy,
         ),
         "outbox": lambda: outbox.run_forever(
             sessions=sessions,
             client=client,
             stop_event=worker.stop_event,
             interval=OUTBOX_INTERVAL_SECONDS,
+            policy=send_policy,
         ),
     }
     for name, loop in loops.items():

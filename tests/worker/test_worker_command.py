@@ -80,3 +80,15 @@ def test_the_worker_sends_the_queue_and_stops_on_sigterm(
         logs = process.stderr.read() if process.stderr else ""
     assert returncode == 0, logs[-2000:]
     assert "worker started" in logs
+
+
+def test_leases_follow_the_reconcile_interval() -> None:
+    from bot.worker.runner import SLACK_TIMEOUT_SECONDS, policies
+
+    default_reconcile, default_send = policies(15.0)
+    assert (default_reconcile.lease, default_send.lease) == (300.0, 120.0)
+    quick_reconcile, quick_send = policies(0.5)
+    assert (quick_reconcile.lease, quick_send.lease) == (10.0, 15.0)
+    for reconcile, send in (policies(0.01), policies(1.0), policies(3600.0)):
+        assert reconcile.lease_margin < reconcile.lease
+        assert send.lease > SLACK_TIMEOUT_SECONDS
