@@ -85,42 +85,19 @@ def test_unmigrated_database_is_reported(tmp_path: Path) -> None:
 
 def test_projects_and_clusters(url: str) -> None:
     assert "payments  C0PAYMENTS  -     U0OWNER1,U0OWNER2" in ok(url, "projects", "list")
-    out = ok(
-        url,
-        "clusters",
-        "add",
-        "--project",
-        "payments",
-        "--name",
-        "orders",
-        "--tier",
-        "dedicated",
-        "--cloud",
-        "aws",
-        "--region",
-        "us-west-2",
-        "--nlb-arn",
-        NLB,
-    )
+    out = ok(url, *cluster_add(name="orders"))
     assert "orders.us-west-2.privatelink.example.com:4000" in out
     ok(
         url,
-        "clusters",
-        "add",
-        "--project",
-        "payments",
-        "--name",
-        "analytics",
-        "--tier",
-        "developer",
-        "--cloud",
-        "gcp",
-        "--region",
-        "us-east-1",
-        "--port",
-        "4001",
-        "--status",
-        "creating",
+        *cluster_add(
+            name="analytics",
+            tier="developer",
+            cloud="gcp",
+            region="us-east-1",
+            nlb_arn=None,
+            port="4001",
+            status="creating",
+        ),
     )
     listing = ok(url, "clusters", "list").splitlines()
     assert listing[0].split() == [
@@ -174,6 +151,24 @@ def test_import_is_idempotent(url: str, tmp_path: Path, db_engine: Engine) -> No
     assert "0 added, 1 updated, 1 unchanged" in ok(url, "clusters", "import", str(path))
 
 
+def cluster_add(**changes: str | None) -> list[str]:
+    """`clusters add` with a valid cluster, except for `changes` (None leaves an option out)."""
+    options: dict[str, str | None] = {
+        "project": "payments",
+        "name": "x",
+        "tier": "dedicated",
+        "cloud": "aws",
+        "region": "us-west-2",
+        "nlb-arn": NLB,
+    }
+    options.update({key.replace("_", "-"): value for key, value in changes.items()})
+    args = ["clusters", "add"]
+    for key, value in options.items():
+        if value is not None:
+            args += [f"--{key}", value]
+    return args
+
+
 BAD_INPUTS = [
     (["projects", "add", "payments", "--channel", "C0OTHER"], "already exists"),
     (["projects", "add", "Bad Name", "--channel", "C0OTHER"], "not a valid project name"),
@@ -183,142 +178,14 @@ BAD_INPUTS = [
         ["projects", "add", "other", "--channel", "C0OTHER", "--owner", "steve"],
         "not a Slack user ID",
     ),
-    (
-        [
-            "clusters",
-            "add",
-            "--project",
-            "nope",
-            "--name",
-            "x",
-            "--tier",
-            "dedicated",
-            "--cloud",
-            "aws",
-            "--region",
-            "us-west-2",
-            "--nlb-arn",
-            NLB,
-        ],
-        "no project named nope",
-    ),
-    (
-        [
-            "clusters",
-            "add",
-            "--project",
-            "payments",
-            "--name",
-            "x",
-            "--tier",
-            "gold",
-            "--cloud",
-            "aws",
-            "--region",
-            "us-west-2",
-            "--nlb-arn",
-            NLB,
-        ],
-        "tier must be one of",
-    ),
-    (
-        [
-            "clusters",
-            "add",
-            "--project",
-            "payments",
-            "--name",
-            "x",
-            "--tier",
-            "dedicated",
-            "--cloud",
-            "aws",
-            "--region",
-            "us-west-2",
-        ],
-        "nlb_arn is required",
-    ),
-    (
-        [
-            "clusters",
-            "add",
-            "--project",
-            "payments",
-            "--name",
-            "x",
-            "--tier",
-            "dedicated",
-            "--cloud",
-            "aws",
-            "--region",
-            "eu-west-1",
-            "--nlb-arn",
-            NLB,
-        ],
-        "load balancer is in",
-    ),
-    (
-        [
-            "clusters",
-            "add",
-            "--project",
-            "payments",
-            "--name",
-            "x",
-            "--tier",
-            "dedicated",
-            "--cloud",
-            "aws",
-            "--region",
-            "us-west-2",
-            "--nlb-arn",
-            NLB,
-            "--port",
-            "99999",
-        ],
-        "not a port number",
-    ),
-    (
-        [
-            "clusters",
-            "add",
-            "--project",
-            "payments",
-            "--name",
-            "x;rm",
-            "--tier",
-            "dedicated",
-            "--cloud",
-            "aws",
-            "--region",
-            "us-west-2",
-            "--nlb-arn",
-            NLB,
-        ],
-        "not a valid cluster name",
-    ),
+    (cluster_add(project="nope"), "no project named nope"),
+    (cluster_add(tier="gold"), "tier must be one of"),
+    (cluster_add(nlb_arn=None), "nlb_arn is required"),
+    (cluster_add(region="eu-west-1"), "load balancer is in"),
+    (cluster_add(port="99999"), "not a port number"),
+    (cluster_add(name="x;rm"), "not a valid cluster name"),
     (["clusters", "drop", "nope"], "no cluster named nope"),
-    (
-        [
-            "clusters",
-            "add",
-            "--project",
-            "payments",
-            "--name",
-            "x",
-            "--tier",
-            "dedicated",
-            "--cloud",
-            "aws",
-            "--region",
-            "us-west-2",
-            "--nlb-arn",
-            NLB,
-            "--status",
-            "deleting",
-        ],
-        "use `clusters drop`",
-    ),
+    (cluster_add(status="deleting"), "use `clusters drop`"),
 ]
 
 
@@ -353,40 +220,8 @@ def test_bad_import_file_writes_nothing(url: str, tmp_path: Path, db_engine: Eng
 
 
 def test_drop_cascades_to_the_service_and_every_endpoint(url: str, db_engine: Engine) -> None:
-    ok(
-        url,
-        "clusters",
-        "add",
-        "--project",
-        "payments",
-        "--name",
-        "orders",
-        "--tier",
-        "dedicated",
-        "--cloud",
-        "aws",
-        "--region",
-        "us-west-2",
-        "--nlb-arn",
-        NLB,
-    )
-    ok(
-        url,
-        "clusters",
-        "add",
-        "--project",
-        "payments",
-        "--name",
-        "other",
-        "--tier",
-        "dedicated",
-        "--cloud",
-        "aws",
-        "--region",
-        "us-west-2",
-        "--nlb-arn",
-        NLB,
-    )
+    ok(url, *cluster_add(name="orders"))
+    ok(url, *cluster_add(name="other"))
     with Session(db_engine) as session, session.begin():
         clusters = {c.name: c for c in session.scalars(select(orm.Cluster))}
         for name in ("orders", "other"):
