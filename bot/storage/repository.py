@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bot.domain.states import EndpointStatus, Role
 from bot.storage.orm import (
@@ -42,8 +42,14 @@ def get_project_by_name(*, session: Session, name: str) -> Project | None:
 
 
 def get_project_by_channel(*, session: Session, channel_id: str) -> Project | None:
-    """The project bound to a Slack channel."""
-    return session.scalar(select(Project).where(Project.channel_id == channel_id))
+    """The project bound to a Slack channel, with its members, in one query (every request
+    from Slack starts here)."""
+    query = (
+        select(Project)
+        .where(Project.channel_id == channel_id)
+        .options(joinedload(Project.members))
+    )
+    return session.scalars(query).unique().one_or_none()
 
 
 def list_projects(*, session: Session) -> Sequence[Project]:
