@@ -45,9 +45,7 @@ def get_project_by_channel(*, session: Session, channel_id: str) -> Project | No
     """The project bound to a Slack channel, with its members, in one query (every request
     from Slack starts here)."""
     query = (
-        select(Project)
-        .where(Project.channel_id == channel_id)
-        .options(joinedload(Project.members))
+        select(Project).where(Project.channel_id == channel_id).options(joinedload(Project.members))
     )
     return session.scalars(query).unique().one_or_none()
 
