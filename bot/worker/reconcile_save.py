@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from bot.domain import entities
 from bot.domain.states import EndpointStatus, ServiceStatus
-from bot.domain.transitions import EndpointEvent, ServiceEvent, service_transition
-from bot.services import changes, requests
+from bot.domain.transitions import EndpointEvent, ServiceEvent
+from bot.services import changes, requests, services
 from bot.services.reconcile import (
     EndpointOutcome,
     Unit,
@@ -152,22 +152,18 @@ def _move_service(
     detail: str | None,
     saved: Saved,
 ) -> None:
-    to_status = service_transition(service.status, event)
-    repository.record_event(
+    from_status = service.status
+    to_status = services.apply(
         session=session,
-        project_id=cluster.project_id,
-        subject=SERVICE_SUBJECT,
-        subject_id=service.id,
+        cluster=cluster,
+        service=service,
+        event=event,
         actor=SYSTEM,
-        action=event,
-        from_status=service.status,
-        to_status=to_status,
         detail=detail,
     )
     saved.transitions.append(
-        Transition(SERVICE_SUBJECT, service.id, event, service.status, to_status, detail)
+        Transition(SERVICE_SUBJECT, service.id, event, from_status, to_status, detail)
     )
-    service.status = to_status
 
 
 def _save_endpoints(

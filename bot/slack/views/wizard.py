@@ -21,6 +21,7 @@ from bot.slack.views.blocks import (
     section,
     select_input,
 )
+from bot.slack.views.wizard_aws import Built
 
 TITLE = "Private endpoint"
 SELECT_MAX = 100
@@ -85,9 +86,6 @@ def wizard_view(state: WizardState, *, show_instructions: bool = False) -> dict[
         close="Cancel" if submit else "Close",
         notify_on_close=endpoint is not None,
     )
-
-
-Built = tuple[list[Block], str | None]
 
 
 def _choose_cluster(state: WizardState, _: bool) -> Built:
