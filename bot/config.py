@@ -28,6 +28,11 @@ def _check_dns_zone(value: str) -> str:
         raise ValueError(error.message) from None
 
 
+# Threads answering HTTP. Acks spend their time on the CPU under one GIL: more threads only
+# queue behind it and stretch the slowest answers (see the README's benchmarks).
+DEFAULT_HTTP_THREADS = 4
+
+
 class Settings(BaseSettings):
     """Every setting the bot reads, by its environment name."""
 
@@ -39,6 +44,7 @@ class Settings(BaseSettings):
     SLACK_API_URL: str = DEFAULT_SLACK_API_URL
     DATABASE_URL: SecretStr = SecretStr(DEFAULT_DATABASE_URL)  # may carry a password
     BOT_RECONCILE_INTERVAL: float = Field(default=15.0, gt=0, le=3600)
+    BOT_HTTP_THREADS: int = Field(default=DEFAULT_HTTP_THREADS, ge=1, le=256)
     BOT_PRIVATE_DNS_ZONE: Annotated[str, AfterValidator(_check_dns_zone)] = (
         "privatelink.example.com"
     )

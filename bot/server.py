@@ -22,7 +22,6 @@ from bot.slack.deps import Deps
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.web import WebApp
 
-HTTP_THREADS = 16
 log = logging.getLogger("bot.server")
 
 
@@ -50,7 +49,13 @@ def serve_http(bot: Bot, *, host: str, port: int) -> None:
     log.info("serving HTTP on %s:%s", host, port)
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C
     try:
-        waitress.serve(bot.web, host=host, port=port, threads=HTTP_THREADS, ident="privatelink-bot")
+        waitress.serve(
+            bot.web,
+            host=host,
+            port=port,
+            threads=bot.deps.settings.BOT_HTTP_THREADS,
+            ident="privatelink-bot",
+        )
     except KeyboardInterrupt:  # a stop asked for while the server was still starting
         pass
     log.info("stopped serving HTTP")
@@ -69,7 +74,9 @@ def serve_socket_mode(bot: Bot, *, app_token: str) -> None:
 @contextmanager
 def http_in_background(bot: Bot, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve in a thread (tests, the demo); yields the base URL and stops on exit."""
-    server = create_server(bot.web, host=host, port=port, threads=HTTP_THREADS)
+    server = create_server(
+        bot.web, host=host, port=port, threads=bot.deps.settings.BOT_HTTP_THREADS
+    )
     assert isinstance(server, BaseWSGIServer) and server.socket is not None
     _, bound_port = server.socket.getsockname()[:2]
     thread = threading.Thread(target=server.run, name="http", daemon=True)

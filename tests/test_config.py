@@ -16,6 +16,7 @@ SETTINGS = {
     "SLACK_API_URL",
     "DATABASE_URL",
     "BOT_RECONCILE_INTERVAL",
+    "BOT_HTTP_THREADS",
     "BOT_PRIVATE_DNS_ZONE",
 }
 
@@ -35,6 +36,7 @@ def test_defaults() -> None:
     assert settings.DATABASE_URL.get_secret_value() == "sqlite:///privatelink-bot.db"
     assert settings.SLACK_API_URL == "https://slack.com/api/"
     assert settings.BOT_RECONCILE_INTERVAL == 15.0
+    assert settings.BOT_HTTP_THREADS == 4
 
 
 @pytest.mark.parametrize(
@@ -48,6 +50,8 @@ def test_defaults() -> None:
         ("DATABASE_URL", "::not a url::", "SQLAlchemy URL"),
         ("BOT_RECONCILE_INTERVAL", "soon", "number"),
         ("BOT_RECONCILE_INTERVAL", "0", "greater than 0"),
+        ("BOT_HTTP_THREADS", "0", "greater than or equal to 1"),
+        ("BOT_HTTP_THREADS", "many", "integer"),
         ("BOT_PRIVATE_DNS_ZONE", "not a zone", "DNS name"),
     ],
 )

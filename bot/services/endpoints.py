@@ -27,31 +27,82 @@ class EndpointRow:
     can_terminate: bool
 
 
-def rows(*, session: Session, project_ids: Sequence[int]) -> dict[int, list[EndpointRow]]:
-    """The live endpoints of several projects, keyed by project, in two queries."""
-    endpoints = repository.list_endpoints_of_projects(session=session, project_ids=project_ids)
-    clusters = repository.map_clusters(
-        session=session, cluster_ids=sorted({e.cluster_id for e in endpoints})
-    )
-    result: dict[int, list[EndpointRow]] = {pid: [] for pid in project_ids}
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A project's first endpoints, oldest first, and how many it has in all."""
+
+    rows: list[EndpointRow]
+    total: int
+
+
+LIST_ROWS_MAX = 1_000  # more than a Slack message can show (50 blocks of 3,000 characters)
+
+
+def _rows_of(session: Session, endpoints: Sequence[orm.PrivateEndpoint]) -> list[EndpointRow]:
+    clusters = {
+        cluster_id: cluster.to_domain()
+        for cluster_id, cluster in repository.map_clusters(
+            session=session, cluster_ids=sorted({e.cluster_id for e in endpoints})
+        ).items()
+    }
+    found = []
     for endpoint in endpoints:
         domain = endpoint.to_domain()
-        result[endpoint.project_id].append(
+        found.append(
             EndpointRow(
                 endpoint=domain,
-                cluster=clusters[endpoint.cluster_id].to_domain(),
+                cluster=clusters[endpoint.cluster_id],
                 created_at=endpoint.created_at,
                 can_edit=rules.can_edit(domain),
                 can_terminate=rules.can_terminate(domain),
             )
         )
-    return result
+    return found
 
 
-def list_rows(*, session: Session, project: orm.Project, user_id: str) -> list[EndpointRow]:
-    """`/private-endpoint list`: every live endpoint of the project."""
+def listings(*, session: Session, project_ids: Sequence[int], limit: int) -> dict[int, Listing]:
+    """The first `limit` endpoints of each project and their totals, in three queries: what a
+    page costs does not grow with the projects' endpoints."""
+    endpoints = repository.list_endpoints_of_projects(
+        session=session, project_ids=project_ids, per_project=limit
+    )
+    totals = repository.count_endpoints_of_projects(session=session, project_ids=project_ids)
+    shown: dict[int, list[EndpointRow]] = {pid: [] for pid in project_ids}
+    for row in _rows_of(session, endpoints):
+        shown[row.endpoint.project_id].append(row)
+    return {pid: Listing(rows=shown[pid], total=totals[pid]) for pid in project_ids}
+
+
+def list_rows(
+    *, session: Session, project: orm.Project, user_id: str, limit: int = LIST_ROWS_MAX
+) -> Listing:
+    """`/private-endpoint list`: the project's endpoints, the first `limit` of them."""
     rules.authorize(project.to_domain(), user_id, Action.LIST)
-    return rows(session=session, project_ids=[project.id])[project.id]
+    return listings(session=session, project_ids=[project.id], limit=limit)[project.id]
+
+
+def get_row(
+    *, session: Session, project: orm.Project, user_id: str, endpoint_id: int
+) -> EndpointRow:
+    """One endpoint of the project, as a listing shows it."""
+    rules.authorize(project.to_domain(), user_id, Action.LIST)
+    endpoint = repository.get_endpoint(session=session, endpoint_id=endpoint_id)
+    if endpoint is None or endpoint.project_id != project.id:
+        raise NotFound(
+            f"There is no private endpoint #{endpoint_id} in {project.name}; see "
+            "`/private-endpoint list`."
+        )
+    (row,) = _rows_of(session, [endpoint])
+    return row
+
+
+def _rows_in(
+    session: Session, project: orm.Project, statuses: frozenset[EndpointStatus]
+) -> list[EndpointRow]:
+    endpoints = repository.list_endpoints_of_projects(
+        session=session, project_ids=[project.id], statuses=statuses
+    )
+    return _rows_of(session, endpoints)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +117,7 @@ def connect(
 ) -> Connect:
     """Connection strings of a cluster with an active private endpoint, or why there are none."""
     rules.authorize(project.to_domain(), user_id, Action.CONNECT)
-    active = [
-        r
-        for r in list_rows(session=session, project=project, user_id=user_id)
-        if r.endpoint.status is EndpointStatus.ACTIVE
-    ]
+    active = _rows_in(session, project, frozenset({EndpointStatus.ACTIVE}))
     if cluster_name:
         named = repository.get_cluster_by_name(
             session=session, project_id=project.id, name=cluster_name
@@ -101,9 +148,7 @@ def connect(
 def estimate(*, session: Session, project: orm.Project, user_id: str) -> billing.BillingEstimate:
     """The project's monthly estimate for its billable endpoints."""
     rules.authorize(project.to_domain(), user_id, Action.BILLING)
-    billable = [
-        r.endpoint
-        for r in list_rows(session=session, project=project, user_id=user_id)
-        if r.endpoint.status in billing.BILLABLE_STATUSES
-    ]
-    return billing.estimate(max(1, len(e.subnet_ids)) for e in billable)
+    subnets = repository.subnet_ids_of_project(
+        session=session, project_id=project.id, statuses=billing.BILLABLE_STATUSES
+    )
+    return billing.estimate(max(1, len(s)) for s in subnets)

@@ -132,19 +132,26 @@ def submit_region(
 
 
 def _owned_endpoint(
-    session: Session, endpoint_id: int, user_id: str, action: Action = Action.EDIT
+    session: Session,
+    endpoint_id: int,
+    user_id: str,
+    action: Action = Action.EDIT,
+    *,
+    view_id: str | None = None,
 ) -> orm.PrivateEndpoint:
-    endpoint = repository.get_endpoint(session=session, endpoint_id=endpoint_id)
+    """The endpoint, once its project's rules let `user_id` do `action`; `view_id` is kept as
+    the modal showing it (for the worker's live updates) if the transaction commits."""
+    endpoint = repository.get_endpoint_in_context(session=session, endpoint_id=endpoint_id)
     if endpoint is None:
         raise NotFound(f"Private endpoint #{endpoint_id} does not exist (any more).")
-    project = repository.get_project(session=session, project_id=endpoint.project_id)
-    assert project is not None
-    rules.authorize(project.to_domain(), user_id, action)
+    rules.authorize(endpoint.project.to_domain(), user_id, action)
     if action is not Action.TERMINATE and endpoint.status is EndpointStatus.DELETING:
         raise NotEditable(
             f"Private endpoint #{endpoint.id} is being deleted (terminated, or "
             "its cluster was dropped); nothing more can be changed."
         )
+    if view_id is not None and endpoint.view_id != view_id:
+        endpoint.view_id = view_id
     return endpoint
 
 
@@ -156,10 +163,11 @@ def submit_interface(
     account_id: str,
     vpc_id: str,
     subnet_ids: str,
+    view_id: str | None = None,
 ) -> WizardState:
     """Interface Endpoint submitted: account, VPC and subnets recorded; on to Accept."""
     values = (parse_account_id(account_id), parse_vpc_id(vpc_id), parse_subnet_ids(subnet_ids))
-    endpoint = _owned_endpoint(session, endpoint_id, user_id)
+    endpoint = _owned_endpoint(session, endpoint_id, user_id, view_id=view_id)
     at_stage = endpoint.stage is Stage.INTERFACE_ENDPOINT
     if not at_stage or endpoint.status not in (
         EndpointStatus.NOT_CONFIGURED,
@@ -167,9 +175,7 @@ def submit_interface(
     ):
         same = (endpoint.account_id, endpoint.vpc_id, tuple(endpoint.subnet_ids)) == values
         return stale(session=session, endpoint=endpoint, applied=same)
-    cluster = repository.get_cluster(session=session, cluster_id=endpoint.cluster_id)
-    assert cluster is not None
-    services.ensure(session=session, cluster=cluster, actor=user_id)
+    services.ensure(session=session, cluster=endpoint.cluster, actor=user_id)
     endpoint.account_id, endpoint.vpc_id = values[0], values[1]
     endpoint.subnet_ids = list(values[2])
     endpoint.vpce_id = endpoint.suggested_vpce_id = None  # a retry needs a new endpoint
@@ -181,10 +187,12 @@ def submit_interface(
     return state_of(session=session, endpoint=endpoint)
 
 
-def submit_vpce(*, session: Session, endpoint_id: int, user_id: str, vpce_id: str) -> WizardState:
+def submit_vpce(
+    *, session: Session, endpoint_id: int, user_id: str, vpce_id: str, view_id: str | None = None
+) -> WizardState:
     """Accept Endpoint Connection submitted: the vpce id is queued for verification."""
     vpce = parse_vpce_id(vpce_id)
-    endpoint = _owned_endpoint(session, endpoint_id, user_id)
+    endpoint = _owned_endpoint(session, endpoint_id, user_id, view_id=view_id)
     waiting = endpoint.status is EndpointStatus.INITIATING and endpoint.vpce_id is None
     retrying = endpoint.status is EndpointStatus.FAILED
     if endpoint.stage is not Stage.ACCEPT_ENDPOINT_CONNECTION or not (waiting or retrying):
@@ -202,9 +210,11 @@ def submit_vpce(*, session: Session, endpoint_id: int, user_id: str, vpce_id: st
     return state_of(session=session, endpoint=endpoint)
 
 
-def submit_create(*, session: Session, endpoint_id: int, user_id: str) -> WizardState:
+def submit_create(
+    *, session: Session, endpoint_id: int, user_id: str, view_id: str | None = None
+) -> WizardState:
     """Enable Private DNS finished with Create: the worker activates it once AWS says so."""
-    endpoint = _owned_endpoint(session, endpoint_id, user_id)
+    endpoint = _owned_endpoint(session, endpoint_id, user_id, view_id=view_id)
     if endpoint.stage is not Stage.ENABLE_PRIVATE_DNS or endpoint.status is not (
         EndpointStatus.PENDING
     ):
@@ -237,9 +247,7 @@ def terminate(*, session: Session, endpoint_id: int, user_id: str) -> entities.P
 
 def state_of(*, session: Session, endpoint: orm.PrivateEndpoint) -> WizardState:
     """The wizard as it stands for `endpoint`."""
-    project = repository.get_project(session=session, project_id=endpoint.project_id)
-    cluster = repository.get_cluster(session=session, cluster_id=endpoint.cluster_id)
-    assert project is not None and cluster is not None
+    project, cluster = endpoint.project, endpoint.cluster
     service = repository.get_service_by_cluster(session=session, cluster_id=cluster.id)
     return WizardState(
         project=project.to_domain(),
@@ -263,9 +271,12 @@ def service_ready(state: WizardState) -> bool:
     return state.service is not None and state.service.status is ServiceStatus.ACTIVE
 
 
-def current(*, session: Session, endpoint_id: int, user_id: str) -> WizardState:
-    """The wizard as it stands, for an owner looking at it again."""
-    return state_of(session=session, endpoint=_owned_endpoint(session, endpoint_id, user_id))
+def current(
+    *, session: Session, endpoint_id: int, user_id: str, view_id: str | None = None
+) -> WizardState:
+    """The wizard as it stands, for an owner looking at it again (in the modal `view_id`)."""
+    endpoint = _owned_endpoint(session, endpoint_id, user_id, view_id=view_id)
+    return state_of(session=session, endpoint=endpoint)
 
 
 def remember_view(*, session: Session, endpoint_id: int, view_id: str) -> None:

@@ -175,6 +175,10 @@ class PrivateEndpoint(Timestamped, Base):
     suggested_vpce_id: Mapped[str | None] = mapped_column(String(32))
     """A pending connection from the endpoint's account that the worker offers as its vpce."""
     version: Mapped[int] = mapped_column(Integer)
+    # Read-only ways to the rows the ids name: loaded once per session (the identity map
+    # answers later reads), and kept alive for as long as the endpoint is.
+    project: Mapped[Project] = relationship(viewonly=True)
+    cluster: Mapped[Cluster] = relationship(viewonly=True)
 
     __mapper_args__: dict[str, Any] = {"version_id_col": version}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -241,6 +241,16 @@ def get_endpoint(*, session: Session, endpoint_id: int) -> PrivateEndpoint | Non
     return session.get(PrivateEndpoint, endpoint_id)
 
 
+def get_endpoint_in_context(*, session: Session, endpoint_id: int) -> PrivateEndpoint | None:
+    """The private endpoint with its project, the project's members and its cluster, in one
+    query: what a wizard step checks and shows."""
+    context = [
+        joinedload(PrivateEndpoint.project).joinedload(Project.members),
+        joinedload(PrivateEndpoint.cluster),
+    ]
+    return session.get(PrivateEndpoint, endpoint_id, options=context)
+
+
 def get_endpoint_by_creation_key(*, session: Session, creation_key: str) -> PrivateEndpoint | None:
     """The private endpoint a wizard created, by the wizard's key."""
     query = select(PrivateEndpoint).where(PrivateEndpoint.creation_key == creation_key)
@@ -260,17 +270,55 @@ def add_member(*, session: Session, project: Project, user_id: str) -> None:
 
 
 def list_endpoints_of_projects(
-    *, session: Session, project_ids: Sequence[int]
+    *,
+    session: Session,
+    project_ids: Sequence[int],
+    statuses: Collection[EndpointStatus] | None = None,
+    per_project: int | None = None,
 ) -> Sequence[PrivateEndpoint]:
-    """The private endpoints of several projects, oldest first, in one query."""
+    """The private endpoints of several projects, oldest first, in one query: only those in
+    `statuses` when given, and at most the first `per_project` of each project when given."""
     if not project_ids:
         return []
-    query = (
-        select(PrivateEndpoint)
-        .where(PrivateEndpoint.project_id.in_(project_ids))
-        .order_by(PrivateEndpoint.id)
+    wanted = [PrivateEndpoint.project_id.in_(project_ids)]
+    if statuses is not None:
+        wanted.append(PrivateEndpoint.status.in_(sorted(statuses)))
+    if per_project is None:
+        query = select(PrivateEndpoint).where(*wanted)
+    else:
+        rank = func.row_number().over(
+            partition_by=PrivateEndpoint.project_id, order_by=PrivateEndpoint.id
+        )
+        ranked = select(PrivateEndpoint.id, rank.label("rank")).where(*wanted).subquery()
+        query = (
+            select(PrivateEndpoint)
+            .join(ranked, ranked.c.id == PrivateEndpoint.id)
+            .where(ranked.c.rank <= per_project)
+        )
+    return session.scalars(query.order_by(PrivateEndpoint.id)).all()
+
+
+def count_endpoints_of_projects(*, session: Session, project_ids: Sequence[int]) -> dict[int, int]:
+    """How many private endpoints each project has, in one query (0 for none)."""
+    counts = dict.fromkeys(project_ids, 0)
+    if project_ids:
+        query = (
+            select(PrivateEndpoint.project_id, func.count())
+            .where(PrivateEndpoint.project_id.in_(project_ids))
+            .group_by(PrivateEndpoint.project_id)
+        )
+        counts.update((project_id, count) for project_id, count in session.execute(query))
+    return counts
+
+
+def subnet_ids_of_project(
+    *, session: Session, project_id: int, statuses: Collection[EndpointStatus]
+) -> list[list[str]]:
+    """The subnets of each of a project's endpoints in `statuses`, without loading the rows."""
+    query = select(PrivateEndpoint.subnet_ids).where(
+        PrivateEndpoint.project_id == project_id, PrivateEndpoint.status.in_(sorted(statuses))
     )
-    return session.scalars(query).all()
+    return list(session.scalars(query))
 
 
 def map_clusters(*, session: Session, cluster_ids: Sequence[int]) -> dict[int, Cluster]:

@@ -18,7 +18,7 @@ from slack_bolt import Ack, App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
-from bot.server import HTTP_THREADS
+from bot.config import DEFAULT_HTTP_THREADS
 from bot.slack.ids import COMMAND
 from bot.web import SLACK_PATH
 
@@ -70,7 +70,11 @@ def main(argv: list[str] | None = None) -> None:
     handler = SlackRequestHandler(app, path=SLACK_PATH)
     try:
         waitress.serve(
-            handler, host=options.host, port=options.port, threads=HTTP_THREADS, ident="floor"
+            handler,
+            host=options.host,
+            port=options.port,
+            threads=DEFAULT_HTTP_THREADS,
+            ident="floor",
         )
     except KeyboardInterrupt:
         pass

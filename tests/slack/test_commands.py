@@ -7,9 +7,12 @@ import time
 import pytest
 from sqlalchemy import func, select
 
+from bot.domain.states import EndpointStatus, Stage
 from bot.sandbox.slack_client import Delivery
-from bot.storage import orm
-from tests.slack.conftest import MEMBER, World
+from bot.services import projects
+from bot.storage import orm, repository
+from bot.storage.db import transaction
+from tests.slack.conftest import CHANNEL, MEMBER, OWNER, World
 
 
 @pytest.mark.parametrize("text", ["", "help", "frobnicate", "HELP me"])
@@ -92,3 +95,26 @@ def test_a_retried_command_opens_one_wizard_and_says_nothing_more(world: World) 
     time.sleep(0.5)  # a reply, if the bot wrongly sent one, would follow the failed views.open
     assert world.slack.standin.calls("response_url") == []
     assert len(world.slack.standin.views()) == 1
+
+
+@pytest.mark.parametrize("verb", ["edit", "terminate"])
+def test_an_endpoint_of_another_project_is_not_found(world: World, verb: str) -> None:
+    with transaction(world.sessions) as session:
+        projects.add(session=session, name="other", channel_id="C0OTHER01", owners=[OWNER])
+        other = repository.get_project_by_channel(session=session, channel_id="C0OTHER01")
+        payments = repository.get_project_by_channel(session=session, channel_id=CHANNEL)
+        assert other is not None and payments is not None
+        (orders,) = [c for c in repository.list_clusters(session=session) if c.name == "orders"]
+        foreign = orm.PrivateEndpoint(
+            project_id=other.id,
+            cluster_id=orders.id,
+            stage=Stage.INTERFACE_ENDPOINT,
+            status=EndpointStatus.NOT_CONFIGURED,
+            created_by=OWNER,
+        )
+        session.add(foreign)
+        session.flush()
+        foreign_id = foreign.id
+    text = world.person().command(f"{verb} {foreign_id}").text
+    assert f"There is no private endpoint #{foreign_id} in payments" in text
+    assert world.slack.standin.calls("views.open") == []

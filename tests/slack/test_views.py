@@ -13,7 +13,7 @@ from bot.domain.connection import Client, connection_strings
 from bot.domain.entities import Cluster, EndpointService, PrivateEndpoint, Project
 from bot.domain.rules import choose_cluster
 from bot.domain.states import Cloud, ClusterStatus, EndpointStatus, ServiceStatus, Stage, Tier
-from bot.services.endpoints import Connect, EndpointRow
+from bot.services.endpoints import Connect, EndpointRow, Listing
 from bot.services.wizard import WizardState
 from bot.slack.views import messages
 from bot.slack.views.check import InvalidBlocks, check_message, check_view
@@ -135,6 +135,10 @@ def test_service_endpoint_stage_is_valid() -> None:
     assert view["blocks"][2]["element"]["initial_option"]["value"] == "ap-southeast-5"
 
 
+def listing(count: int, *, total: int | None = None) -> Listing:
+    return Listing(rows=rows(count), total=count if total is None else total)
+
+
 def rows(count: int) -> list[EndpointRow]:
     statuses = itertools.cycle(list(EndpointStatus)[:-1])
     return [
@@ -153,7 +157,7 @@ def rows(count: int) -> list[EndpointRow]:
 
 @pytest.mark.parametrize("count", [0, 1, 45, 500])
 def test_list_message_stays_within_limits(count: int) -> None:
-    message = check_message(messages.list_message("payments", rows(count), NOW))
+    message = check_message(messages.list_message("payments", listing(count), NOW))
     text = str(message)
     listed = {i for i in range(1, count + 1) if f"*#{i}* " in text}
     if count == 500:
@@ -168,7 +172,10 @@ def test_home_stays_within_limits(count: int) -> None:
     projects = [PROJECT, Project(id=2, name="billing", channel_id="C0BILLING")]
     view = check_view(
         home_view(
-            user_id="U0OWNER01", projects=projects, rows={1: rows(count), 2: rows(3)}, now=NOW
+            user_id="U0OWNER01",
+            projects=projects,
+            listings={1: listing(count), 2: listing(3)},
+            now=NOW,
         )
     )
     text = str(view)
@@ -176,10 +183,23 @@ def test_home_stays_within_limits(count: int) -> None:
         assert "more not shown" in text
 
 
-def test_home_without_projects_and_for_members() -> None:
-    check_view(home_view(user_id="U0X", projects=[], rows={}, now=NOW))
+def test_counts_cover_the_rows_not_loaded() -> None:
+    """A listing holds the first rows and the total: the rest are counted, not dropped."""
+    message = check_message(messages.list_message("payments", listing(3, total=1_500), NOW))
+    assert message["text"] == "1500 private endpoint(s) in payments"
+    assert message["blocks"][-1]["elements"][0]["text"].startswith("… and 1497 more")
     view = check_view(
-        home_view(user_id="U0MEMBER1", projects=[PROJECT], rows={1: rows(3)}, now=NOW)
+        home_view(
+            user_id="U0OWNER01", projects=[PROJECT], listings={1: listing(3, total=9)}, now=NOW
+        )
+    )
+    assert "9 endpoint(s)" in str(view) and "6 more not shown" in str(view)
+
+
+def test_home_without_projects_and_for_members() -> None:
+    check_view(home_view(user_id="U0X", projects=[], listings={}, now=NOW))
+    view = check_view(
+        home_view(user_id="U0MEMBER1", projects=[PROJECT], listings={1: listing(3)}, now=NOW)
     )
     assert "actions" not in {b["type"] for b in view["blocks"]}
 

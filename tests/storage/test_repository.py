@@ -39,13 +39,13 @@ def make_cluster(session: Session, project: orm.Project, name: str = "orders") -
 
 
 def make_endpoint(session: Session, cluster: orm.Cluster, **values: object) -> orm.PrivateEndpoint:
+    defaults: dict[str, object] = {
+        "stage": Stage.INTERFACE_ENDPOINT,
+        "status": EndpointStatus.NOT_CONFIGURED,
+        "created_by": "U0OWNER1",
+    }
     endpoint = orm.PrivateEndpoint(
-        project_id=cluster.project_id,
-        cluster_id=cluster.id,
-        stage=Stage.INTERFACE_ENDPOINT,
-        status=EndpointStatus.NOT_CONFIGURED,
-        created_by="U0OWNER1",
-        **values,
+        project_id=cluster.project_id, cluster_id=cluster.id, **(defaults | values)
     )
     session.add(endpoint)
     session.flush()
@@ -181,3 +181,33 @@ def test_ids_are_never_reused_after_a_delete(db_session: Session) -> None:
     first_id = first.id
     repository.delete_endpoint(session=db_session, endpoint=first)
     assert make_endpoint(db_session, cluster).id > first_id
+
+
+def test_listing_reads_the_first_of_each_project_and_counts_the_rest(db_session: Session) -> None:
+    first, second = make_project(db_session), make_project(db_session, "billing", "C0BILLING")
+    big, small = make_cluster(db_session, first), make_cluster(db_session, second)
+    made = {first.id: [], second.id: []}  # type: dict[int, list[int]]
+    for n in range(7):
+        status = EndpointStatus.ACTIVE if n % 2 else EndpointStatus.PENDING
+        made[first.id].append(
+            make_endpoint(db_session, big, status=status, subnet_ids=["a"] * n).id
+        )
+    made[second.id].append(make_endpoint(db_session, small).id)
+    ids = [first.id, second.id, 999]
+
+    limited = repository.list_endpoints_of_projects(
+        session=db_session, project_ids=ids, per_project=3
+    )
+    assert [e.id for e in limited] == made[first.id][:3] + made[second.id]
+    every = repository.list_endpoints_of_projects(session=db_session, project_ids=ids)
+    assert [e.id for e in every] == made[first.id] + made[second.id]
+    active = repository.list_endpoints_of_projects(
+        session=db_session, project_ids=ids, statuses={EndpointStatus.ACTIVE}
+    )
+    assert [e.id for e in active] == made[first.id][1::2]
+    counts = repository.count_endpoints_of_projects(session=db_session, project_ids=ids)
+    assert counts == {first.id: 7, second.id: 1, 999: 0}
+    subnets = repository.subnet_ids_of_project(
+        session=db_session, project_id=first.id, statuses={EndpointStatus.PENDING}
+    )
+    assert sorted(len(s) for s in subnets) == [0, 2, 4, 6]

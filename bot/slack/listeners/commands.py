@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from bot.domain import rules
-from bot.domain.errors import DomainError, NotFound
+from bot.domain.errors import DomainError
 from bot.domain.slash import SlashCommand, Verb, parse
 from bot.domain.states import Action
 from bot.services import endpoints, wizard
@@ -73,8 +73,8 @@ def _answer(
     now = datetime.now(UTC)
     match command.verb:
         case Verb.LIST:
-            rows = endpoints.list_rows(session=session, project=project, user_id=user)
-            return messages.list_message(project.name, rows, now)
+            listing = endpoints.list_rows(session=session, project=project, user_id=user)
+            return messages.list_message(project.name, listing, now)
         case Verb.CONNECT:
             found = endpoints.connect(
                 session=session, project=project, user_id=user, cluster_name=command.cluster
@@ -85,7 +85,9 @@ def _answer(
             return messages.billing_message(project.name, estimate)
         case Verb.TERMINATE:
             assert command.endpoint_id is not None
-            row = _row(session, project, user, command.endpoint_id)
+            row = endpoints.get_row(
+                session=session, project=project, user_id=user, endpoint_id=command.endpoint_id
+            )
             if not row.can_terminate:
                 return messages.refusal(f"#{row.endpoint.id} is already being deleted.")
             rules.authorize(project.to_domain(), user, Action.TERMINATE)
@@ -101,23 +103,13 @@ def _answer(
             return {"view": wizard_view(state)}
         case Verb.EDIT:
             assert command.endpoint_id is not None
-            _row(session, project, user, command.endpoint_id)
+            endpoints.get_row(
+                session=session, project=project, user_id=user, endpoint_id=command.endpoint_id
+            )
             state = wizard.resume(session=session, endpoint_id=command.endpoint_id, user_id=user)
             return {"view": wizard_view(state)}
         case _:
             return messages.help_message()
-
-
-def _row(
-    session: Session, project: orm.Project, user: str, endpoint_id: int
-) -> endpoints.EndpointRow:
-    rows = endpoints.list_rows(session=session, project=project, user_id=user)
-    found = next((r for r in rows if r.endpoint.id == endpoint_id), None)
-    if found is None:
-        raise NotFound(
-            f"There is no private endpoint #{endpoint_id} in {project.name}; see `{COMMAND} list`."
-        )
-    return found
 
 
 OPEN_VIEW = "open_view"  # the modal the ack decided to open, for the lazy half

@@ -84,6 +84,7 @@ def submit(session: Session, meta: WizardMetadata, body: dict[str, Any]) -> Wiza
                 account_id=value(values, BlockId.ACCOUNT_ID),
                 vpc_id=value(values, BlockId.VPC_ID),
                 subnet_ids=value(values, BlockId.SUBNET_IDS),
+                view_id=view["id"],
             )
         case Stage.ACCEPT_ENDPOINT_CONNECTION:
             state = wizard.submit_vpce(
@@ -91,12 +92,16 @@ def submit(session: Session, meta: WizardMetadata, body: dict[str, Any]) -> Wiza
                 endpoint_id=endpoint_id,
                 user_id=user,
                 vpce_id=value(values, BlockId.VPCE_ID),
+                view_id=view["id"],
             )
         case Stage.ENABLE_PRIVATE_DNS:
-            state = wizard.submit_create(session=session, endpoint_id=endpoint_id, user_id=user)
+            state = wizard.submit_create(
+                session=session, endpoint_id=endpoint_id, user_id=user, view_id=view["id"]
+            )
         case _:
-            state = wizard.current(session=session, endpoint_id=endpoint_id, user_id=user)
-    wizard.remember_view(session=session, endpoint_id=endpoint_id, view_id=view["id"])
+            state = wizard.current(
+                session=session, endpoint_id=endpoint_id, user_id=user, view_id=view["id"]
+            )
     return state
 
 

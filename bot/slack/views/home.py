@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.entities import Project
-from bot.services.endpoints import EndpointRow
+from bot.services.endpoints import EndpointRow, Listing
 from bot.slack.ids import COMMAND, ActionId, BlockId
 from bot.slack.metadata import EndpointRef
 from bot.slack.views.blocks import (
@@ -50,7 +50,7 @@ def _buttons(row: EndpointRow) -> Block | None:
 
 
 def home_view(
-    *, user_id: str, projects: list[Project], rows: dict[int, list[EndpointRow]], now: datetime
+    *, user_id: str, projects: list[Project], listings: dict[int, Listing], now: datetime
 ) -> dict[str, Any]:
     """The Home tab for `user_id`: each project's endpoints, with the buttons the rules allow."""
     blocks: list[Block] = [header("Private Endpoint")]
@@ -63,18 +63,18 @@ def home_view(
         )
     budget = VIEW_BLOCKS_MAX - 1 - 3 * len(projects)  # each project: divider, header, footer
     for project in projects:
-        project_rows = rows.get(project.id, [])
+        listing = listings.get(project.id, Listing(rows=[], total=0))
         is_owner = user_id in project.owners
         role = "owner" if is_owner else "member"
         blocks += [
             divider(),
             section(
                 f"*{escape(project.name)}* · <#{project.channel_id}> · "
-                f"you are {role} · {len(project_rows)} endpoint(s)"
+                f"you are {role} · {listing.total} endpoint(s)"
             ),
         ]
         shown = 0
-        for row in project_rows:
+        for row in listing.rows:
             row_blocks = [section(row_line(row, now))]
             controls = _buttons(row) if is_owner else None
             if controls is not None:
@@ -84,14 +84,14 @@ def home_view(
             blocks += row_blocks
             budget -= len(row_blocks)
             shown += 1
-        if shown < len(project_rows):
+        if shown < listing.total:
             blocks.append(
                 context(
-                    f"{len(project_rows) - shown} more not shown: run `{COMMAND} "
+                    f"{listing.total - shown} more not shown: run `{COMMAND} "
                     f"list` in <#{project.channel_id}>."
                 )
             )
-        elif not project_rows:
+        elif not listing.total:
             blocks.append(
                 context(f"No private endpoints. Run `{COMMAND} create` in <#{project.channel_id}>.")
             )

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.domain.billing import BillingEstimate
 from bot.domain.connection import Client
-from bot.services.endpoints import Connect, EndpointRow
+from bot.services.endpoints import Connect, EndpointRow, Listing
 from bot.slack.ids import COMMAND, ActionId, BlockId
 from bot.slack.metadata import ConnectChoice, EndpointRef
 from bot.slack.views.alerts import escape_keeping_mentions
@@ -88,8 +88,9 @@ def row_line(row: EndpointRow, now: datetime) -> str:
     return line
 
 
-def list_message(project: str, rows: list[EndpointRow], now: datetime) -> Message:
+def list_message(project: str, listing: Listing, now: datetime) -> Message:
     """`list`: the project's endpoints, packed into sections within Slack's limits."""
+    rows, total = listing.rows, listing.total
     if not rows:
         return text_message(f"{project} has no private endpoints. Start one with {COMMAND} create.")
     sections: list[list[str]] = [[]]
@@ -100,12 +101,12 @@ def list_message(project: str, rows: list[EndpointRow], now: datetime) -> Messag
                 break
             sections.append([])
         sections[-1].append(line)
-    blocks = [header(f"Private endpoints of {project} ({len(rows)})")]
+    blocks = [header(f"Private endpoints of {project} ({total})")]
     blocks += [section("\n".join(lines)) for lines in sections]
     shown = sum(len(lines) for lines in sections)
-    if shown < len(rows):
-        blocks.append(context(f"… and {len(rows) - shown} more: see the app's Home tab."))
-    return {"text": f"{len(rows)} private endpoint(s) in {project}", "blocks": blocks}
+    if shown < total:
+        blocks.append(context(f"… and {total - shown} more: see the app's Home tab."))
+    return {"text": f"{total} private endpoint(s) in {project}", "blocks": blocks}
 
 
 def connect_message(connect: Connect, client: Client = Client.MYSQL_CLI) -> Message:
