@@ -48,6 +48,8 @@ def serve_http(bot: Bot, *, host: str, port: int) -> None:
     """Serve Slack's requests on `POST /slack/events` until interrupted."""
     log.info("serving HTTP on %s:%s", host, port)
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C
+    # Requests queue for the few threads by design; waitress would warn once per request.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     try:
         waitress.serve(
             bot.web,

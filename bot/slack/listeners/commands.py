@@ -161,4 +161,13 @@ def register(app: App, deps: Deps) -> None:
                     **messages.refusal("Slack would not open the wizard; run the command again.")
                 )
 
-    app.command(COMMAND)(ack=answer_in_ack, lazy=[open_after_ack])
+    def may_open_view(body: dict[str, Any]) -> bool:
+        try:
+            return parse(body.get("text", "")).verb in (Verb.CREATE, Verb.EDIT)
+        except DomainError:
+            return False
+
+    # Only create and edit have work after the ack; the other verbs skip Bolt's lazy runner
+    # (a deep copy of the request and a thread hand-off each). The first match wins.
+    app.command(COMMAND, matchers=[may_open_view])(ack=answer_in_ack, lazy=[open_after_ack])
+    app.command(COMMAND)(answer_in_ack)
