@@ -96,15 +96,6 @@ def get_row(
     return row
 
 
-def _rows_in(
-    session: Session, project: orm.Project, statuses: frozenset[EndpointStatus]
-) -> list[EndpointRow]:
-    endpoints = repository.list_endpoints_of_projects(
-        session=session, project_ids=[project.id], statuses=statuses
-    )
-    return _rows_of(session, endpoints)
-
-
 @dataclass(frozen=True, slots=True)
 class Connect:
     cluster: entities.Cluster
@@ -117,25 +108,30 @@ def connect(
 ) -> Connect:
     """Connection strings of a cluster with an active private endpoint, or why there are none."""
     rules.authorize(project.to_domain(), user_id, Action.CONNECT)
-    active = _rows_in(session, project, frozenset({EndpointStatus.ACTIVE}))
+    named = None
     if cluster_name:
         named = repository.get_cluster_by_name(
             session=session, project_id=project.id, name=cluster_name
         )
         if named is None:
             raise NotFound(f"There is no cluster named {cluster_name!r} in {project.name}.")
-        active = [r for r in active if r.cluster.id == named.id]
-        if not active:
-            raise NotFound(
-                f"{cluster_name} has no active private endpoint yet: create one with "
-                f"`/private-endpoint create {cluster_name}`."
-            )
-    if not active:
+    active = repository.first_endpoint(
+        session=session,
+        project_id=project.id,
+        status=EndpointStatus.ACTIVE,
+        cluster_id=named.id if named is not None else None,
+    )
+    if active is None and cluster_name:
+        raise NotFound(
+            f"{cluster_name} has no active private endpoint yet: create one with "
+            f"`/private-endpoint create {cluster_name}`."
+        )
+    if active is None:
         raise NotFound(
             f"No cluster in {project.name} has an active private endpoint yet: "
             "create one with `/private-endpoint create`."
         )
-    cluster = active[0].cluster
+    cluster = active.cluster.to_domain()
     assert cluster.private_dns_host is not None
     service = repository.get_service_by_cluster(session=session, cluster_id=cluster.id)
     return Connect(

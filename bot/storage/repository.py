@@ -285,6 +285,8 @@ def list_endpoints_of_projects(
         wanted.append(PrivateEndpoint.status.in_(sorted(statuses)))
     if per_project is None:
         query = select(PrivateEndpoint).where(*wanted)
+    elif len(project_ids) == 1:  # the common case, and half the work of the window
+        query = select(PrivateEndpoint).where(*wanted).limit(per_project)
     else:
         rank = func.row_number().over(
             partition_by=PrivateEndpoint.project_id, order_by=PrivateEndpoint.id
@@ -296,6 +298,18 @@ def list_endpoints_of_projects(
             .where(ranked.c.rank <= per_project)
         )
     return session.scalars(query.order_by(PrivateEndpoint.id)).all()
+
+
+def first_endpoint(
+    *, session: Session, project_id: int, status: EndpointStatus, cluster_id: int | None = None
+) -> PrivateEndpoint | None:
+    """The project's oldest private endpoint in `status` (on one cluster, when given)."""
+    query = select(PrivateEndpoint).where(
+        PrivateEndpoint.project_id == project_id, PrivateEndpoint.status == status
+    )
+    if cluster_id is not None:
+        query = query.where(PrivateEndpoint.cluster_id == cluster_id)
+    return session.scalar(query.order_by(PrivateEndpoint.id).limit(1))
 
 
 def count_endpoints_of_projects(*, session: Session, project_ids: Sequence[int]) -> dict[int, int]:

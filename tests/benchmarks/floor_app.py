@@ -1,9 +1,12 @@
 """The floor: a bare Bolt app whose listeners only ack, under the bot's server stack.
 
-`python -m tests.benchmarks.floor_app --port P`: waitress with the bot's thread count, Bolt's
-WSGI adapter, the same signing secret and Bolt settings as `bot.slack.app.build_app`; its Web
-API client points at the Slack stand-in (`SLACK_API_URL`) for Bolt's one `auth.test`.
-Whatever the bot takes beyond this app's latency is the bot's own work.
+`python -m tests.benchmarks.floor_app --port P [--threads T] [--process-before-response]`:
+waitress (the bot's thread count unless told), Bolt's WSGI adapter and the same signing
+secret as `bot.slack.app.build_app`; its Web API client points at the Slack stand-in
+(`SLACK_API_URL`) for Bolt's one `auth.test`. With `--process-before-response` it is Bolt
+configured as the bot is; without, Bolt's default (the ack is sent from a thread of its own and
+the request thread polls for it every 10 ms). Whatever the bot takes beyond these apps'
+latency is the bot's own work.
 """
 
 from __future__ import annotations
@@ -58,8 +61,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--process-before-response",
         action="store_true",
-        help="run listeners in the request thread (no ack polling); the bot does not",
+        help="run listeners in the request thread (no ack polling), as the bot does",
     )
+    parser.add_argument("--threads", type=int, default=DEFAULT_HTTP_THREADS)
     options = parser.parse_args(argv)
     app = build_floor(
         token=os.environ["SLACK_BOT_TOKEN"],
@@ -73,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
             handler,
             host=options.host,
             port=options.port,
-            threads=DEFAULT_HTTP_THREADS,
+            threads=options.threads,
             ident="floor",
         )
     except KeyboardInterrupt:

@@ -211,3 +211,23 @@ def test_listing_reads_the_first_of_each_project_and_counts_the_rest(db_session:
         session=db_session, project_id=first.id, statuses={EndpointStatus.PENDING}
     )
     assert sorted(len(s) for s in subnets) == [0, 2, 4, 6]
+
+
+def test_first_endpoint_in_a_status(db_session: Session) -> None:
+    project = make_project(db_session)
+    orders, ledger = make_cluster(db_session, project), make_cluster(db_session, project, "ledger")
+    make_endpoint(db_session, orders, status=EndpointStatus.PENDING)
+    on_ledger = make_endpoint(db_session, ledger, status=EndpointStatus.ACTIVE)
+    on_orders = make_endpoint(db_session, orders, status=EndpointStatus.ACTIVE)
+    active = EndpointStatus.ACTIVE
+
+    def first(**where: int) -> int | None:
+        found = repository.first_endpoint(
+            session=db_session, project_id=project.id, status=active, **where
+        )
+        return found.id if found is not None else None
+
+    assert first() == on_ledger.id
+    assert first(cluster_id=orders.id) == on_orders.id
+    other = make_project(db_session, "billing", "C0BILLING")
+    assert repository.first_endpoint(session=db_session, project_id=other.id, status=active) is None
