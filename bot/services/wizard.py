@@ -68,10 +68,9 @@ def start(
 
 
 def _cluster(session: Session, project: entities.Project, cluster_id: int) -> orm.Cluster:
-    cluster = repository.get_cluster(session=session, cluster_id=cluster_id)
+    cluster = repository.get_cluster_locked(session=session, cluster_id=cluster_id)
     if cluster is None or cluster.project_id != project.id:
         raise InvalidInput(Field.CLUSTER, "That cluster no longer exists.")
-    cluster = repository.lock_cluster(session=session, cluster=cluster)
     try:
         rules.check_eligible(cluster.to_domain())
     except NotEligible as error:
