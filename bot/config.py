@@ -31,6 +31,7 @@ def _check_dns_zone(value: str) -> str:
 # Threads answering HTTP. Acks spend their time on the CPU under one GIL: more threads only
 # queue behind it and stretch the slowest answers (see the README's benchmarks).
 DEFAULT_HTTP_THREADS = 4
+MAX_HTTP_THREADS = 16  # the database pool is sized for this many (bot.storage.db)
 
 
 class Settings(BaseSettings):
@@ -44,7 +45,7 @@ class Settings(BaseSettings):
     SLACK_API_URL: str = DEFAULT_SLACK_API_URL
     DATABASE_URL: SecretStr = SecretStr(DEFAULT_DATABASE_URL)  # may carry a password
     BOT_RECONCILE_INTERVAL: float = Field(default=15.0, gt=0, le=3600)
-    BOT_HTTP_THREADS: int = Field(default=DEFAULT_HTTP_THREADS, ge=1, le=256)
+    BOT_HTTP_THREADS: int = Field(default=DEFAULT_HTTP_THREADS, ge=1, le=MAX_HTTP_THREADS)
     BOT_PRIVATE_DNS_ZONE: Annotated[str, AfterValidator(_check_dns_zone)] = (
         "privatelink.example.com"
     )

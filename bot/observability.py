@@ -1,4 +1,5 @@
-"""Process metrics in Prometheus form: AWS calls, Slack errors, reconcile passes, transitions.
+"""Process metrics in Prometheus form: AWS calls, Slack errors, how long Slack waited for its
+answers, reconcile passes, transitions.
 
 Each process (a `serve` replica, a `worker`) counts its own; `GET /metrics` shows them with the
 database's gauges, which every replica reads alike.
@@ -22,6 +23,12 @@ SLACK_ERRORS = Counter(
     "privatelink_slack_errors_total",
     "Slack Web API calls that failed, by method and error.",
     ["method", "error"],
+    registry=REGISTRY,
+)
+SLACK_ANSWER_SECONDS = Histogram(
+    "privatelink_slack_answer_seconds",
+    "From a Slack request's arrival at a serving thread to its answer (Slack gives up at 3 s).",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3),
     registry=REGISTRY,
 )
 RECONCILE_SECONDS = Histogram(

@@ -49,6 +49,7 @@ def serve_http(bot: Bot, *, host: str, port: int) -> None:
     log.info("serving HTTP on %s:%s", host, port)
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C
     # Requests queue for the few threads by design; waitress would warn once per request.
+    # How long answers take is on /metrics (privatelink_slack_answer_seconds).
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     try:
         waitress.serve(

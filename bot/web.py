@@ -9,6 +9,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import Engine
 
+from bot import observability
 from bot.storage.db import ping
 
 if TYPE_CHECKING:
@@ -35,7 +36,8 @@ class WebApp:
             return _reply(start_response, status, TEXT, b"ok\n" if healthy else b"database down\n")
         if path == "/metrics" and method == "GET":
             return _reply(start_response, "200 OK", PROMETHEUS, self.metrics().encode())
-        return self.slack(environ, start_response)
+        with observability.SLACK_ANSWER_SECONDS.time():
+            return self.slack(environ, start_response)
 
 
 def _reply(

@@ -52,6 +52,7 @@ def test_defaults() -> None:
         ("BOT_RECONCILE_INTERVAL", "0", "greater than 0"),
         ("BOT_HTTP_THREADS", "0", "greater than or equal to 1"),
         ("BOT_HTTP_THREADS", "many", "integer"),
+        ("BOT_HTTP_THREADS", "17", "less than or equal to 16"),
         ("BOT_PRIVATE_DNS_ZONE", "not a zone", "DNS name"),
     ],
 )

@@ -68,8 +68,10 @@ def start(
 
 
 def _cluster(session: Session, project: entities.Project, cluster_id: int) -> orm.Cluster:
-    cluster = repository.get_cluster_locked(session=session, cluster_id=cluster_id)
-    if cluster is None or cluster.project_id != project.id:
+    cluster = repository.get_cluster_locked(
+        session=session, cluster_id=cluster_id, project_id=project.id
+    )
+    if cluster is None:
         raise InvalidInput(Field.CLUSTER, "That cluster no longer exists.")
     try:
         rules.check_eligible(cluster.to_domain())

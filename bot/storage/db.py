@@ -15,10 +15,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 SQLITE_POOL_SIZE = 32
-# Kept open per process: the HTTP threads, Bolt's 5 threads for work after the ack and the
-# worker's loops, with room to spare. (SQLAlchemy's default of 5 opened and closed a Postgres
-# connection for each request beyond it under load: 12% of throughput in the ack benchmark.)
-POSTGRES_POOL_SIZE = 16
+# Connections a process keeps for reuse: enough for the most HTTP threads the settings allow
+# (16), Bolt's 5 threads for work after the ack and the worker's loops. They are opened as
+# they are needed. (SQLAlchemy's default of 5 opened and closed a Postgres connection for each
+# request beyond it under load: 12% of throughput in the ack benchmark.)
+POSTGRES_POOL_SIZE = 32
 HOLDS_WRITE_LOCK = "privatelink_holds_write_lock"
 SQLITE_BEGIN = "sqlite_begin"  # execution option: IMMEDIATE (default, writers) or DEFERRED
 T = TypeVar("T")
@@ -36,7 +37,8 @@ def make_engine(raw_url: str, **kwargs: Any) -> Engine:
     """An engine for `raw_url`; SQLite gets WAL, foreign keys and real transactions."""
     url = database_url(raw_url)
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=POSTGRES_POOL_SIZE, **kwargs)
+        kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
+        return create_engine(url, pool_pre_ping=True, **kwargs)
     engine = create_engine(
         url,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},

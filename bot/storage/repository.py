@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session, joinedload
 
 from bot.domain.states import EndpointStatus, Role
@@ -342,18 +343,21 @@ def map_clusters(*, session: Session, cluster_ids: Sequence[int]) -> dict[int, C
     return {c.id: c for c in session.scalars(select(Cluster).where(Cluster.id.in_(cluster_ids)))}
 
 
-def _locked_cluster(cluster_id: int) -> Select[Cluster]:
+def get_cluster_locked(
+    *, session: Session, cluster_id: int, project_id: int | None = None
+) -> Cluster | None:
+    """The cluster with this id (in this project, when given), read afresh and locked for
+    update (Postgres), so a drop and a new endpoint on it cannot interleave; SQLite's
+    transactions already run one writer at a time."""
     query = select(Cluster).where(Cluster.id == cluster_id).with_for_update()
-    return query.execution_options(populate_existing=True)
-
-
-def get_cluster_locked(*, session: Session, cluster_id: int) -> Cluster | None:
-    """The cluster with this id, read afresh and locked for update (Postgres), so a drop and a
-    new endpoint on it cannot interleave; SQLite's transactions already run one writer at a
-    time."""
-    return session.scalars(_locked_cluster(cluster_id)).one_or_none()
+    if project_id is not None:
+        query = query.where(Cluster.project_id == project_id)
+    return session.scalars(query.execution_options(populate_existing=True)).one_or_none()
 
 
 def lock_cluster(*, session: Session, cluster: Cluster) -> Cluster:
     """`cluster` re-read and locked, as `get_cluster_locked` does; it must still exist."""
-    return session.scalars(_locked_cluster(cluster.id)).one()
+    locked = get_cluster_locked(session=session, cluster_id=cluster.id)
+    if locked is None:
+        raise NoResultFound(f"cluster {cluster.id} was deleted")
+    return locked

@@ -91,6 +91,7 @@ def test_serve_answers_health_metrics_and_slack(
         assert 'privatelink_endpoints{status="active"} 0' in metrics
         assert "privatelink_outbox_backlog 0" in metrics
         assert "privatelink_outbox_dead 0" in metrics
+        assert "privatelink_slack_answer_seconds_count 1.0" in metrics  # the list command
         assert get(f"{base}/nothing-here")[0] == 404
     finally:
         process.send_signal(signal.SIGINT)

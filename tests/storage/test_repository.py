@@ -199,6 +199,10 @@ def test_listing_reads_the_first_of_each_project_and_counts_the_rest(db_session:
         session=db_session, project_ids=ids, per_project=3
     )
     assert [e.id for e in limited] == made[first.id][:3] + made[second.id]
+    alone = repository.list_endpoints_of_projects(
+        session=db_session, project_ids=[first.id], per_project=2
+    )
+    assert [e.id for e in alone] == made[first.id][:2]
     every = repository.list_endpoints_of_projects(session=db_session, project_ids=ids)
     assert [e.id for e in every] == made[first.id] + made[second.id]
     active = repository.list_endpoints_of_projects(

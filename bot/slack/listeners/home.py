@@ -19,16 +19,16 @@ from bot.slack.ids import ActionId
 from bot.slack.listeners.modals import message_view, open_modal
 from bot.slack.metadata import ConnectChoice, EndpointRef
 from bot.slack.views import messages
-from bot.slack.views.home import VIEW_BLOCKS_MAX, home_view
+from bot.slack.views.home import home_view, rows_that_fit
 from bot.slack.views.wizard import wizard_view
 from bot.storage import repository
 
 
 def home_for(session: Session, user_id: str) -> dict[str, Any]:
-    """The Home tab of `user_id`, in four queries whatever the number of endpoints."""
+    """The Home tab of `user_id`, in five queries whatever the number of endpoints."""
     projects = repository.list_projects_of_user(session=session, user_id=user_id)
     listings = endpoints.listings(
-        session=session, project_ids=[p.id for p in projects], limit=VIEW_BLOCKS_MAX
+        session=session, project_ids=[p.id for p in projects], limit=rows_that_fit(len(projects))
     )
     return home_view(
         user_id=user_id,

@@ -49,6 +49,11 @@ def _buttons(row: EndpointRow) -> Block | None:
     return actions(elements, block_id=f"{BlockId.ENDPOINT_ACTIONS}_{row.endpoint.id}")
 
 
+def rows_that_fit(projects: int) -> int:
+    """The most endpoints of one project the Home tab can show beside `projects` projects."""
+    return max(0, VIEW_BLOCKS_MAX - 1 - 3 * projects)  # each project: divider, header, footer
+
+
 def home_view(
     *, user_id: str, projects: list[Project], listings: dict[int, Listing], now: datetime
 ) -> dict[str, Any]:
@@ -61,7 +66,7 @@ def home_view(
                 "projects appear here once you have used the bot there."
             )
         )
-    budget = VIEW_BLOCKS_MAX - 1 - 3 * len(projects)  # each project: divider, header, footer
+    budget = rows_that_fit(len(projects))
     for project in projects:
         listing = listings.get(project.id, Listing(rows=[], total=0))
         is_owner = user_id in project.owners
