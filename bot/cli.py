@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -187,6 +188,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     _log_setup()
     bot = server.assemble(settings)
     worker = None if args.no_worker else start_worker(settings=settings, sessions=bot.deps.sessions)
+    _settle_garbage_collector()
     try:
         if settings.SLACK_APP_TOKEN is not None:
             server.serve_socket_mode(bot, app_token=settings.SLACK_APP_TOKEN.get_secret_value())
@@ -205,8 +207,25 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     settings.require_bot_token()
     engine = _migrated_engine(settings)
     _log_setup()
-    run_until_signalled(start_worker(settings=settings, sessions=make_sessionmaker(engine)))
+    worker = start_worker(settings=settings, sessions=make_sessionmaker(engine))
+    _settle_garbage_collector()
+    run_until_signalled(worker)
     return 0
+
+
+# Collect young objects in batches of this many allocations rather than Python's 700, and the
+# older generations a twentieth as often as that (Python: a tenth).
+GC_THRESHOLDS = (20_000, 20, 20)
+
+
+def _settle_garbage_collector() -> None:
+    """What the process made while starting (modules, the app, its clients) lives as long as
+    it does: move it out of the cyclic collector's sight, and collect the rest less often.
+    Under load a full collection walked all of it, a 77 ms pause with every thread stopped, four
+    times in ten seconds of the ack benchmark; frozen, the pauses stay under 10 ms."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _log_setup() -> None:

@@ -311,3 +311,17 @@ def test_sandbox_aws_serves_the_calls_moto_lacks(tmp_path: Path) -> None:
     finally:
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=10) == 0
+
+
+def test_long_running_commands_settle_the_garbage_collector() -> None:
+    """`serve` and `worker` freeze what they made while starting and collect less often (in a
+    child process: freezing is process-wide)."""
+    code = (
+        "import gc; from bot.cli import GC_THRESHOLDS, _settle_garbage_collector;"
+        "before = gc.get_freeze_count(); _settle_garbage_collector();"
+        "print(gc.get_threshold() == GC_THRESHOLDS, gc.get_freeze_count() > before + 10_000)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.split() == ["True", "True"]
