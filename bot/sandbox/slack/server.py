@@ -15,11 +15,13 @@ from urllib.parse import parse_qsl, urlsplit
 from bot.sandbox.slack import control
 from bot.sandbox.slack.args import decode_json_fields
 from bot.sandbox.slack.faults import Reply
+from bot.sandbox.slack.socket_link import accept_key
 from bot.sandbox.slack.standin import SlackStandIn
 from bot.sandbox.slack.workspace import DEFAULT_TOKEN, TEAM_ID, TRIGGER_TTL_SECONDS, JsonDict
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.05  # how soon stop() is noticed
+SOCKET_PATH = "/socket-mode/"  # where apps.connections.open sends Socket Mode apps
 
 
 def parse_api_request(
@@ -70,7 +72,11 @@ class _Handler(BaseHTTPRequestHandler):
         standin = cast(_Server, self.server).standin
         url = urlsplit(self.path)
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if url.path.startswith("/api/"):
+        if url.path == SOCKET_PATH and verb == "GET":
+            self._socket(standin)
+        elif url.path == "/api/apps.connections.open":
+            self._open_connection(standin)
+        elif url.path.startswith("/api/"):
             reply = self._api(standin, url.path[len("/api/") :], url.query, raw)
             self._send(reply.status, reply.body, reply.headers)
         elif url.path.startswith("/_standin/"):
@@ -96,6 +102,33 @@ class _Handler(BaseHTTPRequestHandler):
             standin.record(method, {}, reply)
             return reply
         return standin.handle(method, args, token=token)
+
+    def _open_connection(self, standin: SlackStandIn) -> None:
+        """apps.connections.open: a Socket Mode URL, for an app-level token only."""
+        token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+        if not token.startswith("xapp-"):
+            reply = Reply(200, {"ok": False, "error": "not_allowed_token_type"})
+        else:
+            host, port = self.connection.getsockname()[:2]
+            url = f"ws://{host!s}:{port}{SOCKET_PATH}?ticket={secrets.token_hex(8)}"
+            reply = Reply(200, {"ok": True, "url": url})
+        standin.record("apps.connections.open", {}, reply)
+        self._send(reply.status, reply.body)
+
+    def _socket(self, standin: SlackStandIn) -> None:
+        """Upgrade to a WebSocket and hand the connection to the stand-in's Socket Mode links."""
+        key = self.headers.get("Sec-WebSocket-Key")
+        if self.headers.get("Upgrade", "").lower() != "websocket" or not key:
+            self._send(400, {"ok": False, "error": "not_a_websocket"})
+            return
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept_key(key))
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        standin.links.serve(self.rfile, self.wfile)
 
     def _hook(self, standin: SlackStandIn, path: str, raw: bytes) -> None:
         try:

@@ -11,6 +11,7 @@ from threading import Condition
 from bot.sandbox.slack import views
 from bot.sandbox.slack.faults import FaultPlan, Reply
 from bot.sandbox.slack.methods import METHODS
+from bot.sandbox.slack.socket_link import SocketLinks
 from bot.sandbox.slack.state import ApiError, Workspace
 from bot.sandbox.slack.workspace import (
     DEFAULT_TOKEN,
@@ -67,6 +68,7 @@ class SlackStandIn:
         self._faults = FaultPlan()
         self._calls: list[Call] = []
         self._latency: dict[str, float] = {}
+        self.links = SocketLinks()  # Socket Mode connections, when an app opens one
 
     def _new_workspace(self) -> Workspace:
         return Workspace(self._clock, auto_create=self._auto_create, trigger_ttl=self._trigger_ttl)
