@@ -64,6 +64,14 @@ def seed(sessions: sessionmaker[Session]) -> None:
 
 
 @pytest.fixture
+def standin() -> Iterator[RunningStandIn]:
+    """The Slack stand-in on a free port, trigger ids that never expire."""
+    _, running = start(SlackStandIn(trigger_ttl=None))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
 def world(clean_database: str, db_engine: Engine) -> Iterator[World]:
     """The running bot, the stand-in as Slack, and a seeded project."""
     _, running = start(SlackStandIn(trigger_ttl=None))

@@ -10,11 +10,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 
-import pytest
-
-from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
+from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn
 from bot.sandbox.slack_client import SlackRequestClient
 from tests.slack.conftest import CHANNEL, OWNER, SECRET, seed
 
@@ -31,13 +28,6 @@ def get(url: str) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
-
-
-@pytest.fixture
-def standin() -> Iterator[RunningStandIn]:
-    _, running = start(SlackStandIn(trigger_ttl=None))
-    yield running
-    running.stop()
 
 
 def test_serve_answers_health_metrics_and_slack(

@@ -14,20 +14,13 @@ from urllib.parse import parse_qsl
 import pytest
 from sqlalchemy import Engine
 
-from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
+from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn
 from bot.sandbox.slack_client import app_home_opened_payload, slash_command_body
 from bot.storage.db import make_sessionmaker
 from tests.slack.conftest import CHANNEL, OWNER, SECRET, seed
 
 APP_TOKEN = "xapp-1-A0SOCKET01-1-0123456789abcdef"
 CONNECT_SECONDS = 30.0
-
-
-@pytest.fixture
-def standin() -> Iterator[RunningStandIn]:
-    _, running = start(SlackStandIn(trigger_ttl=None))
-    yield running
-    running.stop()
 
 
 @pytest.fixture
