@@ -36,9 +36,7 @@ def assemble(settings: Settings) -> Bot:
     """The database, the Bolt app and the WSGI app, from settings."""
     engine = make_engine(settings.DATABASE_URL.get_secret_value())
     sessions = make_sessionmaker(engine)
-    deps = Deps(
-        sessions=sessions, settings=settings, reads=make_sessionmaker(engine, read_only=True)
-    )
+    deps = Deps(sessions=sessions, settings=settings)
     app = build_app(deps)
     web = WebApp(app=app, engine=engine, metrics=lambda: metrics.render(sessions))
     return Bot(deps=deps, engine=engine, web=web)

@@ -17,7 +17,10 @@ from bot.domain.transitions import (
 from bot.domain.validation import Field
 
 MEMBER_ACTIONS = frozenset({Action.LIST, Action.CONNECT, Action.BILLING})
-ACTION_WORDS = {Action.DECIDE_CONNECTION: "accept or reject connection requests"}
+ACTION_WORDS = {
+    Action.DECIDE_CONNECTION: "accept or reject connection requests",
+    Action.VERIFY_DNS: "verify its private DNS names",
+}
 """How a refusal names an action that is not "<action> private endpoints"."""
 
 

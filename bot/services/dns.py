@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain import entities, rules
 from bot.domain.dns import DnsChange, DnsState
-from bot.domain.errors import NotFound, PermissionDenied
+from bot.domain.errors import NotFound
 from bot.domain.states import Action, EndpointStatus, ServiceStatus
 from bot.services import changes
 from bot.services.services import SERVICE_SUBJECT
@@ -31,12 +31,7 @@ def request_verification(*, session: Session, service_id: int, user_id: str) -> 
     project = session.get(orm.Project, cluster.project_id) if cluster else None
     if service is None or cluster is None or project is None:
         raise NotFound("This endpoint service no longer exists: its cluster was dropped.")
-    if not rules.may(project.to_domain(), user_id, Action.VERIFY_DNS):
-        owners = ", ".join(f"<@{owner}>" for owner in sorted(project.owners())) or "none yet"
-        raise PermissionDenied(
-            f"Only owners of project {project.name} can verify its private DNS names. "
-            f"Owners: {owners}."
-        )
+    rules.authorize(project.to_domain(), user_id, Action.VERIFY_DNS)
     name = service.private_dns_name or "the private DNS name"
     if service.status is not ServiceStatus.ACTIVE:
         return (

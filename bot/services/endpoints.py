@@ -85,10 +85,10 @@ def list_rows(
     return listings(session=session, project_ids=[project.id], limit=limit)[project.id]
 
 
-def get_row(
+def find_in_project(
     *, session: Session, project: orm.Project, user_id: str, endpoint_id: int
-) -> EndpointRow:
-    """One endpoint of the project, as a listing shows it."""
+) -> orm.PrivateEndpoint:
+    """One endpoint of the project, or NotFound (an id of another project is not found)."""
     rules.authorize(project.to_domain(), user_id, Action.LIST)
     endpoint = repository.get_endpoint(session=session, endpoint_id=endpoint_id)
     if endpoint is None or endpoint.project_id != project.id:
@@ -96,6 +96,16 @@ def get_row(
             f"There is no private endpoint #{endpoint_id} in {project.name}; see "
             "`/private-endpoint list`."
         )
+    return endpoint
+
+
+def get_row(
+    *, session: Session, project: orm.Project, user_id: str, endpoint_id: int
+) -> EndpointRow:
+    """One endpoint of the project, as a listing shows it."""
+    endpoint = find_in_project(
+        session=session, project=project, user_id=user_id, endpoint_id=endpoint_id
+    )
     (row,) = _rows_of(session, [endpoint])
     return row
 

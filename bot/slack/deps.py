@@ -12,7 +12,7 @@ from slack_bolt import Ack
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from bot.storage.db import run_in_transaction
+from bot.storage.db import read_only, run_in_transaction
 
 T = TypeVar("T")
 log = logging.getLogger("bot.slack")
@@ -22,7 +22,6 @@ log = logging.getLogger("bot.slack")
 class Deps:
     sessions: sessionmaker[Session]
     settings: Settings
-    reads: sessionmaker[Session] | None = None  # read-only sessions; default `sessions`
 
     def run(self, work: Callable[[Session], T]) -> T:
         """Run `work` in one transaction; a lost race (stale version, duplicate key) reruns it."""
@@ -30,8 +29,8 @@ class Deps:
 
     def read(self, work: Callable[[Session], T]) -> T:
         """Run `work`, which only reads, in one read-only transaction."""
-        with (self.reads or self.sessions).begin() as session:
-            return work(session)
+        with self.sessions.begin() as session:
+            return work(read_only(session))
 
 
 @contextmanager

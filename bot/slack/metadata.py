@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.domain.connection import Client
 from bot.domain.states import Stage
@@ -14,6 +16,18 @@ class _Json(BaseModel):
     def dump(self) -> str:
         """The compact JSON form Slack stores."""
         return self.model_dump_json(exclude_none=True)
+
+
+Ref = TypeVar("Ref", bound=_Json)
+
+
+def button_value(body: dict[str, Any], model: type[Ref]) -> Ref | None:
+    """The value of the button a block action pressed, read as `model`; None when it is
+    missing or is not one (a stale or forged click)."""
+    try:
+        return model.model_validate_json(body["actions"][0]["value"])
+    except (ValidationError, KeyError, IndexError, TypeError):
+        return None
 
 
 class WizardMetadata(_Json):

@@ -58,7 +58,7 @@ def _fix_sqlite_transactions(engine: Engine) -> None:
     The recipe from SQLAlchemy's SQLite dialect documentation ("Serializable isolation /
     Savepoints / Transactional DDL"); BEGIN IMMEDIATE takes the write lock up front, so two
     writers queue on the busy timeout instead of failing with "database is locked" mid-way.
-    Read-only sessions (`make_sessionmaker(read_only=True)`) begin DEFERRED: with WAL they read
+    Read-only transactions (`read_only(session)`) begin DEFERRED: with WAL they read
     a snapshot without waiting for writers. Within one process, writers also take a lock until
     their connection goes back to the pool: they queue in order instead of polling SQLite's
     busy handler, whose growing sleeps made the slowest writes take seconds under load.
@@ -104,11 +104,8 @@ def read_only(session: Session) -> Session:
     return session
 
 
-def make_sessionmaker(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
-    """Sessions that keep loaded values after commit (they are handed to views). Read-only
-    ones start a deferred transaction on SQLite, so readers do not queue behind writers."""
-    if read_only:
-        engine = engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded values after commit (they are handed to views)."""
     return sessionmaker(engine, expire_on_commit=False)
 
 

@@ -13,8 +13,6 @@ are updated once the pass is done, outside any transaction.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 from datetime import datetime
@@ -29,6 +27,7 @@ from bot.observability import RECONCILE_SECONDS
 from bot.services import reconcile
 from bot.storage.db import read_only
 from bot.worker import modals, reconcile_claims
+from bot.worker.outbox import default_worker_id
 from bot.worker.reconcile_pass import Checkpoint, Clock, Gateways, Pass, ReconcilePolicy, region_of
 from bot.worker.reconcile_report import PassReport
 
@@ -46,11 +45,6 @@ __all__ = [
 ]
 
 DEFAULT_POLICY = ReconcilePolicy()
-
-
-def default_worker_id() -> str:
-    """This process and thread, as a claim holder."""
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[-64:]
 
 
 def gateway_factory(*, endpoint_url: str | None = None) -> Gateways:

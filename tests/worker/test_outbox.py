@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.states import Cloud, ClusterStatus, EndpointStatus, Stage, Tier
 from bot.domain.transitions import EndpointEvent
-from bot.sandbox.slack_api import DEFAULT_TOKEN, Call, RunningStandIn, SlackStandIn, start
+from bot.sandbox.slack_api import DEFAULT_TOKEN, Call, RunningStandIn, SlackStandIn
 from bot.services import changes
 from bot.slack.ids import ActionId, BlockId
 from bot.slack.metadata import EndpointRef
@@ -47,20 +46,8 @@ def sessions(clean_database: str, db_engine: Engine) -> sessionmaker[Session]:
 
 
 @pytest.fixture
-def running() -> Iterator[RunningStandIn]:
-    _, running = start(SlackStandIn(trigger_ttl=None))
-    yield running
-    running.stop()
-
-
-@pytest.fixture
 def slack(running: RunningStandIn) -> SlackStandIn:
     return running.standin
-
-
-@pytest.fixture
-def client(running: RunningStandIn) -> WebClient:
-    return WebClient(token=DEFAULT_TOKEN, base_url=running.api_url)
 
 
 def new_endpoint(

@@ -5,34 +5,21 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
-import pytest
 from slack_sdk import WebClient
 
 from bot.sandbox.aws import configure
-from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
+from bot.sandbox.slack_api import RunningStandIn
 from bot.services import wizard
 from bot.slack.views.wizard import wizard_view
 from bot.storage import orm
 from bot.storage.db import transaction
 from tests.aws_fixtures import aws_url, local_aws_server  # noqa: F401 (fixtures)
+from tests.worker.test_reconcile_connections import started
 from tests.worker.test_reconcile_world import (
     World,
     world_fixture,  # noqa: F401 (fixture)
 )
-
-
-@pytest.fixture
-def running() -> Iterator[RunningStandIn]:
-    _, running = start(SlackStandIn(trigger_ttl=None))
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def client(running: RunningStandIn) -> WebClient:
-    return WebClient(token=DEFAULT_TOKEN, base_url=running.api_url)
 
 
 def open_wizard(world: World, running: RunningStandIn, client: WebClient, endpoint_id: int) -> str:
@@ -77,11 +64,7 @@ def test_an_open_modal_shows_the_service_once_it_is_active(
 def test_an_open_modal_moves_on_when_the_connection_is_accepted(
     world: World, running: RunningStandIn, client: WebClient
 ) -> None:
-    cluster = world.cluster()
-    endpoint = world.endpoint(cluster)
-    world.ready(cluster)
-    world.interface(endpoint)
-    world.run()
+    cluster, endpoint, _ = started(world)
     vpce = world.create_vpce(cluster)
     world.vpce(endpoint, vpce)
     view_id = open_wizard(world, running, client, endpoint)
@@ -112,11 +95,7 @@ def test_a_closed_modal_is_forgotten_without_an_error(
 def test_an_open_modal_offers_the_request_seen_from_the_users_account(
     world: World, running: RunningStandIn, client: WebClient
 ) -> None:
-    cluster = world.cluster()
-    endpoint = world.endpoint(cluster)
-    world.ready(cluster)
-    world.interface(endpoint)
-    world.run()
+    cluster, endpoint, _ = started(world)
     view_id = open_wizard(world, running, client, endpoint)
     vpce = world.create_vpce(cluster)
 

@@ -6,14 +6,12 @@ the last endpoint's principal are in test_reconcile_connections."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from botocore.exceptions import ClientError
 from slack_sdk import WebClient
 
 from bot.sandbox.aws import call_count
-from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
+from bot.sandbox.slack_api import RunningStandIn
 from tests.aws_fixtures import CONSUMER_ACCOUNT, OTHER_ACCOUNT, aws_url, local_aws_server  # noqa: F401 (fixtures)
 from tests.worker.test_reconcile_connections import status
 from tests.worker.test_reconcile_modals import open_wizard, shown
@@ -30,18 +28,6 @@ ACCEPT = "AcceptVpcEndpointConnections"
 
 def principal(account: str) -> str:
     return f"arn:aws:iam::{account}:root"
-
-
-@pytest.fixture
-def running() -> Iterator[RunningStandIn]:
-    _, running = start(SlackStandIn(trigger_ttl=None))
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def client(running: RunningStandIn) -> WebClient:
-    return WebClient(token=DEFAULT_TOKEN, base_url=running.api_url)
 
 
 def test_only_the_granted_account_can_create_an_endpoint_and_it_reaches_active(

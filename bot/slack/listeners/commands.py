@@ -103,10 +103,10 @@ def _answer(
             return {"view": wizard_view(state)}
         case Verb.EDIT:
             assert command.endpoint_id is not None
-            endpoints.get_row(
+            endpoint = endpoints.find_in_project(  # kept: resume reads it from the session
                 session=session, project=project, user_id=user, endpoint_id=command.endpoint_id
             )
-            state = wizard.resume(session=session, endpoint_id=command.endpoint_id, user_id=user)
+            state = wizard.resume(session=session, endpoint_id=endpoint.id, user_id=user)
             return {"view": wizard_view(state)}
         case _:
             return messages.help_message()

@@ -8,22 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
 from slack_bolt import App, Respond
 
 from bot.domain.errors import DomainError
 from bot.services import dns
 from bot.slack.deps import Deps, ack_now, after_ack
 from bot.slack.ids import ActionId
-from bot.slack.metadata import ServiceRef
+from bot.slack.metadata import ServiceRef, button_value
 from bot.slack.views import messages
 
 
 def _service_id(body: dict[str, Any]) -> int | None:
-    try:
-        return ServiceRef.model_validate_json(body["actions"][0]["value"]).service_id
-    except (ValidationError, KeyError, IndexError):
-        return None
+    ref = button_value(body, ServiceRef)
+    return ref.service_id if ref is not None else None
 
 
 def register(app: App, deps: Deps) -> None:

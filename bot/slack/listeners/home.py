@@ -17,7 +17,7 @@ from bot.services import endpoints, wizard
 from bot.slack.deps import Deps, ack_now, after_ack, log
 from bot.slack.ids import ActionId
 from bot.slack.listeners.modals import message_view, open_modal
-from bot.slack.metadata import ConnectChoice, EndpointRef
+from bot.slack.metadata import ConnectChoice, EndpointRef, button_value
 from bot.slack.views import messages
 from bot.slack.views.home import home_view, rows_that_fit
 from bot.slack.views.wizard import wizard_view
@@ -47,10 +47,8 @@ def _publish(deps: Deps, client: WebClient, user_id: str) -> None:
 
 
 def _endpoint_id(body: dict[str, Any]) -> int | None:
-    try:
-        return EndpointRef.model_validate_json(body["actions"][0]["value"]).endpoint_id
-    except (ValidationError, KeyError):
-        return None
+    ref = button_value(body, EndpointRef)
+    return ref.endpoint_id if ref is not None else None
 
 
 def register(app: App, deps: Deps) -> None:

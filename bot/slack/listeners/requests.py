@@ -9,22 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
 from slack_bolt import App, Respond
 
 from bot.domain.errors import DomainError
 from bot.services import requests
 from bot.slack.deps import Deps, ack_now, after_ack
 from bot.slack.ids import ActionId
-from bot.slack.metadata import RequestRef
+from bot.slack.metadata import RequestRef, button_value
 from bot.slack.views import messages
 
 
 def _request_id(body: dict[str, Any]) -> int | None:
-    try:
-        return RequestRef.model_validate_json(body["actions"][0]["value"]).request_id
-    except (ValidationError, KeyError, IndexError):
-        return None
+    ref = button_value(body, RequestRef)
+    return ref.request_id if ref is not None else None
 
 
 def register(app: App, deps: Deps) -> None:
