@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.errors import DomainError, InvalidInput
 from bot.services import clusters, projects
-from bot.storage import migrate, repository
+from bot.storage import cluster_queries, endpoint_queries, migrate, project_queries, service_queries
 from bot.storage.db import make_engine, make_sessionmaker, transaction
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -63,7 +63,7 @@ def cmd_projects_list(args: argparse.Namespace, settings: Settings) -> int:
     with transaction(make_sessionmaker(_migrated_engine(settings))) as session:
         rows = [
             (p.name, p.channel_id, p.team_id or "-", ",".join(sorted(p.owners())) or "-")
-            for p in repository.list_projects(session=session)
+            for p in project_queries.list_projects(session=session)
         ]
     _table(("PROJECT", "CHANNEL", "TEAM", "OWNERS"), rows)
     return 0
@@ -118,11 +118,11 @@ def cmd_clusters_import(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_clusters_list(args: argparse.Namespace, settings: Settings) -> int:
     """Print every cluster with its endpoint service, its private DNS state and endpoint count."""
     with transaction(make_sessionmaker(_migrated_engine(settings))) as session:
-        all_projects = {p.id: p.name for p in repository.list_projects(session=session)}
-        rows_in = repository.list_clusters(session=session)
+        all_projects = {p.id: p.name for p in project_queries.list_projects(session=session)}
+        rows_in = cluster_queries.list_clusters(session=session)
         ids = [c.id for c in rows_in]
-        services = repository.map_services_by_cluster(session=session, cluster_ids=ids)
-        counts = repository.count_endpoints_by_cluster(session=session, cluster_ids=ids)
+        services = service_queries.map_services_by_cluster(session=session, cluster_ids=ids)
+        counts = endpoint_queries.count_endpoints_by_cluster(session=session, cluster_ids=ids)
         rows = []
         for c in rows_in:
             service = services.get(c.id)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import observability
 from bot.domain.states import EndpointStatus, ServiceStatus
+from bot.storage import endpoint_queries, outbox_queries, service_queries
 from bot.storage.db import read_only
-from bot.storage.orm import EndpointService, Outbox, PrivateEndpoint
 
 
 def _gauge(name: str, help_text: str, samples: list[tuple[str, float]]) -> list[str]:
@@ -23,25 +22,12 @@ def render(sessions: sessionmaker[Session]) -> str:
     """The current gauges: endpoints and services by status, the outbox backlog and its age."""
     with sessions() as session:
         read_only(session)
-        endpoints = dict(
-            session.execute(
-                select(PrivateEndpoint.status, func.count()).group_by(PrivateEndpoint.status)
-            ).all()
-        )
-        services = dict(
-            session.execute(
-                select(EndpointService.status, func.count()).group_by(EndpointService.status)
-            ).all()
-        )
-        backlog, oldest = session.execute(
-            select(func.count(), func.min(Outbox.created_at)).where(
-                Outbox.sent_at.is_(None), Outbox.dead_at.is_(None)
-            )
-        ).one()
-        dead = session.scalar(select(func.count()).where(Outbox.dead_at.is_not(None)))
+        endpoints = endpoint_queries.count_endpoints_by_status(session=session)
+        services = service_queries.count_services_by_status(session=session)
+        backlog, oldest = outbox_queries.count_unsent(session=session)
+        dead = outbox_queries.count_dead(session=session)
     age = 0.0
     if oldest is not None:
-        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
         age = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
     lines = _gauge(
         "privatelink_endpoints",
@@ -67,7 +53,7 @@ def render(sessions: sessionmaker[Session]) -> str:
     lines += _gauge(
         "privatelink_outbox_dead",
         "Slack notifications given up on (see the logs).",
-        [("", dead or 0)],
+        [("", dead)],
     )
     lines += _gauge(
         "privatelink_outbox_oldest_age_seconds",

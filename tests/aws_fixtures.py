@@ -3,11 +3,14 @@
 One local AWS server runs over HTTP for the whole session (on a free port); every test
 starts from an empty AWS and the sandbox's default settings. The provider is moto's default
 account; `consumer` acts as another account through STS, as `bot.sandbox.aws.accounts` says.
+The `gateway` fixture is the bot's gateway plus reads only tests make (`InspectingGateway`);
+`error_from_cli_output` explains an error in what the `aws` CLI printed, as the bot would.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -18,7 +21,9 @@ from typing import TYPE_CHECKING
 import pytest
 from botocore.config import Config
 
-from bot.aws.privatelink import PrivateLinkGateway
+from bot.aws.errors import explained
+from bot.aws.privatelink import PrivateLinkGateway, ServiceInfo
+from bot.domain.errors import AwsError
 from bot.sandbox.aws import (
     ConsumerNetwork,
     Credentials,
@@ -40,6 +45,11 @@ CONSUMER_ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "444455556666"
 NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 AWS_CLI = str(Path(sys.executable).with_name("aws"))
+_CLI_ERROR = re.compile(
+    r"An error occurred \((?P<code>[A-Za-z0-9.]+)\)(?: when calling the (?P<op>\w+) operation)?"
+    r"(?: \(reached max retries: \d+\))?: (?P<message>.*)",
+    re.DOTALL,
+)
 
 
 @pytest.fixture(scope="session")
@@ -99,10 +109,33 @@ def consumer_network(consumer_ec2: EC2Client, provider_network: ProviderNetwork)
     return seed_consumer_network(ec2=consumer_ec2, covered_az_ids=provider_network.az_ids)
 
 
+class InspectingGateway(PrivateLinkGateway):
+    """The bot's gateway, with a read that only tests make: one service by its id."""
+
+    def get_service(self, *, service_id: str) -> ServiceInfo:
+        """One endpoint service, or an `AwsError` if it does not exist."""
+        services = self.list_services(service_ids=[service_id])
+        if not services:
+            raise explained(
+                code="InvalidVpcEndpointServiceId.NotFound",
+                message=f"The VpcEndpointService Id '{service_id}' does not exist",
+            )
+        return services[0]
+
+    def allowed_principals(self, *, service_id: str) -> list[str]:
+        """The principal ARNs allowed to connect to the service."""
+        pages = self._pages(
+            self._client.describe_vpc_endpoint_service_permissions,
+            "AllowedPrincipals",
+            ServiceId=service_id,
+        )
+        return [str(item["Principal"]) for item in pages if "Principal" in item]
+
+
 @pytest.fixture
-def gateway(provider_ec2: EC2Client) -> PrivateLinkGateway:
+def gateway(provider_ec2: EC2Client) -> InspectingGateway:
     """The gateway as the bot uses it, over the provider's client (no retries: fast tests)."""
-    return PrivateLinkGateway(provider_ec2)
+    return InspectingGateway(provider_ec2)
 
 
 @dataclass(frozen=True)
@@ -133,3 +166,20 @@ def run_aws_cli(
         [AWS_CLI, *argv[1:]], env=env, capture_output=True, text=True, timeout=60, check=False
     )
     return CliResult(done.returncode, done.stdout, done.stderr)
+
+
+def parse_cli_error(text: str) -> tuple[str, str] | None:
+    """The error code and message in the `aws` CLI's output, or None if there is none."""
+    match = _CLI_ERROR.search(text)
+    if match is None:
+        return None
+    return match.group("code"), " ".join(match.group("message").split())
+
+
+def error_from_cli_output(text: str, *, supported_az_ids: Sequence[str] = ()) -> AwsError | None:
+    """The explained `AwsError` for `aws` CLI output a user pasted, or None if none is in it."""
+    parsed = parse_cli_error(text)
+    if parsed is None:
+        return None
+    code, message = parsed
+    return explained(code=code, message=message, supported_az_ids=supported_az_ids)

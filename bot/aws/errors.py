@@ -1,7 +1,7 @@
 """AWS errors in words a person can act on, as `bot.domain.errors.AwsError`.
 
-`aws_error` maps what boto3 raises; `explain` maps an error code and AWS's message, so the
-bot can also explain an error a user pastes from the `aws` CLI (`error_from_cli_output`).
+`aws_error` maps what boto3 raises; `explain` maps an error code and AWS's message, wherever
+they came from (boto3, or the `aws` CLI's output).
 Throttling, server-side (5xx) and connection failures are `retryable`; the rest are not.
 """
 
@@ -63,11 +63,6 @@ ACCESS_CODES = frozenset(
         "OptInRequired",
         "Blocked",
     }
-)
-_CLI_ERROR = re.compile(
-    r"An error occurred \((?P<code>[A-Za-z0-9.]+)\)(?: when calling the (?P<op>\w+) operation)?"
-    r"(?: \(reached max retries: \d+\))?: (?P<message>.*)",
-    re.DOTALL,
 )
 _SUBNET = re.compile(r"subnet-[0-9a-f]+")
 _VPC = re.compile(r"vpc-[0-9a-f]+")
@@ -256,20 +251,3 @@ def aws_error(
             retryable=True,
         )
     return AwsError(f"The AWS request failed: {error}", code=type(error).__name__)
-
-
-def parse_cli_error(text: str) -> tuple[str, str] | None:
-    """The error code and message in the `aws` CLI's output, or None if there is none."""
-    match = _CLI_ERROR.search(text)
-    if match is None:
-        return None
-    return match.group("code"), " ".join(match.group("message").split())
-
-
-def error_from_cli_output(text: str, *, supported_az_ids: Sequence[str] = ()) -> AwsError | None:
-    """The explained `AwsError` for `aws` CLI output a user pasted, or None if none is in it."""
-    parsed = parse_cli_error(text)
-    if parsed is None:
-        return None
-    code, message = parsed
-    return explained(code=code, message=message, supported_az_ids=supported_az_ids)

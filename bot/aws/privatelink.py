@@ -189,16 +189,6 @@ class PrivateLinkGateway:
             found += self._read_services([{"Name": "service-id", "Values": chunk}])
         return found
 
-    def get_service(self, *, service_id: str) -> ServiceInfo:
-        """One endpoint service, or an `AwsError` if it does not exist."""
-        services = self.list_services(service_ids=[service_id])
-        if not services:
-            raise explained(
-                code="InvalidVpcEndpointServiceId.NotFound",
-                message=f"The VpcEndpointService Id '{service_id}' does not exist",
-            )
-        return services[0]
-
     def delete_service(self, *, service_id: str) -> None:
         """Reject the service's active connections, then delete it; gone already is fine."""
         active = self.list_connections(service_ids=[service_id], states=ACTIVE_CONNECTION_STATES)
@@ -230,15 +220,6 @@ class PrivateLinkGateway:
             self._client.modify_vpc_endpoint_service_permissions(
                 ServiceId=service_id, RemoveAllowedPrincipals=[principal_arn(account_id)]
             )
-
-    def allowed_principals(self, *, service_id: str) -> list[str]:
-        """The principal ARNs allowed to connect to the service."""
-        pages = self._pages(
-            self._client.describe_vpc_endpoint_service_permissions,
-            "AllowedPrincipals",
-            ServiceId=service_id,
-        )
-        return [str(item["Principal"]) for item in pages if "Principal" in item]
 
     def start_dns_verification(self, *, service_id: str) -> None:
         """Ask AWS to check the TXT record that proves the private DNS domain is ours."""

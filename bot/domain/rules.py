@@ -1,4 +1,4 @@
-"""The product's rules: eligibility, defaults, the region lock, permissions, Edit, the cascade."""
+"""The product's rules: eligibility, defaults, the region lock, permissions, Edit, Terminate."""
 
 from __future__ import annotations
 
@@ -154,14 +154,3 @@ def can_terminate(endpoint: PrivateEndpoint) -> bool:
 def terminate(endpoint: PrivateEndpoint) -> EndpointChange:
     """Terminate one endpoint: it alone goes to `deleting`."""
     return endpoint_transition(endpoint.status, EndpointEvent.TERMINATE)
-
-
-def drop_cascade(
-    endpoints: Sequence[PrivateEndpoint],
-) -> list[tuple[PrivateEndpoint, EndpointChange]]:
-    """Dropping a cluster: each of its endpoints not already going goes to `deleting`."""
-    return [
-        (endpoint, endpoint_transition(endpoint.status, EndpointEvent.CLUSTER_DROPPED))
-        for endpoint in endpoints
-        if endpoint.status not in (EndpointStatus.DELETING, EndpointStatus.DELETED)
-    ]

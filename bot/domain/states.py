@@ -93,3 +93,16 @@ class Action(StrEnum):
     BILLING = "billing"
     DECIDE_CONNECTION = "decide_connection"
     VERIFY_DNS = "verify_dns"
+
+
+class ConnectionState(StrEnum):
+    """A VPC endpoint connection's state, as the endpoint service's side of AWS reports it."""
+
+    PENDING_ACCEPTANCE = "pendingAcceptance"
+    PENDING = "pending"
+    AVAILABLE = "available"
+    DELETING = "deleting"
+    DELETED = "deleted"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    EXPIRED = "expired"

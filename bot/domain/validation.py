@@ -17,7 +17,6 @@ VpcId = NewType("VpcId", str)
 SubnetId = NewType("SubnetId", str)
 VpcEndpointId = NewType("VpcEndpointId", str)
 Region = NewType("Region", str)
-AzId = NewType("AzId", str)
 AccountId = NewType("AccountId", str)
 Name = NewType("Name", str)
 ServiceName = NewType("ServiceName", str)
@@ -69,7 +68,6 @@ _PATTERNS = {
         re.ASCII,
     ),
 }
-_AZ_ID = re.compile(r"[a-z]{2,5}[0-9]{1,2}-az[0-9]{1,2}", re.ASCII)
 
 _EXAMPLES = {
     Field.VPC_ID: "vpc-0a1b2c3d4e5f67890",
@@ -153,14 +151,6 @@ def parse_subnet_ids(text: str) -> tuple[SubnetId, ...]:
             Field.SUBNET_IDS, f"Enter at most {MAX_SUBNETS} subnet IDs, one per Availability Zone."
         )
     return subnets
-
-
-def parse_az_id(text: str) -> AzId:
-    """An Availability Zone id such as `usw2-az1` (the same in every account)."""
-    value = _strip(text)
-    if _AZ_ID.fullmatch(value) is None:
-        raise InvalidInput(Field.REGION, f"{_shown(value)} is not an Availability Zone ID.")
-    return AzId(value)
 
 
 def parse_service_name(text: str) -> ServiceName:

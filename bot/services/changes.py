@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.domain.dns import is_verified
 from bot.domain.states import EndpointStatus
 from bot.domain.transitions import EndpointChange, EndpointEvent, endpoint_transition
-from bot.slack.notices import ENDPOINT_UPDATE, endpoint_thread
-from bot.storage import orm, repository
+from bot.notices import outbox
+from bot.notices.endpoint import EndpointSnapshot, EndpointUpdate
+from bot.storage import event_log, orm, service_queries
 
 ENDPOINT_SUBJECT = "private_endpoint"
 
 
 def describe(change: EndpointChange, endpoint: orm.PrivateEndpoint, actor: str) -> str:
     """One line for the channel thread: who did what, and the status it led to."""
-    who = "The bot" if actor == repository.SYSTEM_ACTOR else f"<@{actor}>"
+    who = "The bot" if actor == event_log.SYSTEM_ACTOR else f"<@{actor}>"
     what = {
         EndpointEvent.INTERFACE_SUBMITTED: f"gave VPC {endpoint.vpc_id}",
         EndpointEvent.VPCE_SUBMITTED: f"submitted {endpoint.vpce_id} for acceptance",
@@ -33,7 +33,7 @@ def describe(change: EndpointChange, endpoint: orm.PrivateEndpoint, actor: str) 
 
 def created(*, session: Session, endpoint: orm.PrivateEndpoint, actor: str) -> None:
     """Record a new private endpoint and queue its channel message."""
-    event = repository.record_event(
+    event = event_log.record_event(
         session=session,
         project_id=endpoint.project_id,
         subject=ENDPOINT_SUBJECT,
@@ -57,7 +57,7 @@ def apply(
     """Move `endpoint` by `event` (or raise IllegalTransition), with its event and outbox row."""
     change = endpoint_transition(endpoint.status, event)
     endpoint.status = change.to_status
-    row = repository.record_event(
+    row = event_log.record_event(
         session=session,
         project_id=endpoint.project_id,
         subject=ENDPOINT_SUBJECT,
@@ -80,14 +80,13 @@ def refreshed(
 ) -> None:
     """Queue the endpoint's channel message as it reads now, with `text` in its thread, once
     per `cause` (a change outside the endpoint, such as its service's DNS name verified)."""
-    repository.add_outbox(
+    notice = EndpointUpdate(text=text, endpoint=snapshot(session, endpoint))
+    outbox.queue(
         session=session,
+        notice=notice,
         dedupe_key=f"endpoint:{endpoint.id}:refresh:{cause.id}",
-        kind=ENDPOINT_UPDATE,
-        thread_key=endpoint_thread(endpoint.id),
         channel_id=endpoint.channel_id,
         private_endpoint_id=endpoint.id,
-        payload={"text": text, "broadcast": False, "endpoint": snapshot(session, endpoint)},
     )
 
 
@@ -99,38 +98,37 @@ def _queue(
     text: str,
     broadcast: bool,
 ) -> None:
-    repository.add_outbox(
+    notice = EndpointUpdate(text=text, broadcast=broadcast, endpoint=snapshot(session, endpoint))
+    outbox.queue(
         session=session,
+        notice=notice,
         dedupe_key=f"endpoint:{endpoint.id}:event:{event.id}",
-        kind=ENDPOINT_UPDATE,
-        thread_key=endpoint_thread(endpoint.id),
         channel_id=endpoint.channel_id,
         private_endpoint_id=endpoint.id,
-        payload={"text": text, "broadcast": broadcast, "endpoint": snapshot(session, endpoint)},
     )
 
 
-def snapshot(session: Session, endpoint: orm.PrivateEndpoint) -> dict[str, object]:
-    """What the channel message shows of an endpoint, as it is now (JSON-ready)."""
+def snapshot(session: Session, endpoint: orm.PrivateEndpoint) -> EndpointSnapshot:
+    """What the channel message shows of an endpoint, as it is now."""
     cluster = session.get(orm.Cluster, endpoint.cluster_id)
     assert cluster is not None
-    return {
-        "id": endpoint.id,
-        "project_id": endpoint.project_id,
-        "cluster": cluster.name,
-        "region": cluster.region,
-        "host": cluster.private_dns_host,
-        "port": cluster.port,
-        "status": endpoint.status.value,
-        "stage": endpoint.stage.value,
-        "vpc_id": endpoint.vpc_id,
-        "vpce_id": endpoint.vpce_id,
-        "failure_reason": endpoint.failure_reason,
-        "created_by": endpoint.created_by,
-        "dns_verified": _dns_verified(session, cluster.id)
+    return EndpointSnapshot(
+        id=endpoint.id,
+        project_id=endpoint.project_id,
+        cluster=cluster.name,
+        region=cluster.region,
+        host=cluster.private_dns_host,
+        port=cluster.port,
+        status=endpoint.status,
+        stage=endpoint.stage,
+        vpc_id=endpoint.vpc_id,
+        vpce_id=endpoint.vpce_id,
+        failure_reason=endpoint.failure_reason,
+        created_by=endpoint.created_by,
+        dns_verified=_dns_verified(session, cluster.id)
         if endpoint.status is EndpointStatus.ACTIVE
         else None,
-    }
+    )
 
 
 def _dns_verified(session: Session, cluster_id: int) -> bool | None:
@@ -138,8 +136,7 @@ def _dns_verified(session: Session, cluster_id: int) -> bool | None:
     is looked up once per session; the row itself then comes from the session when loaded."""
     ids: dict[int, int | None] = session.info.setdefault("service_id_by_cluster", {})
     if cluster_id not in ids:
-        query = select(orm.EndpointService.id).where(orm.EndpointService.cluster_id == cluster_id)
-        ids[cluster_id] = session.scalar(query)
+        ids[cluster_id] = service_queries.get_id_by_cluster(session=session, cluster_id=cluster_id)
     service_id = ids[cluster_id]
     service = session.get(orm.EndpointService, service_id) if service_id is not None else None
     return is_verified(service.dns_state) if service is not None else None

@@ -22,7 +22,14 @@ from bot.domain.validation import (
     parse_region,
 )
 from bot.services import changes, services
-from bot.storage import orm, repository
+from bot.storage import (
+    cluster_queries,
+    endpoint_queries,
+    event_log,
+    orm,
+    project_queries,
+    service_queries,
+)
 
 SPEC_KEYS = frozenset(
     {"project", "name", "tier", "cloud", "region", "nlb_arn", "port", "status", "private_dns_host"}
@@ -105,22 +112,20 @@ def parse_spec(raw: Mapping[str, object], *, dns_zone: str) -> ClusterSpec:
 
 
 def _project(session: Session, name: str) -> orm.Project:
-    project = repository.get_project_by_name(session=session, name=name)
+    project = project_queries.get_project_by_name(session=session, name=name)
     if project is None:
         raise NotFound(f"There is no project named {name}; add it with `projects add`.")
     return project
 
 
-def add(
-    *, session: Session, spec: ClusterSpec, actor: str = repository.SYSTEM_ACTOR
-) -> orm.Cluster:
+def add(*, session: Session, spec: ClusterSpec, actor: str = event_log.SYSTEM_ACTOR) -> orm.Cluster:
     """Register a new cluster in its project; names are unique within a project."""
     project = _project(session, spec.project)
-    if repository.get_cluster_by_name(session=session, project_id=project.id, name=spec.name):
+    if cluster_queries.get_cluster_by_name(session=session, project_id=project.id, name=spec.name):
         raise Conflict(f"Project {project.name} already has a cluster named {spec.name}.")
     values = asdict(spec)
     del values["project"]
-    cluster = repository.create_cluster(session=session, project_id=project.id, **values)
+    cluster = cluster_queries.create_cluster(session=session, project_id=project.id, **values)
     _record(session, cluster, actor=actor, action="cluster_added", to_status=cluster.status)
     return cluster
 
@@ -133,7 +138,7 @@ class ImportResult:
 
 
 def import_specs(
-    *, session: Session, specs: Sequence[ClusterSpec], actor: str = repository.SYSTEM_ACTOR
+    *, session: Session, specs: Sequence[ClusterSpec], actor: str = event_log.SYSTEM_ACTOR
 ) -> ImportResult:
     """Add or update every cluster of an import file; running it twice changes nothing."""
     seen: set[tuple[str, str]] = set()
@@ -144,7 +149,7 @@ def import_specs(
             raise Conflict(f"Cluster {spec.name} of project {spec.project} is listed twice.")
         seen.add(key)
         project = _project(session, spec.project)
-        cluster = repository.get_cluster_by_name(
+        cluster = cluster_queries.get_cluster_by_name(
             session=session, project_id=project.id, name=spec.name
         )
         if cluster is None:
@@ -168,7 +173,7 @@ def _update(session: Session, cluster: orm.Cluster, spec: ClusterSpec, *, actor:
     if cluster.status is ClusterStatus.DELETING:
         raise Conflict(f"Cluster {cluster.name} is being dropped; import it again afterwards.")
     fixed = FIXED_WITH_SERVICE & set(changes)
-    service = repository.get_service_by_cluster(session=session, cluster_id=cluster.id)
+    service = service_queries.get_service_by_cluster(session=session, cluster_id=cluster.id)
     if fixed and service is not None:
         raise Conflict(
             f"Cluster {cluster.name} has an endpoint service, so its "
@@ -197,18 +202,18 @@ class DropResult:
 
 
 def drop(
-    *, session: Session, name: str, project: str | None = None, actor: str = repository.SYSTEM_ACTOR
+    *, session: Session, name: str, project: str | None = None, actor: str = event_log.SYSTEM_ACTOR
 ) -> DropResult:
     """Drop a cluster: its service and every endpoint go to `deleting` for the worker to
     clean up on AWS; a cluster with nothing on AWS is removed at once."""
     cluster = _find(session, name, project)
     if cluster.status is ClusterStatus.DELETING:
         raise Conflict(f"Cluster {cluster.name} is already being dropped.")
-    endpoints = repository.list_endpoints(session=session, cluster_id=cluster.id)
-    service = repository.get_service_by_cluster(session=session, cluster_id=cluster.id)
+    endpoints = endpoint_queries.list_endpoints(session=session, cluster_id=cluster.id)
+    service = service_queries.get_service_by_cluster(session=session, cluster_id=cluster.id)
     if service is None and not endpoints:
         _record(session, cluster, actor=actor, action="cluster_dropped", from_status=cluster.status)
-        repository.delete_cluster(session=session, cluster=cluster)
+        cluster_queries.delete_cluster(session=session, cluster=cluster)
         return DropResult(cluster=name, endpoints=0, removed_now=True)
     before = cluster.status
     cluster.status = ClusterStatus.DELETING
@@ -242,15 +247,17 @@ def drop(
 def _find(session: Session, name: str, project: str | None) -> orm.Cluster:
     if project is not None:
         owner = _project(session, project)
-        cluster = repository.get_cluster_by_name(session=session, project_id=owner.id, name=name)
+        cluster = cluster_queries.get_cluster_by_name(
+            session=session, project_id=owner.id, name=name
+        )
         candidates = [cluster] if cluster is not None else []
     else:
-        candidates = list(repository.list_clusters_named(session=session, name=name))
+        candidates = list(cluster_queries.list_clusters_named(session=session, name=name))
     if not candidates:
         raise NotFound(f"There is no cluster named {name}.")
     if len(candidates) > 1:
         raise Conflict(f"Several projects have a cluster named {name}; add --project.")
-    return repository.lock_cluster(session=session, cluster=candidates[0])
+    return cluster_queries.lock_cluster(session=session, cluster=candidates[0])
 
 
 def _record(
@@ -263,7 +270,7 @@ def _record(
     to_status: str | None = None,
     detail: str | None = None,
 ) -> None:
-    repository.record_event(
+    event_log.record_event(
         session=session,
         project_id=cluster.project_id,
         subject="cluster",

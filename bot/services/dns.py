@@ -3,20 +3,17 @@ AWS by the worker), and the channel notices that tell each change of the name's 
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain import entities, rules
 from bot.domain.dns import DnsChange, DnsState
 from bot.domain.errors import NotFound
 from bot.domain.states import Action, EndpointStatus, ServiceStatus
+from bot.notices import outbox
+from bot.notices.dns import DnsSnapshot, DnsVerification, dns_thread
 from bot.services import changes
 from bot.services.services import SERVICE_SUBJECT
-from bot.slack.views.dns import DNS_VERIFICATION, dns_thread
-from bot.storage import orm, repository
-from bot.storage.types import utcnow
+from bot.storage import endpoint_queries, event_log, orm, outbox_queries, service_queries
 
 REQUESTED = "dns_verification_requested"
 """The audit event of an owner pressing Verify now (its actor is named when AWS starts)."""
@@ -42,16 +39,8 @@ def request_verification(*, session: Session, service_id: int, user_id: str) -> 
         return f"{name} is verified already; there is nothing to do."
     if service.dns_state == DnsState.VERIFYING:
         return f"AWS is checking {name} already; the result is posted in this thread."
-    queued = session.connection().execute(
-        update(orm.EndpointService)
-        .where(
-            orm.EndpointService.id == service.id,
-            orm.EndpointService.dns_verify_requested_at.is_(None),
-        )
-        .values(dns_verify_requested_at=utcnow())
-    )
-    if queued.rowcount == 1:
-        repository.record_event(
+    if service_queries.request_dns_verification(session=session, service_id=service.id):
+        event_log.record_event(
             session=session,
             project_id=project.id,
             subject=SERVICE_SUBJECT,
@@ -68,35 +57,27 @@ def request_verification(*, session: Session, service_id: int, user_id: str) -> 
 
 def requested_by(*, session: Session, service_id: int) -> str | None:
     """Who pressed Verify now last for this service, if anyone did."""
-    query = (
-        select(orm.Event.actor)
-        .where(
-            orm.Event.subject == SERVICE_SUBJECT,
-            orm.Event.subject_id == service_id,
-            orm.Event.action == REQUESTED,
-        )
-        .order_by(orm.Event.id.desc())
-        .limit(1)
+    return event_log.last_actor(
+        session=session, subject=SERVICE_SUBJECT, subject_id=service_id, action=REQUESTED
     )
-    return session.scalar(query)
 
 
 def snapshot(
     *, service: orm.EndpointService, cluster: orm.Cluster, project: entities.Project
-) -> dict[str, Any]:
-    """What the channel messages show of the service's private DNS name now (JSON-ready)."""
-    return {
-        "service_id": service.id,
-        "aws_service_id": service.aws_service_id,
-        "cluster": cluster.name,
-        "region": cluster.region,
-        "domain": service.private_dns_name or cluster.private_dns_host or "",
-        "state": service.dns_state or DnsState.PENDING,
-        "txt_name": service.dns_txt_name,
-        "txt_value": service.dns_txt_value,
-        "failure_reason": service.dns_failure_reason,
-        "owners": sorted(project.owners),
-    }
+) -> DnsSnapshot:
+    """What the channel messages show of the service's private DNS name now."""
+    return DnsSnapshot(
+        service_id=service.id,
+        aws_service_id=service.aws_service_id,
+        cluster=cluster.name,
+        region=cluster.region,
+        domain=service.private_dns_name or cluster.private_dns_host or "",
+        state=service.dns_state or DnsState.PENDING,
+        txt_name=service.dns_txt_name,
+        txt_value=service.dns_txt_value,
+        failure_reason=service.dns_failure_reason,
+        owners=tuple(sorted(project.owners)),
+    )
 
 
 def queue_notice(
@@ -112,19 +93,18 @@ def queue_notice(
 
     The key counts the thread's rows, so each change is one row, even a second failure."""
     thread = dns_thread(service.id)
-    count = select(func.count()).select_from(orm.Outbox).where(orm.Outbox.thread_key == thread)
-    row = repository.add_outbox(
+    count = outbox_queries.count_in_thread(session=session, thread_key=thread)
+    notice = DnsVerification(
+        change=change,
+        actor=actor,
+        broadcast=change is DnsChange.VERIFIED,
+        dns=snapshot(service=service, cluster=cluster, project=project),
+    )
+    row = outbox.queue(
         session=session,
-        dedupe_key=f"{thread}:{change.value}:{session.scalar(count) or 0}",
-        kind=DNS_VERIFICATION,
-        thread_key=thread,
+        notice=notice,
+        dedupe_key=f"{thread}:{change.value}:{count}",
         channel_id=project.channel_id,
-        payload={
-            "change": change.value,
-            "actor": actor,
-            "broadcast": change is DnsChange.VERIFIED,
-            "dns": snapshot(service=service, cluster=cluster, project=project),
-        },
     )
     return row is not None
 
@@ -135,15 +115,9 @@ def refresh_endpoints(
     """Queue, once per verification (`cause`), the channel messages of the cluster's Active
     endpoints as they read now: their host resolves. How many were queued."""
     host = cluster.private_dns_host or service.private_dns_name or "the private DNS name"
-    query = (
-        select(orm.PrivateEndpoint)
-        .where(
-            orm.PrivateEndpoint.cluster_id == cluster.id,
-            orm.PrivateEndpoint.status == EndpointStatus.ACTIVE,
-        )
-        .order_by(orm.PrivateEndpoint.id)
+    rows = endpoint_queries.list_of_cluster(
+        session=session, cluster_id=cluster.id, status=EndpointStatus.ACTIVE
     )
-    rows = list(session.scalars(query))
     session.flush()  # the event's id keys the rows
     for row in rows:
         changes.refreshed(

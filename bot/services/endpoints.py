@@ -13,7 +13,7 @@ from bot.domain.connection import ConnectionString, connection_strings
 from bot.domain.dns import is_verified
 from bot.domain.errors import NotFound
 from bot.domain.states import Action, EndpointStatus
-from bot.storage import orm, repository
+from bot.storage import cluster_queries, endpoint_queries, orm, service_queries
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ LIST_ROWS_MAX = 3_000  # more than a message can show: 50 blocks of 3,000 charac
 def _rows_of(session: Session, endpoints: Sequence[orm.PrivateEndpoint]) -> list[EndpointRow]:
     clusters = {
         cluster_id: cluster.to_domain()
-        for cluster_id, cluster in repository.map_clusters(
+        for cluster_id, cluster in cluster_queries.map_clusters(
             session=session, cluster_ids=sorted({e.cluster_id for e in endpoints})
         ).items()
     }
@@ -63,10 +63,10 @@ def _rows_of(session: Session, endpoints: Sequence[orm.PrivateEndpoint]) -> list
 def listings(*, session: Session, project_ids: Sequence[int], limit: int) -> dict[int, Listing]:
     """The first `limit` endpoints of each project and their totals, in three queries: what a
     page costs does not grow with the projects' endpoints."""
-    endpoints = repository.list_endpoints_of_projects(
+    endpoints = endpoint_queries.list_endpoints_of_projects(
         session=session, project_ids=project_ids, per_project=limit
     )
-    totals = repository.count_endpoints_of_projects(session=session, project_ids=project_ids)
+    totals = endpoint_queries.count_endpoints_of_projects(session=session, project_ids=project_ids)
     shown: dict[int, list[EndpointRow]] = {pid: [] for pid in project_ids}
     for row in _rows_of(session, endpoints):
         shown[row.endpoint.project_id].append(row)
@@ -90,7 +90,7 @@ def find_in_project(
 ) -> orm.PrivateEndpoint:
     """One endpoint of the project, or NotFound (an id of another project is not found)."""
     rules.authorize(project.to_domain(), user_id, Action.LIST)
-    endpoint = repository.get_endpoint(session=session, endpoint_id=endpoint_id)
+    endpoint = endpoint_queries.get_endpoint(session=session, endpoint_id=endpoint_id)
     if endpoint is None or endpoint.project_id != project.id:
         raise NotFound(
             f"There is no private endpoint #{endpoint_id} in {project.name}; see "
@@ -124,12 +124,12 @@ def connect(
     rules.authorize(project.to_domain(), user_id, Action.CONNECT)
     named = None
     if cluster_name:
-        named = repository.get_cluster_by_name(
+        named = cluster_queries.get_cluster_by_name(
             session=session, project_id=project.id, name=cluster_name
         )
         if named is None:
             raise NotFound(f"There is no cluster named {cluster_name!r} in {project.name}.")
-    active = repository.first_endpoint(
+    active = endpoint_queries.first_endpoint(
         session=session,
         project_id=project.id,
         status=EndpointStatus.ACTIVE,
@@ -147,7 +147,7 @@ def connect(
         )
     cluster = active.cluster.to_domain()
     assert cluster.private_dns_host is not None
-    service = repository.get_service_by_cluster(session=session, cluster_id=cluster.id)
+    service = service_queries.get_service_by_cluster(session=session, cluster_id=cluster.id)
     return Connect(
         cluster=cluster,
         strings=connection_strings(host=cluster.private_dns_host, port=cluster.port),
@@ -158,7 +158,7 @@ def connect(
 def estimate(*, session: Session, project: orm.Project, user_id: str) -> billing.BillingEstimate:
     """The project's monthly estimate for its billable endpoints."""
     rules.authorize(project.to_domain(), user_id, Action.BILLING)
-    subnets = repository.subnet_ids_of_project(
+    subnets = endpoint_queries.subnet_ids_of_project(
         session=session, project_id=project.id, statuses=billing.BILLABLE_STATUSES
     )
     return billing.estimate(max(1, len(s)) for s in subnets)

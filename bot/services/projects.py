@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.errors import Conflict, InvalidInput
 from bot.domain.validation import parse_name
-from bot.storage import orm, repository
+from bot.storage import event_log, orm, project_queries
 
 _CHANNEL = re.compile(r"[CG][A-Z0-9]{6,20}", re.ASCII)
 _USER = re.compile(r"[UW][A-Z0-9]{6,20}", re.ASCII)
@@ -36,22 +36,22 @@ def add(
     channel_id: str,
     owners: Sequence[str],
     team_id: str | None = None,
-    actor: str = repository.SYSTEM_ACTOR,
+    actor: str = event_log.SYSTEM_ACTOR,
 ) -> orm.Project:
     """Register a project bound to a channel; names and channels are unique."""
     project_name = parse_name(name, what="project name")
     channel = parse_slack_id(channel_id, kind="channel")
     owner_ids = list(dict.fromkeys(parse_slack_id(u, kind="user") for u in owners))
     team = parse_slack_id(team_id, kind="team") if team_id else None
-    if repository.get_project_by_name(session=session, name=project_name) is not None:
+    if project_queries.get_project_by_name(session=session, name=project_name) is not None:
         raise Conflict(f"A project named {project_name} already exists.")
-    bound = repository.get_project_by_channel(session=session, channel_id=channel)
+    bound = project_queries.get_project_by_channel(session=session, channel_id=channel)
     if bound is not None:
         raise Conflict(f"Channel {channel} already belongs to project {bound.name}.")
-    project = repository.create_project(
+    project = project_queries.create_project(
         session=session, name=project_name, channel_id=channel, team_id=team, owners=owner_ids
     )
-    repository.record_event(
+    event_log.record_event(
         session=session,
         project_id=project.id,
         subject="project",

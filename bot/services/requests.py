@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from bot.domain import entities, rules
@@ -20,13 +19,9 @@ from bot.domain.requests import (
     request_transition,
 )
 from bot.domain.states import Action
-from bot.slack.views.requests import (
-    CONNECTION_REQUEST,
-    ConnectionRequestNotice,
-    RequestSnapshot,
-    request_thread,
-)
-from bot.storage import orm, repository
+from bot.notices import outbox
+from bot.notices.requests import ConnectionRequestNotice, RequestSnapshot
+from bot.storage import event_log, orm, request_queries
 
 REQUEST_SUBJECT = "connection_request"
 
@@ -69,14 +64,10 @@ def list_for_services(
     in one query."""
     if not service_ids:
         return []
-    table = orm.ConnectionRequest
-    wanted: ColumnElement[bool] = table.status.in_(sorted(OPEN_STATUSES))
-    if vpce_ids:
-        wanted = or_(wanted, table.vpce_id.in_(sorted(set(vpce_ids))))
-    query = (
-        select(table).where(table.endpoint_service_id.in_(service_ids), wanted).order_by(table.id)
+    rows = request_queries.list_for_services(
+        session=session, service_ids=service_ids, statuses=OPEN_STATUSES, vpce_ids=vpce_ids
     )
-    return [_open(row) for row in session.scalars(query)]
+    return [_open(row) for row in rows]
 
 
 def announce(
@@ -84,11 +75,7 @@ def announce(
 ) -> bool:
     """Record a request no private endpoint expects and tell the owners, once per request;
     whether it was new."""
-    table = orm.ConnectionRequest
-    found = session.scalar(
-        select(table.id).where(table.endpoint_service_id == service_id, table.vpce_id == vpce_id)
-    )
-    if found is not None:
+    if request_queries.exists(session=session, service_id=service_id, vpce_id=vpce_id):
         return False
     row = orm.ConnectionRequest(
         endpoint_service_id=service_id,
@@ -104,7 +91,7 @@ def announce(
         f"{where.cluster.name}, and no private endpoint of this project expects it. Accept "
         "or Reject it above; the bot does neither on its own."
     )
-    _record(session, row, where, RequestEvent.SEEN, None, repository.SYSTEM_ACTOR, text)
+    _record(session, row, where, RequestEvent.SEEN, None, event_log.SYSTEM_ACTOR, text)
     return True
 
 
@@ -113,12 +100,8 @@ def settle(*, session: Session, where: Where, outcomes: Sequence[RequestOutcome]
     saw them (an owner decided meanwhile), left for the next pass."""
     if not outcomes:
         return 0
-    table = orm.ConnectionRequest
     ids = sorted({o.request_id for o in outcomes})
-    rows = {
-        row.id: row
-        for row in session.scalars(select(table).where(table.id.in_(ids)).with_for_update())
-    }
+    rows = request_queries.map_locked(session=session, ids=ids)
     stale = 0
     for outcome in outcomes:
         row = rows.get(outcome.request_id)
@@ -126,7 +109,7 @@ def settle(*, session: Session, where: Where, outcomes: Sequence[RequestOutcome]
             stale += 1
             continue
         text = _worker_line(row, where, outcome)
-        _record(session, row, where, outcome.event, outcome.detail, repository.SYSTEM_ACTOR, text)
+        _record(session, row, where, outcome.event, outcome.detail, event_log.SYSTEM_ACTOR, text)
         if outcome.event is RequestEvent.AWS_REFUSED:
             row.decided_by = None
     return stale
@@ -134,20 +117,18 @@ def settle(*, session: Session, where: Where, outcomes: Sequence[RequestOutcome]
 
 def close_all(*, session: Session, where: Where, service_id: int, reason: str) -> None:
     """The service is going (its cluster was dropped): its open requests are gone."""
-    table = orm.ConnectionRequest
-    query = select(table).where(
-        table.endpoint_service_id == service_id, table.status.in_(sorted(OPEN_STATUSES))
+    open_rows = request_queries.list_of_service(
+        session=session, service_id=service_id, statuses=OPEN_STATUSES
     )
-    for row in session.scalars(query):
+    for row in open_rows:
         text = f"The request from {row.vpce_id} is no longer pending: {reason}"
-        _record(session, row, where, RequestEvent.GONE, reason, repository.SYSTEM_ACTOR, text)
+        _record(session, row, where, RequestEvent.GONE, reason, event_log.SYSTEM_ACTOR, text)
 
 
 def owner_decides(*, session: Session, request_id: int, user_id: str, accept: bool) -> str:
     """An owner pressed Accept or Reject: the request waits for the worker to do it on AWS.
     What to tell the owner; a repeated click changes nothing."""
-    table = orm.ConnectionRequest
-    row = session.scalar(select(table).where(table.id == request_id).with_for_update())
+    row = request_queries.get_locked(session=session, request_id=request_id)
     if row is None:
         raise NotFound(
             "This connection request no longer exists: its cluster was dropped, so there is "
@@ -225,7 +206,7 @@ def _record(
     from_status = None if event is RequestEvent.SEEN else RequestStatus(row.status)
     if from_status is not None:
         row.status = request_transition(from_status, event)
-    audit = repository.record_event(
+    audit = event_log.record_event(
         session=session,
         project_id=where.project.id,
         subject=REQUEST_SUBJECT,
@@ -251,11 +232,9 @@ def _record(
         detail=detail,
     )
     notice = ConnectionRequestNotice(text=text, request=snapshot)
-    repository.add_outbox(
+    outbox.queue(
         session=session,
+        notice=notice,
         dedupe_key=f"request:{row.id}:event:{audit.id}",
-        kind=CONNECTION_REQUEST,
-        thread_key=request_thread(service_id=where.aws_service_id, vpce_id=row.vpce_id),
         channel_id=where.project.channel_id,
-        payload=notice.model_dump(mode="json"),
     )

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from bot.domain.errors import Conflict
 from bot.domain.states import ServiceStatus
 from bot.domain.transitions import ServiceEvent, service_transition
-from bot.storage import orm, repository
+from bot.storage import event_log, orm, service_queries
 
 SERVICE_SUBJECT = "endpoint_service"
 
@@ -19,7 +19,7 @@ def client_token(cluster_id: int, attempt: int) -> str:
 
 def ensure(*, session: Session, cluster: orm.Cluster, actor: str) -> orm.EndpointService:
     """The cluster's endpoint service; queued for creation when it has none or it failed."""
-    service = repository.get_service_by_cluster(session=session, cluster_id=cluster.id)
+    service = service_queries.get_service_by_cluster(session=session, cluster_id=cluster.id)
     if service is None:
         service = orm.EndpointService(
             cluster_id=cluster.id,
@@ -69,7 +69,7 @@ def _record(
     to_status: ServiceStatus,
     detail: str | None = None,
 ) -> None:
-    repository.record_event(
+    event_log.record_event(
         session=session,
         project_id=cluster.project_id,
         subject=SERVICE_SUBJECT,

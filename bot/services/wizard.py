@@ -24,7 +24,7 @@ from bot.domain.validation import (
     parse_vpce_id,
 )
 from bot.services import changes, services
-from bot.storage import orm, repository
+from bot.storage import cluster_queries, endpoint_queries, orm, service_queries
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +55,8 @@ def start(
     """The Choose Cluster stage: eligible clusters, the excluded ones with reasons, a default."""
     domain_project = project.to_domain()
     rules.authorize(domain_project, user_id, Action.CREATE)
-    clusters = repository.list_clusters(session=session, project_id=project.id)
-    counts = repository.count_endpoints_by_cluster(
+    clusters = cluster_queries.list_clusters(session=session, project_id=project.id)
+    counts = endpoint_queries.count_endpoints_by_cluster(
         session=session, cluster_ids=[c.id for c in clusters]
     )
     choice = rules.choose_cluster(
@@ -68,7 +68,7 @@ def start(
 
 
 def _cluster(session: Session, project: entities.Project, cluster_id: int) -> orm.Cluster:
-    cluster = repository.get_cluster_locked(
+    cluster = cluster_queries.get_cluster_locked(
         session=session, cluster_id=cluster_id, project_id=project.id
     )
     if cluster is None:
@@ -110,7 +110,9 @@ def submit_region(
     cluster's endpoint service queued if it has none. Once per wizard (`creation_key`)."""
     domain_project = project.to_domain()
     rules.authorize(domain_project, user_id, Action.CREATE)
-    existing = repository.get_endpoint_by_creation_key(session=session, creation_key=creation_key)
+    existing = endpoint_queries.get_endpoint_by_creation_key(
+        session=session, creation_key=creation_key
+    )
     if existing is not None:
         return state_of(session=session, endpoint=existing)
     cluster = _cluster(session, domain_project, cluster_id)
@@ -142,7 +144,7 @@ def _owned_endpoint(
 ) -> orm.PrivateEndpoint:
     """The endpoint, once its project's rules let `user_id` do `action`; `view_id` is kept as
     the modal showing it (for the worker's live updates) if the transaction commits."""
-    endpoint = repository.get_endpoint_in_context(session=session, endpoint_id=endpoint_id)
+    endpoint = endpoint_queries.get_endpoint_in_context(session=session, endpoint_id=endpoint_id)
     if endpoint is None:
         raise NotFound(f"Private endpoint #{endpoint_id} does not exist (any more).")
     rules.authorize(endpoint.project.to_domain(), user_id, action)
@@ -198,7 +200,7 @@ def submit_vpce(
     retrying = endpoint.status is EndpointStatus.FAILED
     if endpoint.stage is not Stage.ACCEPT_ENDPOINT_CONNECTION or not (waiting or retrying):
         return stale(session=session, endpoint=endpoint, applied=endpoint.vpce_id == vpce)
-    other = repository.get_endpoint_by_vpce(session=session, vpce_id=vpce)
+    other = endpoint_queries.get_endpoint_by_vpce(session=session, vpce_id=vpce)
     if other is not None and other.id != endpoint.id:
         raise InvalidInput(
             Field.VPCE_ID, f"{vpce} is already used by private endpoint #{other.id}."
@@ -249,14 +251,25 @@ def terminate(*, session: Session, endpoint_id: int, user_id: str) -> entities.P
 def state_of(*, session: Session, endpoint: orm.PrivateEndpoint) -> WizardState:
     """The wizard as it stands for `endpoint`."""
     project, cluster = endpoint.project, endpoint.cluster
-    service = repository.get_service_by_cluster(session=session, cluster_id=cluster.id)
+    service = service_queries.get_service_by_cluster(session=session, cluster_id=cluster.id)
+    return state_from(project=project.to_domain(), cluster=cluster, service=service, row=endpoint)
+
+
+def state_from(
+    *,
+    project: entities.Project,
+    cluster: orm.Cluster,
+    service: orm.EndpointService | None,
+    row: orm.PrivateEndpoint,
+) -> WizardState:
+    """The wizard as it stands for `row`, from rows already loaded (no queries)."""
     return WizardState(
-        project=project.to_domain(),
-        channel_id=endpoint.channel_id or project.channel_id,
-        stage=endpoint.stage,
+        project=project,
+        channel_id=row.channel_id or project.channel_id,
+        stage=row.stage,
         cluster=cluster.to_domain(),
         service=service.to_domain() if service else None,
-        endpoint=endpoint.to_domain(),
+        endpoint=row.to_domain(),
     )
 
 
@@ -282,13 +295,13 @@ def current(
 
 def remember_view(*, session: Session, endpoint_id: int, view_id: str) -> None:
     """Keep the id of the modal showing this endpoint, for the worker's live updates."""
-    endpoint = repository.get_endpoint(session=session, endpoint_id=endpoint_id)
+    endpoint = endpoint_queries.get_endpoint(session=session, endpoint_id=endpoint_id)
     if endpoint is not None and endpoint.view_id != view_id:
         endpoint.view_id = view_id
 
 
 def forget_view(*, session: Session, endpoint_id: int) -> None:
     """The user closed the modal: the worker has nothing to update any more."""
-    endpoint = repository.get_endpoint(session=session, endpoint_id=endpoint_id)
+    endpoint = endpoint_queries.get_endpoint(session=session, endpoint_id=endpoint_id)
     if endpoint is not None:
         endpoint.view_id = None

@@ -17,7 +17,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.slack.notices import Notice
+from bot.notices.base import Notice
+from bot.slack import renderers
 from bot.slack.views.alerts import Message
 
 METADATA_EVENT_TYPE = "privatelink_notice"
@@ -145,13 +146,13 @@ class Notifier:
 
     def post_parent(self, *, channel: str, notice: Notice, outbox_id: int) -> str:
         """Post the thread's parent message; its ts."""
-        message = notice.parent()
+        message = renderers.parent(notice)
         metadata = _metadata(notice.thread_key, outbox_id, "parent")
         return _ts(_call(lambda: self._post(channel, message, metadata=metadata)))
 
     def update_parent(self, *, channel: str, ts: str, notice: Notice) -> None:
         """Show the thread's subject as `notice` left it, in its parent message."""
-        message = notice.parent()
+        message = renderers.parent(notice)
         _call(
             lambda: self._client.chat_update(
                 channel=channel, ts=ts, text=message["text"], blocks=message["blocks"]
@@ -160,7 +161,7 @@ class Notifier:
 
     def post_reply(self, *, channel: str, thread_ts: str, notice: Notice, outbox_id: int) -> str:
         """Post the change in the thread (also to the channel if broadcast); its ts."""
-        message = notice.reply()
+        message = renderers.reply(notice)
         metadata = _metadata(notice.thread_key, outbox_id, "reply")
         return _ts(
             _call(

@@ -1,1 +1,1 @@
-"""Persistence: SQLAlchemy 2 models, engine and sessions, and the repository."""
+"""Persistence: the SQLAlchemy 2 models, engine and sessions, and the queries by aggregate."""

@@ -5,7 +5,8 @@ other worker holds it, and the channel had no post in the last `spacing` seconds
 lease (`claimed_by` until `claimed_until`) taken in one short transaction, `FOR UPDATE SKIP
 LOCKED` on Postgres (SQLite has a single writer). Slack is called outside transactions; each
 step's result is committed right after its call (`parent_ts`, then `reply_ts` with `sent_at`),
-so a crash repeats at most the one call in flight, never a step already recorded.
+so a crash repeats at most the one call in flight, never a step already recorded. Its SQL is in
+`bot.storage.outbox_queries`.
 """
 
 from __future__ import annotations
@@ -14,18 +15,18 @@ import logging
 import os
 import socket
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
-from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from bot.slack.notices import Notice, UnreadableNotice, read_notice
+from bot.clock import Clock
+from bot.notices.base import Notice
+from bot.notices.registry import UnreadableNotice, read_notice
 from bot.slack.notifier import (
     MessageGone,
     Notifier,
@@ -33,8 +34,9 @@ from bot.slack.notifier import (
     RateLimited,
     SlackFailure,
 )
+from bot.storage import outbox_queries
 from bot.storage.db import transaction
-from bot.storage.orm import Outbox, PrivateEndpoint
+from bot.storage.orm import Outbox
 from bot.storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -94,17 +96,6 @@ class _Work:
     endpoint_id: int | None
 
 
-class _Clock:
-    """The pass's time: `start` (or now), advancing with the monotonic clock."""
-
-    def __init__(self, start: datetime | None) -> None:
-        self._start = start or utcnow()
-        self._origin = time.monotonic()
-
-    def __call__(self) -> datetime:
-        return self._start + timedelta(seconds=time.monotonic() - self._origin)
-
-
 def default_worker_id() -> str:
     """This process and thread, as a claim owner."""
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[-64:]
@@ -123,7 +114,7 @@ def send_due(
     sender = _Sender(
         sessions=sessions,
         notifier=Notifier(client=client),
-        clock=_Clock(now),
+        clock=Clock(now),
         worker=worker_id or default_worker_id(),
         policy=policy,
         checkpoint=checkpoint,
@@ -169,7 +160,7 @@ class _Sender:
         *,
         sessions: sessionmaker[Session],
         notifier: Notifier,
-        clock: _Clock,
+        clock: Clock,
         worker: str,
         policy: SendPolicy,
         checkpoint: Checkpoint | None,
@@ -187,48 +178,15 @@ class _Sender:
     def claim(self) -> list[int]:
         """Lease the due head row of each channel that may be posted to now."""
         now = self.clock()
-        earlier, posted = aliased(Outbox), aliased(Outbox)
-        waits_for_earlier = (
-            select(earlier.id)
-            .where(
-                earlier.channel_id == Outbox.channel_id,
-                earlier.id < Outbox.id,
-                earlier.sent_at.is_(None),
-                earlier.dead_at.is_(None),
-            )
-            .exists()
-        )
-        posted_lately = (
-            select(posted.id)
-            .where(
-                posted.channel_id == Outbox.channel_id,
-                posted.last_post_at > now - timedelta(seconds=self.policy.spacing),
-            )
-            .exists()
-        )
-        query = (
-            select(Outbox.id)
-            .where(
-                Outbox.sent_at.is_(None),
-                Outbox.dead_at.is_(None),
-                Outbox.next_attempt_at <= now,
-                or_(Outbox.claimed_until.is_(None), Outbox.claimed_until <= now),
-                ~waits_for_earlier,
-                ~posted_lately,
-            )
-            .order_by(Outbox.id)
-            .limit(self.policy.batch)
-            .with_for_update(skip_locked=True, of=Outbox)
-        )
         with transaction(self.sessions) as session:
-            ids = list(session.scalars(query))
-            if ids:
-                session.execute(
-                    update(Outbox)
-                    .where(Outbox.id.in_(ids))
-                    .values(claimed_by=self.worker, claimed_until=self._lease_end())
-                    .execution_options(synchronize_session=False)
-                )
+            ids = outbox_queries.claim_heads(
+                session=session,
+                now=now,
+                spacing=timedelta(seconds=self.policy.spacing),
+                batch=self.policy.batch,
+                worker=self.worker,
+                until=self._lease_end(),
+            )
             self._note_next_due(session, now)
         self.report.claimed = len(ids)
         return ids
@@ -237,30 +195,21 @@ class _Sender:
         """When a row held back now (a channel's pace, a planned retry) may go: the loop sleeps
         until then rather than a whole interval."""
         spacing = timedelta(seconds=self.policy.spacing)
-        last_post = session.scalar(
-            select(func.min(Outbox.last_post_at)).where(Outbox.last_post_at > now - spacing)
-        )
+        last_post = outbox_queries.first_post_since(session=session, since=now - spacing)
         if last_post is not None:
-            self.report.due(_aware(last_post) + spacing)
-        retry = session.scalar(
-            select(func.min(Outbox.next_attempt_at)).where(
-                Outbox.sent_at.is_(None), Outbox.dead_at.is_(None), Outbox.next_attempt_at > now
-            )
-        )
+            self.report.due(last_post + spacing)
+        retry = outbox_queries.first_retry_after(session=session, now=now)
         if retry is not None:
-            self.report.due(_aware(retry))
+            self.report.due(retry)
 
     def _lease_end(self) -> datetime:
         return self.clock() + timedelta(seconds=self.policy.lease)
 
     def _own(self, session: Session, row_id: int, **values: Any) -> bool:
         """Update a row this worker still holds; whether it did."""
-        result = session.connection().execute(
-            update(Outbox)
-            .where(Outbox.id == row_id, Outbox.claimed_by == self.worker, Outbox.sent_at.is_(None))
-            .values(**values)
-        )
-        if result.rowcount == 1:
+        if outbox_queries.update_claimed(
+            session=session, row_id=row_id, worker=self.worker, **values
+        ):
             return True
         log.warning("outbox row %s: claim lost to another worker; leaving it", row_id)
         self.report.lost += 1
@@ -291,7 +240,7 @@ class _Sender:
 
     def _load(self, row_id: int) -> _Work | None:
         with transaction(self.sessions) as session:
-            row = session.get(Outbox, row_id)
+            row = outbox_queries.get(session=session, row_id=row_id)
             if row is None or row.claimed_by != self.worker or row.sent_at is not None:
                 self.report.lost += 1
                 return None
@@ -308,7 +257,7 @@ class _Sender:
                 notice=payload,
                 attempts=row.attempts,
                 parent_ts=row.parent_ts,
-                known_parent=_known_parent(session, row),
+                known_parent=outbox_queries.get_known_parent(session=session, row=row),
                 endpoint_id=row.private_endpoint_id,
             )
 
@@ -337,11 +286,8 @@ class _Sender:
             if not self._own(session, work.id, **values):
                 return None
             if posted and work.endpoint_id is not None:
-                session.execute(
-                    update(PrivateEndpoint)
-                    .where(PrivateEndpoint.id == work.endpoint_id)
-                    .values(alert_ts=ts)
-                    .execution_options(synchronize_session=False)
+                outbox_queries.update_endpoint_parent(
+                    session=session, endpoint_id=work.endpoint_id, ts=ts
                 )
         if self.checkpoint is not None:
             self.checkpoint(work.id, PARENT_STEP)
@@ -373,11 +319,8 @@ class _Sender:
         """The thread is gone: the next try posts a new parent."""
         with transaction(self.sessions) as session:
             if self._own(session, work.id, parent_ts=None) and work.endpoint_id is not None:
-                session.execute(
-                    update(PrivateEndpoint)
-                    .where(PrivateEndpoint.id == work.endpoint_id)
-                    .values(alert_ts=None)
-                    .execution_options(synchronize_session=False)
+                outbox_queries.update_endpoint_parent(
+                    session=session, endpoint_id=work.endpoint_id, ts=None
                 )
 
     def _defer(self, row_id: int, until: datetime) -> None:
@@ -425,30 +368,3 @@ def _read(row: Outbox) -> tuple[str | None, Notice | None]:
         return None, read_notice(row.kind, row.payload)
     except UnreadableNotice as error:
         return str(error), None
-
-
-def _known_parent(session: Session, row: Outbox) -> str | None:
-    """The thread's parent message: on its endpoint, or on the thread's earlier outbox rows."""
-    if row.private_endpoint_id is not None:
-        endpoint = session.get(PrivateEndpoint, row.private_endpoint_id)
-        if endpoint is not None:
-            return endpoint.alert_ts
-    if row.thread_key is None:
-        return None
-    query = (
-        select(Outbox.parent_ts)
-        .where(
-            Outbox.thread_key == row.thread_key,
-            Outbox.channel_id == row.channel_id,
-            Outbox.parent_ts.is_not(None),
-            Outbox.id < row.id,
-        )
-        .order_by(Outbox.id.desc())
-        .limit(1)
-    )
-    return session.scalar(query)
-
-
-def _aware(moment: datetime) -> datetime:
-    """A timestamp read back by an aggregate (SQLite returns it without its zone)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

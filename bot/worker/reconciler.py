@@ -1,13 +1,7 @@
-"""The reconcile loop: every state that waits on AWS, advanced from what AWS reports.
+"""The reconcile loop: a pass (`bot.reconcile.passes`) every interval, wired to AWS and Slack.
 
-A pass claims free endpoint services (a unit: the service, its cluster and endpoints; see
-`reconcile_claims`), loads them in a fixed number of queries and works them region by region:
-dropped clusters are removed from AWS; new services are created; `creating` services are read
-in one batched call; allowed principals follow the endpoints' accounts; the region's
-connections are read in one batched call and accepted, rejected or watched. Each unit's
-outcome is saved in one transaction right after its AWS mutations, so a crash repeats at most
-the mutations of one unit, and those are idempotent on AWS. Open modals of changed endpoints
-are updated once the pass is done, outside any transaction.
+This module only wires: boto3 gateways per region, the Slack call behind live modal updates,
+the pass's duration metric, and the loop that survives a failed pass.
 """
 
 from __future__ import annotations
@@ -16,20 +10,21 @@ import logging
 import threading
 import time
 from datetime import datetime
-from itertools import groupby
 
 import boto3
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.aws.privatelink import PrivateLinkGateway, gateway_for_region
+from bot.clock import Clock
 from bot.observability import RECONCILE_SECONDS
-from bot.services import reconcile
-from bot.storage.db import read_only
-from bot.worker import modals, reconcile_claims
+from bot.reconcile.modals import ModalResult, ShowModal, Shown
+from bot.reconcile.passes import Checkpoint, Gateways, ReconcilePolicy, run_pass
+from bot.reconcile.report import PassReport
+from bot.services.wizard import WizardState
+from bot.slack.views.wizard import wizard_view
 from bot.worker.outbox import default_worker_id
-from bot.worker.reconcile_pass import Checkpoint, Clock, Gateways, Pass, ReconcilePolicy, region_of
-from bot.worker.reconcile_report import PassReport
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +40,8 @@ __all__ = [
 ]
 
 DEFAULT_POLICY = ReconcilePolicy()
+MODAL_CLOSED = "not_found"
+MODAL_OVERTAKEN = "hash_conflict"
 
 
 def gateway_factory(*, endpoint_url: str | None = None) -> Gateways:
@@ -65,6 +62,27 @@ def gateway_factory(*, endpoint_url: str | None = None) -> Gateways:
     return gateway
 
 
+def show_wizard(client: WebClient) -> ShowModal:
+    """Live modal updates through Slack's `views.update`; a closed modal (`not_found`) and one
+    another update got to first (`hash_conflict`) are sorted out, not errors."""
+
+    def show(view_id: str, state: WizardState) -> Shown:
+        try:
+            client.views_update(view_id=view_id, view=wizard_view(state))
+        except SlackApiError as error:
+            code = str(error.response.get("error"))
+            if code == MODAL_CLOSED:
+                return Shown(ModalResult.CLOSED, code)
+            if code == MODAL_OVERTAKEN:
+                return Shown(ModalResult.OVERTAKEN, code)
+            return Shown(ModalResult.FAILED, code)
+        except (SlackClientError, OSError) as error:
+            return Shown(ModalResult.FAILED, str(error))
+        return Shown(ModalResult.UPDATED)
+
+    return show
+
+
 def reconcile_once(
     *,
     sessions: sessionmaker[Session],
@@ -77,54 +95,15 @@ def reconcile_once(
 ) -> PassReport:
     """One pass over the services this worker can claim; what it did."""
     with RECONCILE_SECONDS.time():
-        return _reconcile(
+        return run_pass(
             sessions=sessions,
             gateways=gateways,
-            slack=slack,
+            show_modal=show_wizard(slack) if slack is not None else None,
             worker_id=worker_id,
             clock=Clock(now),
             policy=policy,
             checkpoint=checkpoint,
         )
-
-
-def _reconcile(
-    *,
-    sessions: sessionmaker[Session],
-    gateways: Gateways,
-    slack: WebClient | None,
-    worker_id: str,
-    clock: Clock,
-    policy: ReconcilePolicy,
-    checkpoint: Checkpoint | None,
-) -> PassReport:
-    work = Pass(sessions, gateways, worker_id, clock, policy, checkpoint)
-    ids = reconcile_claims.claim(
-        sessions=sessions,
-        worker_id=worker_id,
-        now=clock.start,
-        lease=policy.lease,
-        batch=policy.batch,
-    )
-    work.report.claimed = len(ids)
-    if not ids:
-        return work.report
-    try:
-        with sessions() as session:
-            read_only(session)
-            units = reconcile.load_units(session=session, worker_id=worker_id, service_ids=ids)
-        for region, group in groupby(sorted(units, key=region_of), key=region_of):
-            work.region(region, list(group))
-    finally:
-        reconcile_claims.release(
-            sessions=sessions, worker_id=worker_id, service_ids=ids, at=clock.start
-        )
-    if slack is not None and work.modals:
-        shown = modals.push(sessions=sessions, client=slack, targets=work.modals)
-        work.report.modals_updated = shown.updated
-        work.report.modals_closed = shown.closed
-        work.report.modal_errors = shown.failed
-    return work.report
 
 
 def run_forever(

@@ -12,10 +12,10 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.reconcile.passes import ReconcilePolicy
 from bot.slack.client import MeteredWebClient
 from bot.worker import outbox, reconciler
 from bot.worker.outbox import SendPolicy
-from bot.worker.reconcile_pass import ReconcilePolicy
 
 log = logging.getLogger(__name__)
 OUTBOX_INTERVAL_SECONDS = 1.0

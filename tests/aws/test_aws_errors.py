@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
-from bot.aws.errors import aws_error, error_from_cli_output, explain, parse_cli_error
+from bot.aws.errors import aws_error, explain
 from bot.aws.privatelink import PrivateLinkGateway, gateway_for_region
 from bot.domain.errors import AwsError
 from bot.sandbox.aws import (
@@ -20,7 +20,14 @@ from bot.sandbox.aws import (
     provider_credentials,
     seed_consumer_network,
 )
-from tests.aws_fixtures import CONSUMER_ACCOUNT, NO_RETRIES, OTHER_ACCOUNT, REGION
+from tests.aws_fixtures import (
+    CONSUMER_ACCOUNT,
+    NO_RETRIES,
+    OTHER_ACCOUNT,
+    REGION,
+    error_from_cli_output,
+    parse_cli_error,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client

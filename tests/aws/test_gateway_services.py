@@ -18,7 +18,7 @@ from bot.domain.validation import parse_service_name
 from bot.sandbox.aws import PROVIDER_ACCOUNT_ID, ProviderNetwork, configure, fail_dns_verification
 from bot.sandbox.aws.settings import LOCK
 from bot.services.services import client_token
-from tests.aws_fixtures import CONSUMER_ACCOUNT, REGION
+from tests.aws_fixtures import CONSUMER_ACCOUNT, REGION, InspectingGateway
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -218,7 +218,7 @@ def test_az_ids_come_from_zone_names_when_aws_gives_only_names(
     provider_ec2.meta.events.register(
         "after-call.ec2.DescribeVpcEndpointServiceConfigurations", drop_ids
     )
-    gateway = PrivateLinkGateway(provider_ec2)
+    gateway = InspectingGateway(provider_ec2)
     service = ensure(gateway, provider_network)
 
     assert gateway.get_service(service_id=service.service_id).az_ids == ("usw2-az1", "usw2-az2")

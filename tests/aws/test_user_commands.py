@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bot.aws.errors import error_from_cli_output
 from bot.aws.privatelink import PrivateLinkGateway, ServiceInfo
 from bot.domain.commands import create_endpoint_argv, modify_endpoint_argv
 from bot.sandbox.aws import ConsumerNetwork, Credentials, ProviderNetwork
-from tests.aws_fixtures import CONSUMER_ACCOUNT, REGION, run_aws_cli
+from tests.aws_fixtures import CONSUMER_ACCOUNT, REGION, error_from_cli_output, run_aws_cli
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client

@@ -42,9 +42,10 @@ from bot.services import changes, clusters, endpoints, projects, services, wizar
 from bot.slack.ids import COMMAND, ActionId, BlockId
 from bot.slack.views import messages
 from bot.slack.views.wizard import wizard_view
-from bot.storage import orm, repository
+from bot.storage import cluster_queries, endpoint_queries, event_log, orm, project_queries
 from bot.storage.db import transaction
 from tests.slack.conftest import CHANNEL, NLB, OWNER, SECRET, seed
+from tests.storage.queries import get_project
 
 __all__ = [
     "SECRET",
@@ -132,7 +133,7 @@ def _endpoint(
         vpc_id=f"vpc-{n:017x}",
         subnet_ids=SUBNETS,
     )
-    endpoint = repository.get_endpoint(session=session, endpoint_id=endpoint_id)
+    endpoint = endpoint_queries.get_endpoint(session=session, endpoint_id=endpoint_id)
     assert endpoint is not None
     if until is EndpointStatus.FAILED:
         endpoint.failure_reason = "The subnet's Availability Zone is not supported"
@@ -150,7 +151,7 @@ def _endpoint(
         session=session,
         endpoint=endpoint,
         event=EndpointEvent.CONNECTION_ACCEPTED,
-        actor=repository.SYSTEM_ACTOR,
+        actor=event_log.SYSTEM_ACTOR,
     )
     if until is EndpointStatus.PENDING:
         return endpoint_id
@@ -159,7 +160,7 @@ def _endpoint(
         session=session,
         endpoint=endpoint,
         event=EndpointEvent.CONNECTION_AVAILABLE,
-        actor=repository.SYSTEM_ACTOR,
+        actor=event_log.SYSTEM_ACTOR,
     )
     return endpoint_id
 
@@ -183,10 +184,10 @@ def seed_world(sessions: sessionmaker[Session]) -> World:
         )
         clusters.add(session=session, spec=spec)
     with transaction(sessions) as session:
-        project = repository.get_project_by_channel(session=session, channel_id=CHANNEL)
-        bulk = repository.get_project_by_channel(session=session, channel_id=BULK_CHANNEL)
+        project = project_queries.get_project_by_channel(session=session, channel_id=CHANNEL)
+        bulk = project_queries.get_project_by_channel(session=session, channel_id=BULK_CHANNEL)
         assert project is not None and bulk is not None
-        named = {c.name: c for c in repository.list_clusters(session=session)}
+        named = {c.name: c for c in cluster_queries.list_clusters(session=session)}
         orders, ledger, bulk_cluster = named["orders"], named["ledger"], named["bulk"]
         for cluster in (orders, ledger, bulk_cluster):
             _activate(session, cluster)
@@ -211,7 +212,7 @@ def seed_world(sessions: sessionmaker[Session]) -> World:
 
 
 def _state_view(session: Session, endpoint_id: int) -> JsonDict:
-    endpoint = repository.get_endpoint(session=session, endpoint_id=endpoint_id)
+    endpoint = endpoint_queries.get_endpoint(session=session, endpoint_id=endpoint_id)
     assert endpoint is not None
     return wizard_view(wizard.state_of(session=session, endpoint=endpoint))
 
@@ -239,8 +240,8 @@ def build_workload(
     """Every request template; the toggled modal is opened on the stand-in first."""
     hook = f"{hooks_url}commands/T0001/1/benchmark"
     with sessions() as session:
-        project = repository.get_project(session=session, project_id=world.project_id)
-        bulk = repository.get_project(session=session, project_id=world.bulk_project_id)
+        project = get_project(session=session, project_id=world.project_id)
+        bulk = get_project(session=session, project_id=world.bulk_project_id)
         assert project is not None and bulk is not None
         choose = wizard_view(
             wizard.start(

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.aws.privatelink import FILTER_VALUES_MAX, IDS_PER_CALL, PAGE_SIZE
 from bot.domain.states import Cloud, ClusterStatus, EndpointStatus, ServiceStatus, Stage, Tier
-from bot.storage import orm, repository
+from bot.storage import cluster_queries, orm, project_queries
 from bot.storage.db import transaction
 from bot.storage.types import utcnow
 from tests.benchmarks._reconcile_aws import LocalAwsProcess, SeededService, ServiceSeed
@@ -197,7 +197,7 @@ def seed(sessions: sessionmaker[Session], aws: LocalAwsProcess, n: int) -> Seede
     started = time.perf_counter()
     with transaction(sessions) as session:
         projects = {
-            region: repository.create_project(
+            region: project_queries.create_project(
                 session=session,
                 name=f"bench-{region}",
                 channel_id=f"C0BENCH{index:04d}",
@@ -207,7 +207,7 @@ def seed(sessions: sessionmaker[Session], aws: LocalAwsProcess, n: int) -> Seede
             for index, region in enumerate(REGIONS)
         }
         clusters = [
-            repository.create_cluster(
+            cluster_queries.create_cluster(
                 session=session,
                 project_id=projects[plan.region].id,
                 name=plan.name,

@@ -37,7 +37,7 @@ from bot.domain.states import Cloud, ClusterStatus, EndpointStatus, Stage, Tier
 from bot.domain.transitions import EndpointEvent
 from bot.sandbox.slack_api import DEFAULT_TOKEN, Call, SlackStandIn, start
 from bot.services import changes
-from bot.storage import orm, repository
+from bot.storage import cluster_queries, event_log, orm, project_queries
 from bot.storage.db import make_engine, make_sessionmaker, transaction
 from bot.worker.outbox import DEFAULT_POLICY, run_forever
 from tests.benchmarks._db import scratch_database
@@ -72,7 +72,7 @@ def seed_pending(sessions: sessionmaker[Session], *, endpoints: int, channels: i
     with transaction(sessions) as session:
         clusters = []
         for index in range(channels):
-            project = repository.create_project(
+            project = project_queries.create_project(
                 session=session,
                 name=f"alerts-{index}",
                 channel_id=channel_id(index),
@@ -80,7 +80,7 @@ def seed_pending(sessions: sessionmaker[Session], *, endpoints: int, channels: i
                 owners=[OWNER],
             )
             clusters.append(
-                repository.create_cluster(
+                cluster_queries.create_cluster(
                     session=session,
                     project_id=project.id,
                     name=f"db-{index}",
@@ -123,7 +123,7 @@ def turn_active(sessions: sessionmaker[Session], endpoint_ids: list[int]) -> Non
                 session=session,
                 endpoint=endpoint,
                 event=EndpointEvent.CONNECTION_AVAILABLE,
-                actor=repository.SYSTEM_ACTOR,
+                actor=event_log.SYSTEM_ACTOR,
             )
 
 

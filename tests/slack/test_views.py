@@ -16,9 +16,9 @@ from bot.domain.states import Cloud, ClusterStatus, EndpointStatus, ServiceStatu
 from bot.services.endpoints import Connect, EndpointRow, Listing
 from bot.services.wizard import WizardState
 from bot.slack.views import messages
-from bot.slack.views.check import InvalidBlocks, check_message, check_view
 from bot.slack.views.home import home_view
 from bot.slack.views.wizard import wizard_view
+from tests.slack.checks import InvalidBlocks, check_message, check_view
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 PROJECT = Project(id=1, name="payments", channel_id="C0PAYMENTS", owners=frozenset({"U0OWNER01"}))

@@ -1,4 +1,4 @@
-"""The repository and the schema's rules, on SQLite and Postgres."""
+"""The storage queries and the schema's rules, on SQLite and Postgres."""
 
 from __future__ import annotations
 
@@ -10,7 +10,16 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.domain.states import Cloud, ClusterStatus, EndpointStatus, ServiceStatus, Stage, Tier
-from bot.storage import orm, repository
+from bot.storage import (
+    cluster_queries,
+    endpoint_queries,
+    event_log,
+    orm,
+    outbox_queries,
+    project_queries,
+    service_queries,
+)
+from tests.storage.queries import list_events
 
 NLB = "arn:aws:elasticloadbalancing:us-west-2:123456789012:loadbalancer/net/orders/0123456789abcdef"
 
@@ -18,13 +27,13 @@ NLB = "arn:aws:elasticloadbalancing:us-west-2:123456789012:loadbalancer/net/orde
 def make_project(
     session: Session, name: str = "payments", channel: str = "C0PAYMENTS"
 ) -> orm.Project:
-    return repository.create_project(
+    return project_queries.create_project(
         session=session, name=name, channel_id=channel, team_id="T0001", owners=["U0OWNER1"]
     )
 
 
 def make_cluster(session: Session, project: orm.Project, name: str = "orders") -> orm.Cluster:
-    return repository.create_cluster(
+    return cluster_queries.create_cluster(
         session=session,
         project_id=project.id,
         name=name,
@@ -55,12 +64,13 @@ def make_endpoint(session: Session, cluster: orm.Cluster, **values: object) -> o
 def test_project_round_trip(db_session: Session) -> None:
     project = make_project(db_session)
     db_session.expire_all()
-    loaded = repository.get_project_by_channel(session=db_session, channel_id="C0PAYMENTS")
+    loaded = project_queries.get_project_by_channel(session=db_session, channel_id="C0PAYMENTS")
     assert loaded is not None and loaded.id == project.id
     assert loaded.to_domain().owners == frozenset({"U0OWNER1"})
     assert loaded.created_at.tzinfo is UTC
     assert [
-        p.name for p in repository.list_projects_of_user(session=db_session, user_id="U0OWNER1")
+        p.name
+        for p in project_queries.list_projects_of_user(session=db_session, user_id="U0OWNER1")
     ] == ["payments"]
 
 
@@ -95,7 +105,7 @@ def test_one_endpoint_service_per_cluster(db_session: Session) -> None:
             )
         )
         db_session.flush()
-    services = repository.map_services_by_cluster(session=db_session, cluster_ids=[cluster.id])
+    services = service_queries.map_services_by_cluster(session=db_session, cluster_ids=[cluster.id])
     assert services[cluster.id].to_domain().az_ids == ()
 
 
@@ -106,9 +116,11 @@ def test_a_vpce_belongs_to_one_live_endpoint(db_session: Session) -> None:
     make_endpoint(db_session, cluster)
     with pytest.raises(IntegrityError), db_session.begin_nested():
         make_endpoint(db_session, cluster, vpce_id="vpce-0123456789abcdef0")
-    repository.delete_endpoint(session=db_session, endpoint=first)
+    endpoint_queries.delete_endpoint(session=db_session, endpoint=first)
     make_endpoint(db_session, cluster, vpce_id="vpce-0123456789abcdef0")  # free again
-    counts = repository.count_endpoints_by_cluster(session=db_session, cluster_ids=[cluster.id])
+    counts = endpoint_queries.count_endpoints_by_cluster(
+        session=db_session, cluster_ids=[cluster.id]
+    )
     assert counts == {cluster.id: 3}
 
 
@@ -134,7 +146,7 @@ def test_events_keep_history_after_the_row_is_gone(db_session: Session) -> None:
     cluster = make_cluster(db_session, make_project(db_session))
     endpoint = make_endpoint(db_session, cluster)
     for to_status in ("initiating", "deleting"):
-        repository.record_event(
+        event_log.record_event(
             session=db_session,
             project_id=cluster.project_id,
             subject="private_endpoint",
@@ -144,15 +156,13 @@ def test_events_keep_history_after_the_row_is_gone(db_session: Session) -> None:
             to_status=to_status,
         )
     endpoint_id = endpoint.id
-    repository.delete_endpoint(session=db_session, endpoint=endpoint)
-    history = repository.list_events(
-        session=db_session, subject="private_endpoint", subject_id=endpoint_id
-    )
+    endpoint_queries.delete_endpoint(session=db_session, endpoint=endpoint)
+    history = list_events(session=db_session, subject="private_endpoint", subject_id=endpoint_id)
     assert [e.to_status for e in history] == ["initiating", "deleting"]
 
 
 def test_outbox_dedupe_key(db_session: Session) -> None:
-    first = repository.add_outbox(
+    first = outbox_queries.add(
         session=db_session,
         dedupe_key="ep-1-active",
         kind="post",
@@ -160,7 +170,7 @@ def test_outbox_dedupe_key(db_session: Session) -> None:
         payload={"text": "Active"},
         thread_key="endpoint:1",
     )
-    again = repository.add_outbox(
+    again = outbox_queries.add(
         session=db_session,
         dedupe_key="ep-1-active",
         kind="post",
@@ -179,7 +189,7 @@ def test_ids_are_never_reused_after_a_delete(db_session: Session) -> None:
     cluster = make_cluster(db_session, make_project(db_session))
     first = make_endpoint(db_session, cluster)
     first_id = first.id
-    repository.delete_endpoint(session=db_session, endpoint=first)
+    endpoint_queries.delete_endpoint(session=db_session, endpoint=first)
     assert make_endpoint(db_session, cluster).id > first_id
 
 
@@ -195,21 +205,21 @@ def test_listing_reads_the_first_of_each_project_and_counts_the_rest(db_session:
     made[second.id].append(make_endpoint(db_session, small).id)
     ids = [first.id, second.id, 999]
 
-    limited = repository.list_endpoints_of_projects(
+    limited = endpoint_queries.list_endpoints_of_projects(
         session=db_session, project_ids=ids, per_project=3
     )
     assert [e.id for e in limited] == made[first.id][:3] + made[second.id]
-    alone = repository.list_endpoints_of_projects(
+    alone = endpoint_queries.list_endpoints_of_projects(
         session=db_session, project_ids=[first.id], per_project=2
     )
     assert [e.id for e in alone] == made[first.id][:2]
-    every = repository.list_endpoints_of_projects(
+    every = endpoint_queries.list_endpoints_of_projects(
         session=db_session, project_ids=ids, per_project=100
     )
     assert [e.id for e in every] == made[first.id] + made[second.id]
-    counts = repository.count_endpoints_of_projects(session=db_session, project_ids=ids)
+    counts = endpoint_queries.count_endpoints_of_projects(session=db_session, project_ids=ids)
     assert counts == {first.id: 7, second.id: 1, 999: 0}
-    subnets = repository.subnet_ids_of_project(
+    subnets = endpoint_queries.subnet_ids_of_project(
         session=db_session, project_id=first.id, statuses={EndpointStatus.PENDING}
     )
     assert sorted(len(s) for s in subnets) == [0, 2, 4, 6]
@@ -224,7 +234,7 @@ def test_first_endpoint_in_a_status(db_session: Session) -> None:
     active = EndpointStatus.ACTIVE
 
     def first(**where: int) -> int | None:
-        found = repository.first_endpoint(
+        found = endpoint_queries.first_endpoint(
             session=db_session, project_id=project.id, status=active, **where
         )
         return found.id if found is not None else None
@@ -232,4 +242,7 @@ def test_first_endpoint_in_a_status(db_session: Session) -> None:
     assert first() == on_ledger.id
     assert first(cluster_id=orders.id) == on_orders.id
     other = make_project(db_session, "billing", "C0BILLING")
-    assert repository.first_endpoint(session=db_session, project_id=other.id, status=active) is None
+    assert (
+        endpoint_queries.first_endpoint(session=db_session, project_id=other.id, status=active)
+        is None
+    )

@@ -19,7 +19,7 @@ from bot.sandbox.slack_api import DEFAULT_TOKEN, Call, RunningStandIn, SlackStan
 from bot.services import changes
 from bot.slack.ids import ActionId, BlockId
 from bot.slack.metadata import EndpointRef
-from bot.storage import orm, repository
+from bot.storage import cluster_queries, endpoint_queries, orm, project_queries
 from bot.storage.db import make_sessionmaker, transaction
 from bot.storage.types import utcnow
 from bot.worker.outbox import SendPolicy, SendReport, pause_after, run_forever, send_due
@@ -55,12 +55,12 @@ def new_endpoint(
 ) -> int:
     """A project for `channel` (made once), a cluster `name` and a new private endpoint on it."""
     with transaction(sessions) as session:
-        project = repository.get_project_by_channel(session=session, channel_id=channel)
+        project = project_queries.get_project_by_channel(session=session, channel_id=channel)
         if project is None:
-            project = repository.create_project(
+            project = project_queries.create_project(
                 session=session, name=channel.lower(), channel_id=channel, team_id="T1", owners=[]
             )
-        cluster = repository.create_cluster(
+        cluster = cluster_queries.create_cluster(
             session=session,
             project_id=project.id,
             name=name,
@@ -208,7 +208,7 @@ def test_a_deleted_endpoint_updates_its_parent_found_on_the_outbox(
     with transaction(sessions) as session:
         endpoint = session.get(orm.PrivateEndpoint, endpoint_id)
         assert endpoint is not None
-        repository.delete_endpoint(session=session, endpoint=endpoint)
+        endpoint_queries.delete_endpoint(session=session, endpoint=endpoint)
     drain(sessions, client)
 
     (parent,) = slack.messages(CHANNEL)

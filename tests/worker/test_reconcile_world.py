@@ -16,7 +16,6 @@ from moto.ec2.models import ec2_backends
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.aws.privatelink import PrivateLinkGateway
 from bot.domain.states import Cloud, ClusterStatus, Tier
 from bot.sandbox.aws import (
     PROVIDER_ACCOUNT_ID,
@@ -33,7 +32,7 @@ from bot.storage import orm
 from bot.storage.db import make_sessionmaker, transaction
 from bot.storage.types import utcnow
 from bot.worker.reconciler import Checkpoint, PassReport, ReconcilePolicy, reconcile_once
-from tests.aws_fixtures import CONSUMER_ACCOUNT, REGION, ec2_client
+from tests.aws_fixtures import CONSUMER_ACCOUNT, REGION, InspectingGateway, ec2_client
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -63,15 +62,15 @@ class World:
     aws_url: str
     page_size: int = 1000
     calls: Counter[str] = field(default_factory=Counter)
-    _gateways: dict[str, PrivateLinkGateway] = field(default_factory=dict)
+    _gateways: dict[str, InspectingGateway] = field(default_factory=dict)
     _consumers: dict[str, Consumer] = field(default_factory=dict)
 
-    def gateway(self, region: str) -> PrivateLinkGateway:
+    def gateway(self, region: str) -> InspectingGateway:
         """The bot's gateway in `region` (no botocore retries; every call counted)."""
         if region not in self._gateways:
             client = ec2_client(provider_credentials(), self.aws_url, region=region)
             client.meta.events.register("before-call.ec2.*", self._count)
-            self._gateways[region] = PrivateLinkGateway(client, page_size=self.page_size)
+            self._gateways[region] = InspectingGateway(client, page_size=self.page_size)
         return self._gateways[region]
 
     def _count(self, model: Any, **_: Any) -> None:

@@ -1,8 +1,20 @@
-"""The Block Kit limits Slack enforces on messages and views, reported as Slack words them."""
+"""The one Block Kit checker: what Slack refuses in messages and views, worded as Slack words it.
+
+The stand-in's own checks come first, with Slack's wording and JSON pointers. A block or view
+they pass is then built with slack_sdk's models (`slack_sdk.models.blocks`, `.views`), whose
+validators know the rest of Block Kit's limits (text lengths of every element, required fields,
+a view's title, a Home tab without submit or close). Anything either refuses is an error, with
+one exception: like Slack, the checker takes a view with no blocks, which slack_sdk refuses.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.basic_objects import JsonValidator
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 MESSAGE_BLOCKS_MAX = 50
 VIEW_BLOCKS_MAX = 100
@@ -26,6 +38,16 @@ BLOCK_TYPES = frozenset(
 _ELEMENT_TEXT_LIMITS = {"button": 75, "static_select": 150, "multi_static_select": 150}
 _OPTION_TEXT_MAX = 75
 _OPTION_VALUE_MAX = 150
+# What slack_sdk's models raise on JSON they cannot build: a broken limit, or a malformed field.
+_REFUSED_BY_MODELS = (SlackObjectFormationError, TypeError, KeyError, ValueError, AttributeError)
+
+
+class _SlackView(View):
+    """slack_sdk's view model, less its minimum of one block (Slack takes an empty view)."""
+
+    @JsonValidator(f"views must contain at most {VIEW_BLOCKS_MAX} blocks")
+    def _validate_blocks_length(self) -> bool:
+        return self.blocks is None or len(self.blocks) <= VIEW_BLOCKS_MAX
 
 
 def _err(message: str, pointer: str) -> str:
@@ -116,6 +138,18 @@ def _block_errors(block: Any, pointer: str) -> list[str]:
     return errors
 
 
+def _model_errors(block: Any, pointer: str) -> list[str]:
+    """What slack_sdk's block models refuse in a block, with every nested element built."""
+    try:
+        parsed = Block.parse(block)
+        if parsed is None:
+            return [_err(f"unsupported type: {block.get('type')}", f"{pointer}/type")]
+        parsed.to_dict()  # validates the block and, through to_dict, each object inside it
+    except _REFUSED_BY_MODELS as error:
+        return [_err(str(error), pointer)]
+    return []
+
+
 def blocks_errors(blocks: Any, *, pointer: str, limit: int) -> list[str]:
     """What is wrong with a list of blocks, one Slack-style message per problem."""
     if not isinstance(blocks, list):
@@ -125,7 +159,7 @@ def blocks_errors(blocks: Any, *, pointer: str, limit: int) -> list[str]:
         errors.append(_err(f"must contain at most {limit} items", pointer))
     seen: set[str] = set()
     for i, block in enumerate(blocks):
-        errors += _block_errors(block, f"{pointer}/{i}")
+        errors += _block_errors(block, f"{pointer}/{i}") or _model_errors(block, f"{pointer}/{i}")
         block_id = block.get("block_id") if isinstance(block, dict) else None
         if block_id is None:
             continue
@@ -134,6 +168,21 @@ def blocks_errors(blocks: Any, *, pointer: str, limit: int) -> list[str]:
         elif block_id in seen:
             errors.append(_err(f"duplicate block_id: {block_id}", f"{pointer}/{i}/block_id"))
         seen.add(block_id)
+    return errors
+
+
+def _modal_errors(view: dict[str, Any]) -> list[str]:
+    errors: list[str] = []
+    if "title" not in view:
+        errors.append(_err("missing required field: title", "/view"))
+    for field in ("title", "submit", "close"):
+        if field in view:
+            errors += _text_errors(view[field], f"/view/{field}", limit=24, plain_only=True)
+    raw = view.get("blocks")
+    blocks = raw if isinstance(raw, list) else []
+    has_input = any(isinstance(b, dict) and b.get("type") == "input" for b in blocks)
+    if has_input and "submit" not in view:
+        errors.append(_err("submit is required when an input block is present", "/view"))
     return errors
 
 
@@ -148,16 +197,12 @@ def view_errors(view: Any, *, kinds: tuple[str, ...]) -> list[str]:
         value = view.get(field)
         if value is not None and (not isinstance(value, str) or len(value) > limit):
             errors.append(_err(f"must be less than {limit + 1} characters", f"/view/{field}"))
-    if view["type"] != "modal":
+    if view["type"] == "modal":
+        errors += _modal_errors(view)
+    if errors:
         return errors
-    if "title" not in view:
-        errors.append(_err("missing required field: title", "/view"))
-    for field in ("title", "submit", "close"):
-        if field in view:
-            errors += _text_errors(view[field], f"/view/{field}", limit=24, plain_only=True)
-    raw = view.get("blocks")
-    blocks = raw if isinstance(raw, list) else []
-    has_input = any(isinstance(b, dict) and b.get("type") == "input" for b in blocks)
-    if has_input and "submit" not in view:
-        errors.append(_err("submit is required when an input block is present", "/view"))
-    return errors
+    try:
+        _SlackView(**view).validate_json()
+    except _REFUSED_BY_MODELS as error:
+        return [_err(str(error), "/view")]
+    return []

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App, Respond
+from slack_bolt import App
 
-from bot.domain.errors import DomainError
 from bot.services import dns
-from bot.slack.deps import Deps, ack_now, after_ack
+from bot.slack.deps import Deps
 from bot.slack.ids import ActionId
 from bot.slack.metadata import ServiceRef, button_value
+from bot.slack.middleware import Answer, ack_now, reply_after_ack
 from bot.slack.views import messages
 
 
@@ -26,21 +26,18 @@ def _service_id(body: dict[str, Any]) -> int | None:
 def register(app: App, deps: Deps) -> None:
     """Wire Verify now."""
 
-    def on_verify(body: dict[str, Any], respond: Respond) -> None:
+    def verify(body: dict[str, Any]) -> Answer | None:
         service_id, user = _service_id(body), body["user"]["id"]
         if service_id is None:
-            return
-        with after_ack("request private DNS verification"):
-            try:
-                text = deps.run(
-                    lambda session: dns.request_verification(
-                        session=session, service_id=service_id, user_id=user
-                    )
-                )
-            except DomainError as error:
-                reply = messages.refusal(str(error))
-            else:
-                reply = messages.text_message(text)
-            respond(response_type="ephemeral", replace_original=False, **reply)
+            return None
+        text = deps.run(
+            lambda session: dns.request_verification(
+                session=session, service_id=service_id, user_id=user
+            )
+        )
+        return Answer(messages.text_message(text))
 
-    app.action(ActionId.VERIFY_DNS)(ack=ack_now, lazy=[on_verify])
+    app.action(ActionId.VERIFY_DNS)(
+        ack=ack_now,
+        lazy=[reply_after_ack("request private DNS verification", verify, replace=False)],
+    )

@@ -6,27 +6,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from slack_bolt import App, Respond
+from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.domain.connection import Client
-from bot.domain.errors import DomainError
 from bot.services import endpoints, wizard
-from bot.slack.deps import Deps, ack_now, after_ack, log
+from bot.slack.deps import Deps, log
 from bot.slack.ids import ActionId
-from bot.slack.listeners.modals import message_view, open_modal
 from bot.slack.metadata import ConnectChoice, EndpointRef, button_value
+from bot.slack.middleware import Answer, ack_now, after_ack, open_after_ack, reply_after_ack
 from bot.slack.views import messages
 from bot.slack.views.home import home_view, rows_that_fit
 from bot.slack.views.wizard import wizard_view
-from bot.storage import repository
+from bot.storage import cluster_queries, project_queries
 
 
 def home_for(session: Session, user_id: str) -> dict[str, Any]:
     """The Home tab of `user_id`, in five queries whatever the number of endpoints."""
-    projects = repository.list_projects_of_user(session=session, user_id=user_id)
+    projects = project_queries.list_projects_of_user(session=session, user_id=user_id)
     listings = endpoints.listings(
         session=session, project_ids=[p.id for p in projects], limit=rows_that_fit(len(projects))
     )
@@ -61,78 +60,69 @@ def register(app: App, deps: Deps) -> None:
 
     app.event("app_home_opened")(ack=ack_now, lazy=[on_home])
 
-    def reopen(body: dict[str, Any], client: WebClient) -> None:
+    def reopen(body: dict[str, Any]) -> Answer | None:
         endpoint_id, user = _endpoint_id(body), body["user"]["id"]
         if endpoint_id is None:
-            return
-        with after_ack("reopen the wizard"):
-            try:
-                state = deps.run(
-                    lambda session: wizard.resume(
-                        session=session, endpoint_id=endpoint_id, user_id=user
-                    )
-                )
-                view = wizard_view(state)
-            except DomainError as error:
-                view = message_view(str(error))
-            open_modal(deps, client, body["trigger_id"], view)
+            return None
+        state = deps.run(
+            lambda session: wizard.resume(session=session, endpoint_id=endpoint_id, user_id=user)
+        )
+        return Answer(view=wizard_view(state))
 
-    app.action(ActionId.EDIT)(ack=ack_now, lazy=[reopen])
-    app.action(ActionId.RETRY)(ack=ack_now, lazy=[reopen])
+    reopen_after_ack = open_after_ack(deps, "reopen the wizard", reopen)
+    app.action(ActionId.EDIT)(ack=ack_now, lazy=[reopen_after_ack])
+    app.action(ActionId.RETRY)(ack=ack_now, lazy=[reopen_after_ack])
 
-    def on_terminate_home(body: dict[str, Any], client: WebClient) -> None:
+    def terminate(body: dict[str, Any]) -> int | None:
+        """Terminate the clicked button's endpoint: its id, or None for a button without one."""
         endpoint_id, user = _endpoint_id(body), body["user"]["id"]
-        if endpoint_id is None:
-            return
-        with after_ack("terminate from Home"):
-            try:
-                deps.run(
-                    lambda session: wizard.terminate(
-                        session=session, endpoint_id=endpoint_id, user_id=user
-                    )
+        if endpoint_id is not None:
+            deps.run(
+                lambda session: wizard.terminate(
+                    session=session, endpoint_id=endpoint_id, user_id=user
                 )
-            except DomainError as error:
-                open_modal(deps, client, body["trigger_id"], message_view(str(error)))
-            _publish(deps, client, user)
-
-    app.action(ActionId.TERMINATE)(ack=ack_now, lazy=[on_terminate_home])
-
-    def on_terminate_message(body: dict[str, Any], respond: Respond) -> None:
-        endpoint_id, user = _endpoint_id(body), body["user"]["id"]
-        if endpoint_id is None:
-            return
-        with after_ack("terminate from a message"):
-            try:
-                deps.run(
-                    lambda session: wizard.terminate(
-                        session=session, endpoint_id=endpoint_id, user_id=user
-                    )
-                )
-            except DomainError as error:
-                respond(replace_original=True, **messages.refusal(str(error)))
-                return
-            respond(
-                replace_original=True,
-                **messages.text_message(
-                    f"Private endpoint #{endpoint_id} is being deleted; the channel hears when it "
-                    "is gone."
-                ),
             )
+        return endpoint_id
 
-    app.action(ActionId.TERMINATE_CONFIRMED)(ack=ack_now, lazy=[on_terminate_message])
+    def terminate_from_home(body: dict[str, Any]) -> Answer | None:
+        return None if terminate(body) is None else Answer()
 
-    def on_connect_client(body: dict[str, Any], respond: Respond) -> None:
+    def republish(body: dict[str, Any], client: WebClient) -> None:
+        _publish(deps, client, body["user"]["id"])
+
+    app.action(ActionId.TERMINATE)(
+        ack=ack_now,
+        lazy=[open_after_ack(deps, "terminate from Home", terminate_from_home, then=republish)],
+    )
+
+    def terminate_confirmed(body: dict[str, Any]) -> Answer | None:
+        endpoint_id = terminate(body)
+        if endpoint_id is None:
+            return None
+        return Answer(
+            messages.text_message(
+                f"Private endpoint #{endpoint_id} is being deleted; the channel hears when it "
+                "is gone."
+            )
+        )
+
+    app.action(ActionId.TERMINATE_CONFIRMED)(
+        ack=ack_now,
+        lazy=[reply_after_ack("terminate from a message", terminate_confirmed, replace=True)],
+    )
+
+    def connect_client(body: dict[str, Any]) -> Answer | None:
         try:
             choice = ConnectChoice.model_validate_json(
                 body["actions"][0]["selected_option"]["value"]
             )
         except (ValidationError, KeyError):
-            return
+            return None
         user, channel = body["user"]["id"], body["channel"]["id"]
 
         def load(session: Session) -> dict[str, Any]:
-            project = repository.get_project_by_channel(session=session, channel_id=channel)
-            cluster = repository.get_cluster(session=session, cluster_id=choice.cluster_id)
+            project = project_queries.get_project_by_channel(session=session, channel_id=channel)
+            cluster = cluster_queries.get_cluster(session=session, cluster_id=choice.cluster_id)
             if project is None or cluster is None or cluster.project_id != project.id:
                 return messages.refusal("That cluster is not in this channel's project.")
             found = endpoints.connect(
@@ -140,11 +130,9 @@ def register(app: App, deps: Deps) -> None:
             )
             return messages.connect_message(found, Client(choice.client))
 
-        with after_ack("switch the connect client"):
-            try:
-                reply = deps.read(load)
-            except DomainError as error:
-                reply = messages.refusal(str(error))
-            respond(replace_original=True, **reply)
+        return Answer(deps.read(load))
 
-    app.action(ActionId.CONNECT_CLIENT)(ack=ack_now, lazy=[on_connect_client])
+    app.action(ActionId.CONNECT_CLIENT)(
+        ack=ack_now,
+        lazy=[reply_after_ack("switch the connect client", connect_client, replace=True)],
+    )

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App, Respond
+from slack_bolt import App
 
-from bot.domain.errors import DomainError
 from bot.services import requests
-from bot.slack.deps import Deps, ack_now, after_ack
+from bot.slack.deps import Deps
 from bot.slack.ids import ActionId
 from bot.slack.metadata import RequestRef, button_value
+from bot.slack.middleware import Answer, ack_now, reply_after_ack
 from bot.slack.views import messages
 
 
@@ -27,28 +27,27 @@ def _request_id(body: dict[str, Any]) -> int | None:
 def register(app: App, deps: Deps) -> None:
     """Wire the Accept and Reject buttons of connection request messages."""
 
-    def decide(body: dict[str, Any], respond: Respond, *, accept: bool) -> None:
+    def decide(body: dict[str, Any], *, accept: bool) -> Answer | None:
         request_id, user = _request_id(body), body["user"]["id"]
         if request_id is None:
-            return
-        with after_ack("decide a connection request"):
-            try:
-                said = deps.run(
-                    lambda session: requests.owner_decides(
-                        session=session, request_id=request_id, user_id=user, accept=accept
-                    )
-                )
-            except DomainError as error:
-                reply = messages.refusal(str(error))
-            else:
-                reply = messages.text_message(said)
-            respond(response_type="ephemeral", replace_original=False, **reply)
+            return None
+        said = deps.run(
+            lambda session: requests.owner_decides(
+                session=session, request_id=request_id, user_id=user, accept=accept
+            )
+        )
+        return Answer(messages.text_message(said))
 
-    def on_accept(body: dict[str, Any], respond: Respond) -> None:
-        decide(body, respond, accept=True)
+    def on_accept(body: dict[str, Any]) -> Answer | None:
+        return decide(body, accept=True)
 
-    def on_reject(body: dict[str, Any], respond: Respond) -> None:
-        decide(body, respond, accept=False)
+    def on_reject(body: dict[str, Any]) -> Answer | None:
+        return decide(body, accept=False)
 
-    app.action(ActionId.ACCEPT_CONNECTION)(ack=ack_now, lazy=[on_accept])
-    app.action(ActionId.REJECT_CONNECTION)(ack=ack_now, lazy=[on_reject])
+    what = "decide a connection request"
+    app.action(ActionId.ACCEPT_CONNECTION)(
+        ack=ack_now, lazy=[reply_after_ack(what, on_accept, replace=False)]
+    )
+    app.action(ActionId.REJECT_CONNECTION)(
+        ack=ack_now, lazy=[reply_after_ack(what, on_reject, replace=False)]
+    )

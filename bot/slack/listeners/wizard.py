@@ -5,21 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
-from slack_bolt import Ack, App
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_bolt import App
 from sqlalchemy.orm import Session
 
-from bot.domain.errors import DomainError, InvalidInput
+from bot.domain.errors import InvalidInput
 from bot.domain.states import Stage
 from bot.domain.validation import Field
 from bot.services import wizard
 from bot.services.wizard import WizardState
-from bot.slack.deps import Deps, ack_now, after_ack, log
+from bot.slack.deps import Deps
 from bot.slack.ids import ActionId, BlockId, CallbackId
-from bot.slack.listeners.commands import project_for
 from bot.slack.listeners.modals import endpoint_of, message_view
 from bot.slack.metadata import WizardMetadata
+from bot.slack.middleware import (
+    Answer,
+    Caller,
+    ack_now,
+    after_ack,
+    answer_submission,
+    update_after_ack,
+)
 from bot.slack.views.wizard import wizard_view
 
 FIELD_BLOCKS: dict[str, BlockId] = {
@@ -52,9 +57,8 @@ def submit(session: Session, meta: WizardMetadata, body: dict[str, Any]) -> Wiza
     view, user = body["view"], body["user"]["id"]
     values = view["state"]["values"]
     if meta.endpoint_id is None:
-        project = project_for(
-            session, channel_id=meta.channel_id, team_id=body["team"]["id"], user_id=user
-        )
+        caller = Caller(team_id=body["team"]["id"], channel_id=meta.channel_id, user_id=user)
+        project = caller.remember(session)
         if meta.stage is Stage.CHOOSE_CLUSTER:
             return wizard.submit_cluster(
                 session=session,
@@ -108,62 +112,26 @@ def submit(session: Session, meta: WizardMetadata, body: dict[str, Any]) -> Wiza
 def register(app: App, deps: Deps) -> None:
     """Wire the wizard's submissions and buttons."""
 
-    @app.view_submission(CallbackId.WIZARD)
-    def on_submit(ack: Ack, body: dict[str, Any]) -> None:
+    def on_submit(body: dict[str, Any]) -> Answer:
         try:
             meta = WizardMetadata.model_validate_json(body["view"]["private_metadata"])
         except ValidationError:
-            ack(
-                response_action="update",
-                view=message_view("This wizard has expired; run the command again."),
-            )
-            return
+            return Answer(view=message_view("This wizard has expired; run the command again."))
         try:
             state = deps.run(lambda session: submit(session, meta, body))
-        except LookupError:
-            ack(
-                response_action="update",
-                view=message_view(
-                    "This channel no longer belongs to a project; ask an operator to bind it."
-                ),
-            )
-            return
-        except InvalidInput as error:
-            block = FIELD_BLOCKS.get(error.field)
-            if block is not None and _has_block(body["view"], block):
-                ack(response_action="errors", errors={block: error.message})
-            else:
-                ack(
-                    response_action="update",
-                    view=message_view(
-                        f"{error.message} Run `/private-endpoint create` to start again."
-                    ),
-                )
-            return
-        except DomainError as error:
-            ack(response_action="update", view=message_view(str(error)))
-            return
-        ack(response_action="update", view=wizard_view(state))
+        except InvalidInput as error:  # not a refusal: the person corrects a field
+            return _field_error(body["view"], error)
+        return Answer(view=wizard_view(state))
 
-    def toggle(body: dict[str, Any], client: WebClient) -> None:
+    def toggle(body: dict[str, Any]) -> Answer | None:
         view, user = body["view"], body["user"]["id"]
         endpoint_id = endpoint_of(view)
         if endpoint_id is None:
-            return
-        with after_ack("show/hide instructions"):
-            try:
-                state = deps.read(
-                    lambda session: wizard.current(
-                        session=session, endpoint_id=endpoint_id, user_id=user
-                    )
-                )
-                shown = wizard_view(state, show_instructions=not _showing(view))
-            except DomainError as error:
-                shown = message_view(str(error))
-            try:
-                client.views_update(view_id=view["id"], hash=view.get("hash"), view=shown)
-            except SlackApiError as error:
-                log.info("views.update after toggle: %s", error.response.get("error"))
+            return None
+        state = deps.read(
+            lambda session: wizard.current(session=session, endpoint_id=endpoint_id, user_id=user)
+        )
+        return Answer(view=wizard_view(state, show_instructions=not _showing(view)))
 
     def forget(body: dict[str, Any]) -> None:
         endpoint_id = endpoint_of(body["view"])
@@ -173,8 +141,22 @@ def register(app: App, deps: Deps) -> None:
                     lambda session: wizard.forget_view(session=session, endpoint_id=endpoint_id)
                 )
 
-    app.action(ActionId.TOGGLE_INSTRUCTIONS)(ack=ack_now, lazy=[toggle])
+    app.view_submission(CallbackId.WIZARD)(answer_submission(on_submit))
+    app.action(ActionId.TOGGLE_INSTRUCTIONS)(
+        ack=ack_now, lazy=[update_after_ack("show/hide instructions", toggle)]
+    )
     app.view_closed(CallbackId.WIZARD)(ack=ack_now, lazy=[forget])
+
+
+def _field_error(view: dict[str, Any], error: InvalidInput) -> Answer:
+    """The message under the field the input came from, or, with no such field in the view,
+    a modal that says so."""
+    block = FIELD_BLOCKS.get(error.field)
+    if block is not None and _has_block(view, block):
+        return Answer(errors={block: error.message})
+    return Answer(
+        view=message_view(f"{error.message} Run `/private-endpoint create` to start again.")
+    )
 
 
 def _showing(view: dict[str, Any]) -> bool:

@@ -1,7 +1,8 @@
 """The channel's messages about a private endpoint: its parent message and its thread replies.
 
-Pure builders from the outbox snapshot (`bot.services.changes.snapshot`): one parent message per
-endpoint, updated in place, and one reply per change; Active and Failed replies say more.
+Pure builders from the outbox snapshot (`bot.notices.endpoint.EndpointSnapshot`): one parent
+message per endpoint, updated in place, and one reply per change; Active and Failed replies say
+more.
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from bot.domain.connection import PASSWORD_VARIABLE, connection_strings
 from bot.domain.errors import InvalidInput
-from bot.domain.states import EndpointStatus, Stage
+from bot.domain.states import EndpointStatus
+from bot.notices.endpoint import EndpointSnapshot
 from bot.slack.ids import ActionId, BlockId
 from bot.slack.metadata import EndpointRef
 from bot.slack.views.blocks import (
@@ -55,26 +55,6 @@ _STATUS_HINT = {
     EndpointStatus.FAILED: "A step failed; see the reason in the thread and retry.",
     EndpointStatus.DELETED: "This private endpoint was deleted; its history stays in the thread.",
 }
-
-
-class EndpointSnapshot(BaseModel):
-    """An endpoint as one change left it: what its channel messages show."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    project_id: int
-    cluster: str
-    region: str
-    host: str
-    port: int
-    status: EndpointStatus
-    stage: Stage
-    vpc_id: str | None = None
-    vpce_id: str | None = None
-    failure_reason: str | None = None
-    created_by: str
-    dns_verified: bool | None = None  # whether `host` resolves (None: not known)
 
 
 Snapshot = EndpointSnapshot | Mapping[str, Any]

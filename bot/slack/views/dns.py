@@ -3,18 +3,16 @@
 One parent message per service, posted in the project's channel and updated in place: while
 the name is not verified it mentions the owners, gives the TXT record to publish and carries
 Verify now; once AWS is checking, or has verified the name, it says so instead. Each change
-(needs verification, started, verified, failed) is a reply. The notice is registered in
-`bot.slack.notices.KINDS`: import it through that module.
+(needs verification, started, verified, failed) is a reply. The notice itself is
+`bot.notices.dns.DnsVerification`; `bot.slack.renderers` renders it with these builders.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
 from bot.domain.dns import DnsChange, DnsState, dns_label
+from bot.notices.dns import DnsSnapshot
 from bot.slack.ids import ActionId
 from bot.slack.metadata import ServiceRef
-from bot.slack.notices import Notice
 from bot.slack.views.alerts import Message, escape_keeping_mentions
 from bot.slack.views.blocks import (
     Block,
@@ -28,57 +26,12 @@ from bot.slack.views.blocks import (
     section,
 )
 
-DNS_VERIFICATION = "dns_verification"
-"""The outbox kind of a private DNS name's notices."""
 REASON_MAX = 1500
 FALLBACK_MAX = 3000
 MODIFY_COMMAND = (
     "aws ec2 modify-vpc-endpoint --vpc-endpoint-id <vpce-id> --region {region} "
     "--private-dns-enabled"
 )
-
-
-class DnsSnapshot(BaseModel):
-    """A service's private DNS name as one change left it: what its channel messages show."""
-
-    model_config = ConfigDict(frozen=True)
-
-    service_id: int
-    aws_service_id: str | None = None
-    cluster: str
-    region: str
-    domain: str
-    state: str
-    txt_name: str | None = None
-    txt_value: str | None = None
-    failure_reason: str | None = None
-    owners: tuple[str, ...] = ()
-
-
-def dns_thread(service_id: int) -> str:
-    """The thread key of a service's private DNS messages."""
-    return f"dns:{service_id}"
-
-
-class DnsVerification(Notice):
-    """A change of a service's private DNS verification (see `bot.worker.reconcile_dns`)."""
-
-    change: DnsChange
-    actor: str | None = None  # who pressed Verify now, for `started`
-    dns: DnsSnapshot
-
-    @property
-    def thread_key(self) -> str:
-        """One thread per endpoint service."""
-        return dns_thread(self.dns.service_id)
-
-    def parent(self) -> Message:
-        """The name's message: the TXT record and Verify now until it is verified."""
-        return dns_message(self.dns)
-
-    def reply(self) -> Message:
-        """The change, as a line in the thread."""
-        return dns_reply(change=self.change, dns=self.dns, actor=self.actor)
 
 
 def _title(s: DnsSnapshot) -> str:

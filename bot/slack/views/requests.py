@@ -3,17 +3,16 @@
 One parent message per request, posted in the project's channel and updated in place: while
 the request is pending it mentions the owners and carries Accept and Reject; once an owner has
 decided it shows the decision instead. Each step (seen, decided, done on AWS, gone) is a reply.
-The notice is registered in `bot.slack.notices.KINDS`: import it through that module.
+The notice itself is `bot.notices.requests.ConnectionRequestNotice`; `bot.slack.renderers`
+renders it with these builders.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
 from bot.domain.requests import RequestStatus
+from bot.notices.requests import RequestSnapshot
 from bot.slack.ids import ActionId
 from bot.slack.metadata import RequestRef
-from bot.slack.notices import Notice
 from bot.slack.views.alerts import Message, escape_keeping_mentions
 from bot.slack.views.blocks import (
     Block,
@@ -26,53 +25,8 @@ from bot.slack.views.blocks import (
     section,
 )
 
-CONNECTION_REQUEST = "connection_request"
-"""The outbox kind of a connection request's notices."""
 DETAIL_MAX = 1000
 FALLBACK_MAX = 3000
-
-
-class RequestSnapshot(BaseModel):
-    """A connection request as one change left it: what its channel messages show."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    project_id: int
-    cluster: str
-    region: str
-    service_id: str
-    vpce_id: str
-    owner_account: str
-    status: RequestStatus
-    owners: tuple[str, ...] = ()
-    decided_by: str | None = None
-    detail: str | None = None  # why it is gone, or why AWS refused the decision
-
-
-def request_thread(*, service_id: str, vpce_id: str) -> str:
-    """The thread key of a connection request's messages."""
-    return f"request:{service_id}:{vpce_id}"
-
-
-class ConnectionRequestNotice(Notice):
-    """A step of a connection request from an unknown endpoint."""
-
-    text: str
-    request: RequestSnapshot
-
-    @property
-    def thread_key(self) -> str:
-        """One thread per request (service and vpce)."""
-        return request_thread(service_id=self.request.service_id, vpce_id=self.request.vpce_id)
-
-    def parent(self) -> Message:
-        """The request's message: Accept and Reject while pending, the decision after."""
-        return request_message(self.request)
-
-    def reply(self) -> Message:
-        """The step, as a line in the thread."""
-        return request_reply(self.text)
 
 
 def _mention(user_id: str | None) -> str:

@@ -1,26 +1,40 @@
-"""One reconcile pass over claimed units, region by region (see `bot.worker.reconciler`)."""
+"""One reconcile pass over claimed units, region by region.
+
+A pass claims free endpoint services (a unit: the service, its cluster and endpoints; see
+`bot.storage.service_queries`), loads them in a fixed number of queries and works them
+region by region: dropped clusters are removed from AWS; new services are created; `creating`
+services are read in one batched call; allowed principals follow the endpoints' accounts; the
+region's connections are read in one batched call and accepted, rejected or watched. Each
+concern (services, principals, connections, DNS, requests, modals) has a pure plan, its AWS
+calls and its part of the unit's one save. Each unit's outcome is saved in one transaction
+right after its AWS mutations, so a crash repeats at most the mutations of one unit, and those
+are idempotent on AWS. Open modals of changed endpoints are updated once the pass is done,
+outside any transaction.
+"""
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+from itertools import groupby
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.aws.privatelink import ConnectionInfo, PrivateLinkGateway, ServiceInfo
+from bot.clock import Clock
 from bot.domain.states import EndpointStatus, ServiceStatus
 from bot.observability import TRANSITIONS
+from bot.reconcile import connections as plan
+from bot.reconcile import dns, modals, principals, requests, services
+from bot.reconcile.modals import ShowModal
+from bot.reconcile.report import PassReport
+from bot.reconcile.save import LostClaim, ModalTarget, save
+from bot.reconcile.units import Unit, UnitOutcome, effective_status, held_by, load_units, region_of
 from bot.services import changes
-from bot.services.reconcile import Unit, UnitOutcome
-from bot.storage.db import run_in_transaction
-from bot.storage.types import utcnow
-from bot.worker import reconcile_dns, reconcile_requests, reconcile_steps
-from bot.worker import reconcile_plan as plan
-from bot.worker.reconcile_report import PassReport
-from bot.worker.reconcile_save import LostClaim, ModalTarget, save
+from bot.storage import service_queries
+from bot.storage.db import read_only, run_in_transaction
 
 log = logging.getLogger("bot.worker.reconciler")
 
@@ -40,28 +54,44 @@ class ReconcilePolicy:
     not_found_grace: float = 30.0
 
 
-class Clock:
-    """The pass's time: `start` (or now), advancing with the monotonic clock."""
-
-    def __init__(self, start: datetime | None) -> None:
-        self.start = start or utcnow()
-        self._origin = time.monotonic()
-
-    def __call__(self) -> datetime:
-        return self.start + timedelta(seconds=time.monotonic() - self._origin)
-
-
-def region_of(unit: Unit) -> str:
-    """The region a unit is worked in: its cluster's."""
-    return unit.cluster.region
-
-
-def held_by(unit: Unit) -> set[str]:
-    """The vpce ids the unit's own wizards hold (a failed one holds none: its id was wrong, or
-    its connection is lost), so that they are not offered elsewhere or asked of the owners."""
-    return {
-        e.vpce_id for e in unit.endpoints if e.vpce_id and e.status is not EndpointStatus.FAILED
-    }
+def run_pass(
+    *,
+    sessions: sessionmaker[Session],
+    gateways: Gateways,
+    show_modal: ShowModal | None,
+    worker_id: str,
+    clock: Clock,
+    policy: ReconcilePolicy,
+    checkpoint: Checkpoint | None,
+) -> PassReport:
+    """One pass over the services this worker can claim; what it did."""
+    work = Pass(sessions, gateways, worker_id, clock, policy, checkpoint)
+    ids = service_queries.claim(
+        sessions=sessions,
+        worker_id=worker_id,
+        now=clock.start,
+        lease=policy.lease,
+        batch=policy.batch,
+    )
+    work.report.claimed = len(ids)
+    if not ids:
+        return work.report
+    try:
+        with sessions() as session:
+            read_only(session)
+            units = load_units(session=session, worker_id=worker_id, service_ids=ids)
+        for region, group in groupby(sorted(units, key=region_of), key=region_of):
+            work.region(region, list(group))
+    finally:
+        service_queries.release(
+            sessions=sessions, worker_id=worker_id, service_ids=ids, at=clock.start
+        )
+    if show_modal is not None and work.modals:
+        shown = modals.push(sessions=sessions, show=show_modal, targets=work.modals)
+        work.report.modals_updated = shown.updated
+        work.report.modals_closed = shown.closed
+        work.report.modal_errors = shown.failed
+    return work.report
 
 
 class Pass:
@@ -105,8 +135,7 @@ class Pass:
             u
             for u in live
             if u.service.aws_service_id
-            and plan.effective_status(unit=u, outcome=outcomes[u.service.id])
-            is ServiceStatus.ACTIVE
+            and effective_status(unit=u, outcome=outcomes[u.service.id]) is ServiceStatus.ACTIVE
         ]
         active_ids = {u.service.id for u in active}
         connections = self._connections(gateway, active)
@@ -122,28 +151,27 @@ class Pass:
             )
             for u in live
         }
-        requests = reconcile_requests.plan_requests(
-            sessions=self.sessions, units=active, plans=plans, connections=connections, held=held
+        found = (
+            requests.recorded(sessions=self.sessions, units=active, plans=plans)
+            if connections is not None
+            else []
+        )
+        to_decide = requests.plan_requests(
+            units=active, plans=plans, connections=connections, held=held, found=found
         )
         for unit in live:
             outcome = outcomes[unit.service.id]
             if not self._leased(unit):
                 continue
-            reconcile_steps.mutate(
+            self._mutate(gateway, unit, outcome, plans[unit.service.id])
+            requests.mutate(
                 gateway=gateway,
                 unit=unit,
-                outcome=outcome,
-                connections=plans[unit.service.id],
-                report=self.report,
-            )
-            reconcile_requests.mutate(
-                gateway=gateway,
-                unit=unit,
-                planned=requests.get(unit.service.id),
+                planned=to_decide.get(unit.service.id),
                 outcome=outcome,
                 report=self.report,
             )
-            reconcile_dns.step(
+            dns.step(
                 gateway=gateway,
                 unit=unit,
                 info=infos.get(unit.service.aws_service_id or ""),
@@ -153,17 +181,73 @@ class Pass:
             if not outcome.empty:
                 self._save(unit, outcome, "mutated")
 
+    def _mutate(
+        self,
+        gateway: PrivateLinkGateway,
+        unit: Unit,
+        outcome: UnitOutcome,
+        connections: plan.ConnectionPlan,
+    ) -> None:
+        """The unit's AWS mutations, in order: a failed service discarded, accounts allowed,
+        connections accepted and rejected, accounts no longer needed disallowed."""
+        report = self.report
+        services.discard_failed(gateway=gateway, unit=unit, outcome=outcome, report=report)
+        service_id = unit.service.aws_service_id
+        active = effective_status(unit=unit, outcome=outcome) is ServiceStatus.ACTIVE
+        granted = set(unit.allowed_accounts)
+        disallow: frozenset[str] = frozenset()
+        if active and service_id is not None:
+            allow, disallow = principals.grants(unit=unit)
+            granted = principals.allow(
+                gateway=gateway,
+                unit=unit,
+                service_id=service_id,
+                accounts=allow,
+                outcome=outcome,
+                report=report,
+            )
+        failed = {o.endpoint_id for o in outcome.endpoints}
+        to_accept = {v: e for v, e in connections.accept.items() if e.id not in failed}
+        outcome.endpoints += connections.outcomes
+        if service_id is not None:
+            outcome.endpoints += plan.accept(
+                gateway=gateway,
+                unit=unit,
+                service_id=service_id,
+                endpoints=to_accept,
+                report=report,
+            )
+            outcome.endpoints += plan.reject(
+                gateway=gateway,
+                unit=unit,
+                service_id=service_id,
+                endpoints=connections.reject,
+                report=report,
+            )
+        if disallow and service_id is not None:
+            principals.disallow(
+                gateway=gateway,
+                unit=unit,
+                service_id=service_id,
+                accounts=disallow,
+                granted=granted,
+                report=report,
+            )
+        if granted != unit.allowed_accounts:
+            outcome.allowed_accounts = frozenset(granted)
+        outcome.unknown += connections.unknown
+
     def _drop(self, gateway: PrivateLinkGateway, unit: Unit) -> None:
         if not self._leased(unit):
             return
-        outcome = reconcile_steps.drop(gateway=gateway, unit=unit, report=self.report)
+        outcome = services.drop(gateway=gateway, unit=unit, report=self.report)
         if outcome is not None:
             self._save(unit, outcome, "dropped")
 
     def _create(self, gateway: PrivateLinkGateway, unit: Unit) -> Unit:
         if not self._leased(unit):
             return unit
-        outcome = reconcile_steps.create(gateway=gateway, unit=unit, report=self.report)
+        outcome = services.create(gateway=gateway, unit=unit, report=self.report)
         if outcome is None:
             return unit
         return self._save(unit, outcome, "created") or unit
@@ -172,7 +256,7 @@ class Pass:
         self, gateway: PrivateLinkGateway, units: Sequence[Unit], fresh: set[int]
     ) -> tuple[dict[int, UnitOutcome], dict[str, ServiceInfo]]:
         """What AWS says of the `creating` services (not those just created) and of the private
-        DNS names the pass watches (`reconcile_dns.watched`): one read; the answers by AWS id."""
+        DNS names the pass watches (`dns.watched`): one read; the answers by AWS id."""
         outcomes = {u.service.id: UnitOutcome() for u in units}
         creating = [
             u
@@ -181,17 +265,17 @@ class Pass:
             and u.service.aws_service_id
             and u.service.id not in fresh
         ]
-        read = {u.service.id: u for u in creating + reconcile_dns.watched(units=units, fresh=fresh)}
+        read = {u.service.id: u for u in creating + dns.watched(units=units, fresh=fresh)}
         if not read:
             return outcomes, {}
-        infos = reconcile_steps.read_services(
+        infos = services.read_services(
             gateway=gateway, units=list(read.values()), report=self.report
         )
         if infos is None:
             return outcomes, {}
         for unit in creating:
             info = infos.get(unit.service.aws_service_id or "")
-            outcomes[unit.service.id] = plan.service_outcome(unit=unit, info=info)
+            outcomes[unit.service.id] = services.service_outcome(unit=unit, info=info)
         return outcomes, infos
 
     def _connections(
@@ -202,9 +286,7 @@ class Pass:
         if not active:
             return {}
         ids = [u.service.aws_service_id or "" for u in active]
-        found = reconcile_steps.read_connections(
-            gateway=gateway, service_ids=ids, report=self.report
-        )
+        found = plan.read_connections(gateway=gateway, service_ids=ids, report=self.report)
         if found is None:
             return None
         missing = {
@@ -218,9 +300,7 @@ class Pass:
         }
         if not missing:
             return found
-        everything = reconcile_steps.read_connections(
-            gateway=gateway, service_ids=None, report=self.report
-        )
+        everything = plan.read_connections(gateway=gateway, service_ids=None, report=self.report)
         if everything is None:
             return None
         return found | {vpce: c for vpce, c in everything.items() if vpce in missing}

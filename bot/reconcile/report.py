@@ -6,9 +6,21 @@ import logging
 from dataclasses import dataclass
 
 from bot.domain.errors import AwsError
-from bot.services.reconcile import Unit
+from bot.reconcile.units import Unit
 
 log = logging.getLogger("bot.worker.reconciler")
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A status change that was saved, for the worker's log."""
+
+    subject: str
+    subject_id: int
+    event: str
+    from_status: str | None
+    to_status: str | None
+    detail: str | None = None
 
 
 @dataclass

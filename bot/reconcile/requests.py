@@ -1,11 +1,12 @@
-"""Connection requests from unknown endpoints, in a reconcile pass.
+"""Connection requests from unknown endpoints in a reconcile pass: plan, AWS calls; the steps
+are saved with the unit (`bot.services.requests.settle`).
 
 Everything comes from the region's one batched read of connections (no AWS call per request)
-and one query for the region's recorded requests. Unknown requests not yet recorded are left
-in the unit's plan, to be recorded and announced to the project's owners once; an owner's
-decision is carried out on AWS (at most one accept and one reject call per service), and a
-request whose connection has left `pendingAcceptance` meanwhile is closed as gone. Requests are
-never accepted or rejected without an owner's word.
+and one query for the region's recorded requests (`recorded`). Unknown requests not yet
+recorded are left in the unit's plan, to be recorded and announced to the project's owners
+once; an owner's decision is carried out on AWS (at most one accept and one reject call per
+service), and a request whose connection has left `pendingAcceptance` meanwhile is closed as
+gone. Requests are never accepted or rejected without an owner's word.
 """
 
 from __future__ import annotations
@@ -19,13 +20,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.aws.privatelink import ConnectionFailure, ConnectionInfo, PrivateLinkGateway
 from bot.domain.errors import AwsError
 from bot.domain.requests import OPEN_STATUSES, RequestEvent, RequestStatus
+from bot.domain.states import ConnectionState
+from bot.reconcile.connections import (
+    ACCEPTED_STATES,
+    REJECTABLE_STATES,
+    UNDECIDED_CODES,
+    ConnectionPlan,
+    closed_words,
+)
+from bot.reconcile.report import PassReport, aws_failed
+from bot.reconcile.units import Unit, UnitOutcome
 from bot.services import requests
-from bot.services.reconcile import Unit, UnitOutcome
 from bot.services.requests import OpenRequest, RequestOutcome
 from bot.storage.db import read_only
-from bot.worker import reconcile_plan as plan
-from bot.worker.reconcile_report import PassReport, aws_failed
-from bot.worker.reconcile_steps import UNDECIDED_CODES
 
 HELD = "a private endpoint's wizard now holds it, so it is verified and accepted there."
 
@@ -39,25 +46,37 @@ class RequestPlan:
     outcomes: list[RequestOutcome] = field(default_factory=list)
 
 
-def plan_requests(
+def recorded(
     *,
     sessions: sessionmaker[Session],
     units: Sequence[Unit],
-    plans: Mapping[int, plan.ConnectionPlan],
-    connections: Mapping[str, ConnectionInfo] | None,
-    held: Mapping[int, Set[str]],
-) -> dict[int, RequestPlan]:
-    """What the requests on these active services need, by service; unknown requests that
-    are recorded already are taken out of `plans` (each is announced once). `held`: by
-    service, the vpce ids its own wizards hold."""
-    if connections is None or not units:
-        return {}
+    plans: Mapping[int, ConnectionPlan],
+) -> Sequence[OpenRequest]:
+    """The requests recorded on these services: the open ones, and any of the vpce ids the
+    connection plans found unknown (one read-only query)."""
+    if not units:
+        return []
     unknown = [c.vpce_id for u in units for c in plans[u.service.id].unknown]
     with sessions() as session:
         read_only(session)
-        found = requests.list_for_services(
+        return requests.list_for_services(
             session=session, service_ids=[u.service.id for u in units], vpce_ids=unknown
         )
+
+
+def plan_requests(
+    *,
+    units: Sequence[Unit],
+    plans: Mapping[int, ConnectionPlan],
+    connections: Mapping[str, ConnectionInfo] | None,
+    held: Mapping[int, Set[str]],
+    found: Sequence[OpenRequest],
+) -> dict[int, RequestPlan]:
+    """What the requests on these active services need, by service, from the requests
+    `recorded` found; unknown requests that are recorded already are taken out of `plans`
+    (each is announced once). `held`: by service, the vpce ids its own wizards hold."""
+    if connections is None or not units:
+        return {}
     by_service: dict[int, list[OpenRequest]] = defaultdict(list)
     for request in found:
         by_service[request.service_id].append(request)
@@ -90,15 +109,15 @@ def _plan_unit(
             out.outcomes.append(_gone(request, HELD))
             continue
         match request.status:
-            case RequestStatus.PENDING if state == plan.PENDING_ACCEPTANCE:
+            case RequestStatus.PENDING if state == ConnectionState.PENDING_ACCEPTANCE:
                 continue  # waiting for an owner
-            case RequestStatus.ACCEPT_REQUESTED if state == plan.PENDING_ACCEPTANCE:
+            case RequestStatus.ACCEPT_REQUESTED if state == ConnectionState.PENDING_ACCEPTANCE:
                 out.accept[request.vpce_id] = request
-            case RequestStatus.ACCEPT_REQUESTED if state in plan.ACCEPTED_STATES:
+            case RequestStatus.ACCEPT_REQUESTED if state in ACCEPTED_STATES:
                 out.outcomes.append(_step(request, RequestEvent.AWS_ACCEPTED))  # rerun after crash
-            case RequestStatus.REJECT_REQUESTED if state in plan.REJECTABLE_STATES:
+            case RequestStatus.REJECT_REQUESTED if state in REJECTABLE_STATES:
                 out.reject[request.vpce_id] = request
-            case RequestStatus.REJECT_REQUESTED if state == "rejected":
+            case RequestStatus.REJECT_REQUESTED if state == ConnectionState.REJECTED:
                 out.outcomes.append(_step(request, RequestEvent.AWS_REJECTED))  # rerun after crash
             case _:
                 out.outcomes.append(_gone(request, _left(state)))
@@ -109,11 +128,11 @@ def _left(state: str | None) -> str:
     """Why a request is no longer pending, from its connection's state on AWS."""
     if state is None:
         return "AWS no longer lists it (the endpoint was deleted)."
-    if state in plan.ACCEPTED_STATES:
+    if state in ACCEPTED_STATES:
         return f"AWS reports it {state}: it was accepted outside the bot."
-    if state == "rejected":
+    if state == ConnectionState.REJECTED:
         return "it was rejected outside the bot."
-    return f"AWS reports it {state} (the endpoint was deleted, or the request expired)."
+    return f"its connection is {closed_words(state)}."
 
 
 def _step(request: OpenRequest, event: RequestEvent, detail: str | None = None) -> RequestOutcome:

@@ -1,4 +1,4 @@
-"""Private DNS verification in the reconcile pass (see `bot.domain.dns`).
+"""Private DNS verification in a reconcile pass (see `bot.domain.dns`): plan, AWS call, save.
 
 Which services' private DNS state the pass reads (in its one batched read of services, so
 the cost is pages, not services): every live one whose name is not verified yet (a check may
@@ -21,12 +21,11 @@ from bot.aws.privatelink import PrivateLinkGateway, ServiceInfo
 from bot.domain.dns import DnsChange, DnsOutcome, DnsState, dns_transition, verification_failed
 from bot.domain.errors import AwsError
 from bot.domain.states import ServiceStatus
+from bot.reconcile.report import PassReport, aws_failed
+from bot.reconcile.units import Unit, UnitOutcome, effective_status
 from bot.services import dns
-from bot.services.reconcile import Unit, UnitOutcome
 from bot.services.services import SERVICE_SUBJECT
-from bot.storage import orm, repository
-from bot.worker import reconcile_plan
-from bot.worker.reconcile_report import PassReport, aws_failed
+from bot.storage import event_log, orm
 
 log = logging.getLogger("bot.worker.reconciler")
 
@@ -91,7 +90,7 @@ def step(
         outcome.dns = found
         return
     state = found.seen if found else service.dns_state
-    active = reconcile_plan.effective_status(unit=unit, outcome=outcome) is ServiceStatus.ACTIVE
+    active = effective_status(unit=unit, outcome=outcome) is ServiceStatus.ACTIVE
     if service.status is ServiceStatus.CREATING and not active:
         outcome.dns = found  # the request waits for the service
         return
@@ -143,12 +142,12 @@ def save(
         service.dns_failure_reason = None
     if change is None:
         return moved.state != before
-    event = repository.record_event(
+    event = event_log.record_event(
         session=session,
         project_id=cluster.project_id,
         subject=SERVICE_SUBJECT,
         subject_id=service.id,
-        actor=repository.SYSTEM_ACTOR,
+        actor=event_log.SYSTEM_ACTOR,
         action=f"dns_{change.value}",
         from_status=before,
         to_status=moved.state,

@@ -1,15 +1,13 @@
-"""What the reconcile worker knows and decides about a unit of work (an endpoint service with
-its cluster and endpoints), and the loading of claimed units in a fixed number of queries,
-whatever the number of endpoints. Saving an outcome is `bot.worker.reconcile_save`."""
+"""A unit of the worker's work (an endpoint service with its cluster and endpoints), what a
+pass decides about it (`UnitOutcome`), and the loading of claimed units in a fixed number of
+queries, whatever the number of endpoints. Saving an outcome is `bot.reconcile.save`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain import entities
@@ -17,11 +15,11 @@ from bot.domain.dns import DnsOutcome
 from bot.domain.states import ClusterStatus, EndpointStatus, ServiceStatus, Stage
 from bot.domain.transitions import EndpointEvent, ServiceEvent
 from bot.services.requests import RequestOutcome
-from bot.storage import orm, repository
+from bot.storage import cluster_queries, endpoint_queries, orm, project_queries, service_queries
 
 
 @dataclass(frozen=True, slots=True)
-class EndpointSnapshot:
+class SeenEndpoint:
     """What the worker reads of a private endpoint."""
 
     id: int
@@ -43,7 +41,7 @@ class Unit:
     client_token: str  # the ClientToken of the service's current creation attempt
     cluster: entities.Cluster
     project: entities.Project
-    endpoints: tuple[EndpointSnapshot, ...]
+    endpoints: tuple[SeenEndpoint, ...]
 
     @property
     def dropping(self) -> bool:
@@ -99,7 +97,7 @@ class UnitOutcome:
     endpoints: list[EndpointOutcome] = field(default_factory=list)
     unknown: list[UnknownConnection] = field(default_factory=list)
     requests: list[RequestOutcome] = field(default_factory=list)
-    dns: DnsOutcome | None = None  # see bot.worker.reconcile_dns
+    dns: DnsOutcome | None = None  # see bot.reconcile.dns
     drop: bool = False
 
     @property
@@ -118,13 +116,13 @@ class UnitOutcome:
 
 
 def move(
-    *, endpoint: EndpointSnapshot, event: EndpointEvent, stage: Stage | None = None
+    *, endpoint: SeenEndpoint, event: EndpointEvent, stage: Stage | None = None
 ) -> EndpointOutcome:
     """`event` for an endpoint still as the worker saw it."""
     return EndpointOutcome(endpoint.id, endpoint.status, endpoint.vpce_id, event, stage)
 
 
-def fail(*, endpoint: EndpointSnapshot, reason: str, stage: Stage) -> EndpointOutcome:
+def fail(*, endpoint: SeenEndpoint, reason: str, stage: Stage) -> EndpointOutcome:
     """The endpoint failed for `reason`; Retry resumes at `stage`."""
     return EndpointOutcome(
         endpoint.id,
@@ -136,27 +134,27 @@ def fail(*, endpoint: EndpointSnapshot, reason: str, stage: Stage) -> EndpointOu
     )
 
 
-def accepted(*, endpoint: EndpointSnapshot) -> EndpointOutcome:
+def accepted(*, endpoint: SeenEndpoint) -> EndpointOutcome:
     """AWS accepted the endpoint's connection: on to Enable Private DNS."""
     return move(
         endpoint=endpoint, event=EndpointEvent.CONNECTION_ACCEPTED, stage=Stage.ENABLE_PRIVATE_DNS
     )
 
 
-def removed(*, endpoint: EndpointSnapshot) -> EndpointOutcome:
+def removed(*, endpoint: SeenEndpoint) -> EndpointOutcome:
     """Nothing of the endpoint is left on AWS: the row goes."""
     return move(endpoint=endpoint, event=EndpointEvent.REMOVED)
 
 
-def suggest(*, endpoint: EndpointSnapshot, vpce_id: str | None) -> EndpointOutcome:
+def suggest(*, endpoint: SeenEndpoint, vpce_id: str | None) -> EndpointOutcome:
     """Offer `vpce_id` (or nothing) as the endpoint's VPC endpoint."""
     return EndpointOutcome(
         endpoint.id, endpoint.status, endpoint.vpce_id, set_suggestion=True, suggestion=vpce_id
     )
 
 
-def _snapshot(row: orm.PrivateEndpoint) -> EndpointSnapshot:
-    return EndpointSnapshot(
+def _snapshot(row: orm.PrivateEndpoint) -> SeenEndpoint:
+    return SeenEndpoint(
         id=row.id,
         status=row.status,
         stage=row.stage,
@@ -190,47 +188,48 @@ def load_units(*, session: Session, worker_id: str, service_ids: Sequence[int]) 
     """The claimed services with everything the worker needs, in five queries whatever N."""
     if not service_ids:
         return []
-    service_rows = session.scalars(
-        select(orm.EndpointService)
-        .where(orm.EndpointService.id.in_(service_ids))
-        .where(orm.EndpointService.claimed_by == worker_id)
-        .order_by(orm.EndpointService.id)
-    ).all()
+    service_rows = service_queries.list_claimed(
+        session=session, worker_id=worker_id, service_ids=service_ids
+    )
     cluster_ids = sorted({s.cluster_id for s in service_rows})
-    clusters = repository.map_clusters(session=session, cluster_ids=cluster_ids)
+    clusters = cluster_queries.map_clusters(session=session, cluster_ids=cluster_ids)
     project_ids = sorted({c.project_id for c in clusters.values()})
     projects = {
         p.id: p.to_domain()
-        for p in session.scalars(select(orm.Project).where(orm.Project.id.in_(project_ids)))
+        for p in project_queries.list_projects_by_id(session=session, ids=project_ids)
     }
-    endpoints: dict[int, list[orm.PrivateEndpoint]] = {cid: [] for cid in cluster_ids}
-    if cluster_ids:
-        query = (
-            select(orm.PrivateEndpoint)
-            .where(orm.PrivateEndpoint.cluster_id.in_(cluster_ids))
-            .order_by(orm.PrivateEndpoint.id)
-        )
-        for row in session.scalars(query):
-            endpoints[row.cluster_id].append(row)
+    rows: dict[int, list[orm.PrivateEndpoint]] = {cid: [] for cid in cluster_ids}
+    for row in endpoint_queries.list_by_clusters(session=session, cluster_ids=cluster_ids):
+        rows[row.cluster_id].append(row)
     return [
         unit_of(
             service=s,
             cluster=clusters[s.cluster_id],
             project=projects[clusters[s.cluster_id].project_id],
-            endpoints=endpoints[s.cluster_id],
+            endpoints=rows[s.cluster_id],
         )
         for s in service_rows
     ]
 
 
-def forget_views(*, session: Session, views: Sequence[tuple[int, str]]) -> None:
-    """Clear `view_id` on endpoints whose modal is closed, unless a newer one was opened."""
-    if not views:
-        return
-    table = cast(Table, orm.PrivateEndpoint.__table__)
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("endpoint"), table.c.view_id == bindparam("view"))
-        .values(view_id=None)
-    )
-    session.connection().execute(statement, [{"endpoint": e, "view": v} for e, v in views])
+def region_of(unit: Unit) -> str:
+    """The region a unit is worked in: its cluster's."""
+    return unit.cluster.region
+
+
+def held_by(unit: Unit) -> set[str]:
+    """The vpce ids the unit's own wizards hold (a failed one holds none: its id was wrong, or
+    its connection is lost), so that they are not offered elsewhere or asked of the owners."""
+    return {
+        e.vpce_id for e in unit.endpoints if e.vpce_id and e.status is not EndpointStatus.FAILED
+    }
+
+
+def effective_status(*, unit: Unit, outcome: UnitOutcome) -> ServiceStatus:
+    """The service's status once `outcome` is saved."""
+    if unit.service.status is ServiceStatus.CREATING:
+        if outcome.service_event is ServiceEvent.AWS_AVAILABLE:
+            return ServiceStatus.ACTIVE
+        if outcome.service_event is ServiceEvent.AWS_FAILED:
+            return ServiceStatus.FAILED
+    return unit.service.status

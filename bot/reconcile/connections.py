@@ -1,25 +1,27 @@
-"""What a unit needs, decided from the database's view and AWS's answers; no I/O here.
+"""Endpoint connections in a reconcile pass: what each connection state AWS reports means for
+the endpoint waiting on it (plan, no I/O), and the region's batched read, accepts and rejects
+(AWS calls). The endpoints' changes are saved with the unit (`bot.reconcile.save`).
 
-The worker reads AWS (services, connections), asks this module what follows, makes the AWS
-mutations it names, and saves the outcome. Every reason is written for the person who has
-to act on it.
+The rule: accept only the vpce id the wizard recorded, on this cluster's service, owned by the
+account the user gave. Every state AWS reports is a named case below with its words for the
+person who has to act on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.aws.privatelink import ACTIVE_CONNECTION_STATES, ConnectionInfo, ServiceInfo
-from bot.domain.states import EndpointStatus, ServiceStatus, Stage
-from bot.domain.transitions import EndpointEvent, ServiceEvent
-from bot.services.reconcile import (
+from bot.aws.privatelink import ConnectionInfo, PrivateLinkGateway
+from bot.domain.errors import AwsError
+from bot.domain.states import ConnectionState, EndpointStatus, Stage
+from bot.domain.transitions import EndpointEvent
+from bot.reconcile.report import PassReport, aws_failed
+from bot.reconcile.units import (
     EndpointOutcome,
-    EndpointSnapshot,
-    ServiceFacts,
+    SeenEndpoint,
     Unit,
-    UnitOutcome,
     UnknownConnection,
     accepted,
     fail,
@@ -28,123 +30,47 @@ from bot.services.reconcile import (
     suggest,
 )
 
-PENDING_ACCEPTANCE = "pendingAcceptance"
-ACCEPTED_STATES = frozenset({"pending", "available"})
-REJECTABLE_STATES = frozenset(ACTIVE_CONNECTION_STATES)
-GRANTED_STATUSES = frozenset(
-    {EndpointStatus.INITIATING, EndpointStatus.PENDING, EndpointStatus.ACTIVE}
-)
-KEPT_STATUSES = GRANTED_STATUSES | {EndpointStatus.FAILED}
-WAITING_STATUSES = frozenset({EndpointStatus.NOT_CONFIGURED, EndpointStatus.INITIATING})
+S = ConnectionState
+ACCEPTED_STATES = frozenset({S.PENDING, S.AVAILABLE})
+REJECTABLE_STATES = frozenset({S.PENDING_ACCEPTANCE, S.PENDING, S.AVAILABLE})
+UNDECIDED_CODES = frozenset({"InvalidState"})
+"""A connection that changed state since it was read: the next pass decides it afresh."""
+
+CLOSED_WORDS: dict[str, str] = {
+    S.REJECTED: "rejected on AWS",
+    S.EXPIRED: "expired on AWS (it was not accepted in time)",
+    S.FAILED: "failed on AWS",
+    S.DELETING: "being deleted on AWS (its endpoint is being deleted)",
+    S.DELETED: "deleted on AWS (its endpoint was deleted)",
+}
+"""Each state in which a connection can no longer carry traffic, as a person reads it after
+"is" or "was"."""
 
 
-# --- the endpoint service ---------------------------------------------------------------------
+def closed_words(state: str) -> str:
+    """What a connection's closed state means, in words (AWS's own word for one not named)."""
+    return CLOSED_WORDS.get(state, f"{state} on AWS")
 
 
-def facts_of(*, info: ServiceInfo) -> ServiceFacts:
-    """AWS's answer about a service, as stored."""
-    return ServiceFacts(info.service_id, info.service_name, info.az_ids, info.private_dns_name)
-
-
-def service_failed(*, unit: Unit, reason: str, facts: ServiceFacts | None = None) -> UnitOutcome:
-    """The service failed: so does every endpoint waiting for it, back at Interface Endpoint."""
-    told = (
-        f"The endpoint service of {unit.cluster.name} could not be created: {reason} "
-        "Submit the Interface Endpoint step again to retry."
-    )
-    return UnitOutcome(
-        facts=facts,
-        service_event=ServiceEvent.AWS_FAILED,
-        service_reason=reason,
-        endpoints=[
-            fail(endpoint=e, reason=told, stage=Stage.INTERFACE_ENDPOINT)
-            for e in unit.endpoints
-            if e.status in WAITING_STATUSES
-        ],
-    )
-
-
-def service_outcome(*, unit: Unit, info: ServiceInfo | None) -> UnitOutcome:
-    """What AWS's state of a `creating` service means for the unit."""
-    service_id = unit.service.aws_service_id
-    if info is None or info.state in ("Deleting", "Deleted"):
-        return service_failed(
-            unit=unit,
-            reason=f"The endpoint service {service_id} was deleted on AWS outside the bot.",
-        )
-    facts = facts_of(info=info)
-    if info.state == "Failed":
-        nlb = unit.cluster.nlb_arn or "(none)"
-        return service_failed(
-            unit=unit,
-            reason=f"AWS reports the endpoint service {info.service_id} as Failed. Check that "
-            f"the cluster's network load balancer {nlb} exists and is active.",
-            facts=facts,
-        )
-    if info.available:
-        return UnitOutcome(facts=facts, service_event=ServiceEvent.AWS_AVAILABLE)
-    current = ServiceFacts(
-        service_id or "",
-        unit.service.service_name or "",
-        unit.service.az_ids,
-        unit.service.private_dns_name,
-    )
-    return UnitOutcome(facts=facts if facts != current else None)
-
-
-def effective_status(*, unit: Unit, outcome: UnitOutcome) -> ServiceStatus:
-    """The service's status once `outcome` is saved."""
-    if unit.service.status is ServiceStatus.CREATING:
-        if outcome.service_event is ServiceEvent.AWS_AVAILABLE:
-            return ServiceStatus.ACTIVE
-        if outcome.service_event is ServiceEvent.AWS_FAILED:
-            return ServiceStatus.FAILED
-    return unit.service.status
-
-
-# --- allowed principals -----------------------------------------------------------------------
-
-
-def grants(*, unit: Unit) -> tuple[frozenset[str], frozenset[str]]:
-    """Accounts to allow (an endpoint needs them) and to disallow (none needs them any more).
-
-    A failed endpoint keeps its account allowed, for its retry, but does not ask for it again.
-    """
-    granted = unit.allowed_accounts
-    wanted = {e.account_id for e in unit.endpoints if e.status in GRANTED_STATUSES and e.account_id}
-    kept = {e.account_id for e in unit.endpoints if e.status in KEPT_STATUSES and e.account_id}
-    return frozenset(wanted - granted), frozenset(granted - kept)
-
-
-def grant_failed(*, unit: Unit, account_id: str, reason: str) -> list[EndpointOutcome]:
-    """Allowing an account failed for good: its endpoints waiting to connect fail."""
-    told = f"The bot could not allow AWS account {account_id} to connect: {reason}"
-    return [
-        fail(endpoint=e, reason=told, stage=Stage.INTERFACE_ENDPOINT)
-        for e in unit.endpoints
-        if e.status is EndpointStatus.INITIATING and e.account_id == account_id
-    ]
-
-
-# --- connections ------------------------------------------------------------------------------
+# --- plan -------------------------------------------------------------------------------------
 
 
 @dataclass
 class ConnectionPlan:
     """The AWS mutations a unit's connections need, and the outcomes that need none."""
 
-    accept: dict[str, EndpointSnapshot] = field(default_factory=dict)
-    reject: dict[str, EndpointSnapshot] = field(default_factory=dict)
+    accept: dict[str, SeenEndpoint] = field(default_factory=dict)
+    reject: dict[str, SeenEndpoint] = field(default_factory=dict)
     outcomes: list[EndpointOutcome] = field(default_factory=list)
     unknown: list[UnknownConnection] = field(default_factory=list)
 
 
-def past_grace(*, endpoint: EndpointSnapshot, now: datetime, grace: float) -> bool:
+def past_grace(*, endpoint: SeenEndpoint, now: datetime, grace: float) -> bool:
     """Whether AWS has had time to list the endpoint's vpce (it may lag a new endpoint)."""
     return now - endpoint.updated_at >= timedelta(seconds=grace)
 
 
-def not_found(*, unit: Unit, endpoint: EndpointSnapshot) -> str:
+def not_found(*, unit: Unit, endpoint: SeenEndpoint) -> str:
     """Why a vpce id that AWS does not know failed."""
     return (
         f"{endpoint.vpce_id} was not found: check the id, and that you created it with the "
@@ -189,7 +115,7 @@ def plan_connections(
 
 def _verify(
     unit: Unit,
-    endpoint: EndpointSnapshot,
+    endpoint: SeenEndpoint,
     found: ConnectionInfo | None,
     plan: ConnectionPlan,
     *,
@@ -227,16 +153,16 @@ def _verify(
                 stage=stage,
             )
         )
-    elif found.state == PENDING_ACCEPTANCE:
+    elif found.state == S.PENDING_ACCEPTANCE:
         plan.accept[found.vpce_id] = endpoint
     elif found.state in ACCEPTED_STATES:
         plan.outcomes.append(accepted(endpoint=endpoint))  # accepted before: a rerun after a crash
-    else:
+    else:  # rejected, expired, failed, deleting, deleted
         plan.outcomes.append(
             fail(
                 endpoint=endpoint,
                 reason=(
-                    f"The connection from {vpce} is {found.state} on AWS, so it cannot be "
+                    f"The connection from {vpce} is {closed_words(found.state)}, so it cannot be "
                     "accepted. Create a new endpoint with the command shown and give its id."
                 ),
                 stage=stage,
@@ -244,17 +170,20 @@ def _verify(
         )
 
 
-def _watch(endpoint: EndpointSnapshot, found: ConnectionInfo | None, plan: ConnectionPlan) -> None:
+def _watch(endpoint: SeenEndpoint, found: ConnectionInfo | None, plan: ConnectionPlan) -> None:
     """A pending endpoint turns active once available; a lost connection fails it."""
     if found is None or found.state not in REJECTABLE_STATES:
-        what = "no longer exists" if found is None else f"was {found.state}"
+        what = (
+            "no longer exists on AWS (the endpoint was deleted, or its connection rejected)"
+            if found is None
+            else f"was {closed_words(found.state)}"
+        )
         plan.outcomes.append(
             fail(
                 endpoint=endpoint,
                 reason=(
-                    f"The connection from {endpoint.vpce_id} {what} on AWS (for example, the "
-                    "endpoint was deleted or rejected). Create a new endpoint, starting again "
-                    "at the Interface Endpoint step."
+                    f"The connection from {endpoint.vpce_id} {what}. Create a new endpoint, "
+                    "starting again at the Interface Endpoint step."
                 ),
                 stage=Stage.INTERFACE_ENDPOINT,
             )
@@ -262,7 +191,7 @@ def _watch(endpoint: EndpointSnapshot, found: ConnectionInfo | None, plan: Conne
     elif (
         endpoint.status is EndpointStatus.PENDING
         and endpoint.stage is Stage.DONE
-        and found.state == "available"
+        and found.state == S.AVAILABLE
     ):
         plan.outcomes.append(move(endpoint=endpoint, event=EndpointEvent.CONNECTION_AVAILABLE))
 
@@ -278,7 +207,7 @@ def _suggest(
             c
             for c in connections.values()
             if c.service_id == service_id
-            and c.state == PENDING_ACCEPTANCE
+            and c.state == S.PENDING_ACCEPTANCE
             and c.vpce_id not in held
         ),
         key=lambda c: (c.created_at.timestamp() if c.created_at else 0.0, c.vpce_id),
@@ -301,3 +230,84 @@ def _suggest(
         for c in requests
         if c.vpce_id not in taken
     ]
+
+
+# --- AWS calls --------------------------------------------------------------------------------
+
+
+def read_connections(
+    *, gateway: PrivateLinkGateway, service_ids: Sequence[str] | None, report: PassReport
+) -> dict[str, ConnectionInfo] | None:
+    """Connections to these services (None: to any of the provider's), by vpce id."""
+    if service_ids is not None and not service_ids:
+        return {}
+    try:
+        found = gateway.list_connections(service_ids=service_ids)
+    except AwsError as error:
+        aws_failed(report=report, step="list_connections", unit=None, error=error)
+        return None
+    return {c.vpce_id: c for c in found}
+
+
+def accept(
+    *,
+    gateway: PrivateLinkGateway,
+    unit: Unit,
+    service_id: str,
+    endpoints: dict[str, SeenEndpoint],
+    report: PassReport,
+) -> list[EndpointOutcome]:
+    """Accept the endpoints' connections in one call; what each led to."""
+    if not endpoints:
+        return []
+    stage = Stage.ACCEPT_ENDPOINT_CONNECTION
+    try:
+        failures = gateway.accept_connections(service_id=service_id, vpce_ids=list(endpoints))
+    except AwsError as error:
+        aws_failed(report=report, step="accept_connections", unit=unit, error=error)
+        if error.retryable:
+            return []
+        return [fail(endpoint=e, reason=str(error), stage=stage) for e in endpoints.values()]
+    refused = {f.vpce_id: f for f in failures}
+    outcomes = []
+    for vpce_id, endpoint in endpoints.items():
+        failure = refused.get(vpce_id)
+        if failure is None:
+            report.accepted += 1
+            outcomes.append(accepted(endpoint=endpoint))
+        elif failure.code not in UNDECIDED_CODES:
+            aws_failed(report=report, step="accept_connections", unit=unit, error=failure.error)
+            outcomes.append(fail(endpoint=endpoint, reason=str(failure.error), stage=stage))
+    return outcomes
+
+
+def reject(
+    *,
+    gateway: PrivateLinkGateway,
+    unit: Unit,
+    service_id: str,
+    endpoints: dict[str, SeenEndpoint],
+    report: PassReport,
+) -> list[EndpointOutcome]:
+    """Reject the terminated endpoints' connections in one call; the rows that may go."""
+    if not endpoints:
+        return []
+    try:
+        failures = gateway.reject_connections(service_id=service_id, vpce_ids=list(endpoints))
+    except AwsError as error:
+        aws_failed(report=report, step="reject_connections", unit=unit, error=error)
+        return []
+    refused = {f.vpce_id: f for f in failures}
+    outcomes = []
+    for vpce_id, endpoint in endpoints.items():
+        failure = refused.get(vpce_id)
+        gone = failure is not None and (
+            failure.code in UNDECIDED_CODES or failure.code.endswith("NotFound")
+        )
+        if failure is None:
+            report.rejected += 1
+        if failure is None or gone:
+            outcomes.append(removed(endpoint=endpoint))
+        else:
+            aws_failed(report=report, step="reject_connections", unit=unit, error=failure.error)
+    return outcomes

@@ -1,0 +1,179 @@
+"""Queries and writes on private endpoints: by id, key or vpce, a project's listing and counts,
+a reconcile unit's rows, and modals closed. Keyword-only; callers own the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import cast
+
+from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy.orm import Session, joinedload
+
+from bot.domain.states import EndpointStatus
+from bot.storage.orm import (
+    PrivateEndpoint,
+    Project,
+)
+
+
+def list_by_clusters(*, session: Session, cluster_ids: Sequence[int]) -> Sequence[PrivateEndpoint]:
+    """The endpoints of these clusters, by id."""
+    if not cluster_ids:
+        return []
+    query = (
+        select(PrivateEndpoint)
+        .where(PrivateEndpoint.cluster_id.in_(cluster_ids))
+        .order_by(PrivateEndpoint.id)
+    )
+    return session.scalars(query).all()
+
+
+def forget_views(*, session: Session, views: Sequence[tuple[int, str]]) -> None:
+    """Clear `view_id` on (endpoint, view) pairs whose modal is closed, unless a newer one was
+    opened since: one statement for all of them."""
+    if not views:
+        return
+    table = cast(Table, PrivateEndpoint.__table__)
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("endpoint"), table.c.view_id == bindparam("view"))
+        .values(view_id=None)
+    )
+    session.connection().execute(statement, [{"endpoint": e, "view": v} for e, v in views])
+
+
+def list_endpoints(
+    *,
+    session: Session,
+    project_id: int | None = None,
+    cluster_id: int | None = None,
+) -> Sequence[PrivateEndpoint]:
+    """Private endpoints, oldest first, of a project and/or cluster."""
+    query = select(PrivateEndpoint).order_by(PrivateEndpoint.id)
+    if project_id is not None:
+        query = query.where(PrivateEndpoint.project_id == project_id)
+    if cluster_id is not None:
+        query = query.where(PrivateEndpoint.cluster_id == cluster_id)
+    return session.scalars(query).all()
+
+
+def count_endpoints_by_cluster(*, session: Session, cluster_ids: Sequence[int]) -> dict[int, int]:
+    """How many private endpoints each cluster has that are not being deleted, in one query."""
+    if not cluster_ids:
+        return {}
+    query = (
+        select(PrivateEndpoint.cluster_id, func.count())
+        .where(
+            PrivateEndpoint.cluster_id.in_(cluster_ids),
+            PrivateEndpoint.status != EndpointStatus.DELETING,
+        )
+        .group_by(PrivateEndpoint.cluster_id)
+    )
+    return {row[0]: row[1] for row in session.execute(query)}
+
+
+def delete_endpoint(*, session: Session, endpoint: PrivateEndpoint) -> None:
+    """Remove a private endpoint row; its history stays in the event log."""
+    session.delete(endpoint)
+    session.flush()
+
+
+def get_endpoint(*, session: Session, endpoint_id: int) -> PrivateEndpoint | None:
+    """The private endpoint with this id."""
+    return session.get(PrivateEndpoint, endpoint_id)
+
+
+def get_endpoint_in_context(*, session: Session, endpoint_id: int) -> PrivateEndpoint | None:
+    """The private endpoint with its project, the project's members and its cluster, in one
+    query: what a wizard step checks and shows."""
+    context = [
+        joinedload(PrivateEndpoint.project).joinedload(Project.members),
+        joinedload(PrivateEndpoint.cluster),
+    ]
+    return session.get(PrivateEndpoint, endpoint_id, options=context)
+
+
+def get_endpoint_by_creation_key(*, session: Session, creation_key: str) -> PrivateEndpoint | None:
+    """The private endpoint a wizard created, by the wizard's key."""
+    query = select(PrivateEndpoint).where(PrivateEndpoint.creation_key == creation_key)
+    return session.scalar(query)
+
+
+def get_endpoint_by_vpce(*, session: Session, vpce_id: str) -> PrivateEndpoint | None:
+    """The private endpoint holding a VPC endpoint id (until its row is removed)."""
+    return session.scalar(select(PrivateEndpoint).where(PrivateEndpoint.vpce_id == vpce_id))
+
+
+def list_endpoints_of_projects(
+    *, session: Session, project_ids: Sequence[int], per_project: int
+) -> Sequence[PrivateEndpoint]:
+    """The first `per_project` private endpoints of each project, oldest first, in one query."""
+    if not project_ids:
+        return []
+    of_projects = PrivateEndpoint.project_id.in_(project_ids)
+    if len(project_ids) == 1:  # the common case, and half the work of the window
+        query = select(PrivateEndpoint).where(of_projects).limit(per_project)
+    else:
+        rank = func.row_number().over(
+            partition_by=PrivateEndpoint.project_id, order_by=PrivateEndpoint.id
+        )
+        ranked = select(PrivateEndpoint.id, rank.label("rank")).where(of_projects).subquery()
+        query = (
+            select(PrivateEndpoint)
+            .join(ranked, ranked.c.id == PrivateEndpoint.id)
+            .where(ranked.c.rank <= per_project)
+        )
+    return session.scalars(query.order_by(PrivateEndpoint.id)).all()
+
+
+def first_endpoint(
+    *, session: Session, project_id: int, status: EndpointStatus, cluster_id: int | None = None
+) -> PrivateEndpoint | None:
+    """The project's oldest private endpoint in `status` (on one cluster, when given)."""
+    query = select(PrivateEndpoint).where(
+        PrivateEndpoint.project_id == project_id, PrivateEndpoint.status == status
+    )
+    if cluster_id is not None:
+        query = query.where(PrivateEndpoint.cluster_id == cluster_id)
+    return session.scalar(query.order_by(PrivateEndpoint.id).limit(1))
+
+
+def count_endpoints_of_projects(*, session: Session, project_ids: Sequence[int]) -> dict[int, int]:
+    """How many private endpoints each project has, in one query (0 for none)."""
+    counts = dict.fromkeys(project_ids, 0)
+    if project_ids:
+        query = (
+            select(PrivateEndpoint.project_id, func.count())
+            .where(PrivateEndpoint.project_id.in_(project_ids))
+            .group_by(PrivateEndpoint.project_id)
+        )
+        counts.update((project_id, count) for project_id, count in session.execute(query))
+    return counts
+
+
+def subnet_ids_of_project(
+    *, session: Session, project_id: int, statuses: Collection[EndpointStatus]
+) -> list[list[str]]:
+    """The subnets of each of a project's endpoints in `statuses`, without loading the rows."""
+    query = select(PrivateEndpoint.subnet_ids).where(
+        PrivateEndpoint.project_id == project_id, PrivateEndpoint.status.in_(sorted(statuses))
+    )
+    return list(session.scalars(query))
+
+
+def count_endpoints_by_status(*, session: Session) -> dict[EndpointStatus, int]:
+    """How many private endpoints are in each status, in one query (absent: none)."""
+    query = select(PrivateEndpoint.status, func.count()).group_by(PrivateEndpoint.status)
+    return dict(session.execute(query).all())
+
+
+def list_of_cluster(
+    *, session: Session, cluster_id: int, status: EndpointStatus
+) -> Sequence[PrivateEndpoint]:
+    """The cluster's endpoints in `status`, by id."""
+    query = (
+        select(PrivateEndpoint)
+        .where(PrivateEndpoint.cluster_id == cluster_id, PrivateEndpoint.status == status)
+        .order_by(PrivateEndpoint.id)
+    )
+    return session.scalars(query).all()

@@ -1,0 +1,191 @@
+"""The outbox's queries and writes: queueing, claiming, recording each Slack step, counting.
+
+Keyword-only, one plain verb each; callers own the transaction. Each function is one round trip
+(`add`, `claim_heads`, `get_known_parent`: at most two). The claim is `FOR UPDATE SKIP LOCKED` on
+Postgres (SQLite has a single writer); a step is recorded only on a row its worker still holds
+and has not sent. Timestamps read back by an aggregate come back aware (SQLite drops the zone).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from bot.storage.orm import Outbox, PrivateEndpoint
+
+
+def add(
+    *,
+    session: Session,
+    dedupe_key: str,
+    kind: str,
+    channel_id: str | None,
+    payload: dict[str, Any],
+    thread_key: str,
+    private_endpoint_id: int | None = None,
+) -> Outbox | None:
+    """Queue a Slack notification unless one with `dedupe_key` is already queued."""
+    existing = session.scalar(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key))
+    if existing is not None:
+        return None
+    row = Outbox(
+        dedupe_key=dedupe_key,
+        kind=kind,
+        channel_id=channel_id,
+        payload=payload,
+        thread_key=thread_key,
+        private_endpoint_id=private_endpoint_id,
+    )
+    session.add(row)
+    return row
+
+
+def get(*, session: Session, row_id: int) -> Outbox | None:
+    """The outbox row with this id."""
+    return session.get(Outbox, row_id)
+
+
+def claim_heads(
+    *,
+    session: Session,
+    now: datetime,
+    spacing: timedelta,
+    batch: int,
+    worker: str,
+    until: datetime,
+) -> list[int]:
+    """Lease to `worker` until `until` the due head row of each channel not posted to within
+    `spacing`, at most `batch` of them, oldest first; their ids."""
+    earlier, posted = aliased(Outbox), aliased(Outbox)
+    waits_for_earlier = (
+        select(earlier.id)
+        .where(
+            earlier.channel_id == Outbox.channel_id,
+            earlier.id < Outbox.id,
+            earlier.sent_at.is_(None),
+            earlier.dead_at.is_(None),
+        )
+        .exists()
+    )
+    posted_lately = (
+        select(posted.id)
+        .where(
+            posted.channel_id == Outbox.channel_id,
+            posted.last_post_at > now - spacing,
+        )
+        .exists()
+    )
+    query = (
+        select(Outbox.id)
+        .where(
+            Outbox.sent_at.is_(None),
+            Outbox.dead_at.is_(None),
+            Outbox.next_attempt_at <= now,
+            or_(Outbox.claimed_until.is_(None), Outbox.claimed_until <= now),
+            ~waits_for_earlier,
+            ~posted_lately,
+        )
+        .order_by(Outbox.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True, of=Outbox)
+    )
+    ids = list(session.scalars(query))
+    if ids:
+        session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_(ids))
+            .values(claimed_by=worker, claimed_until=until)
+            .execution_options(synchronize_session=False)
+        )
+    return ids
+
+
+def first_post_since(*, session: Session, since: datetime) -> datetime | None:
+    """The earliest post made after `since`, in any channel."""
+    return _aware(
+        session.scalar(select(func.min(Outbox.last_post_at)).where(Outbox.last_post_at > since))
+    )
+
+
+def first_retry_after(*, session: Session, now: datetime) -> datetime | None:
+    """When the first unsent, live row planned for after `now` is due."""
+    return _aware(
+        session.scalar(
+            select(func.min(Outbox.next_attempt_at)).where(
+                Outbox.sent_at.is_(None), Outbox.dead_at.is_(None), Outbox.next_attempt_at > now
+            )
+        )
+    )
+
+
+def update_claimed(*, session: Session, row_id: int, worker: str, **values: Any) -> bool:
+    """Set `values` on a row `worker` still holds and has not sent; whether it did."""
+    result = session.connection().execute(
+        update(Outbox)
+        .where(Outbox.id == row_id, Outbox.claimed_by == worker, Outbox.sent_at.is_(None))
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+def get_known_parent(*, session: Session, row: Outbox) -> str | None:
+    """The thread's parent message: on its endpoint, or on the thread's earlier outbox rows."""
+    if row.private_endpoint_id is not None:
+        endpoint = session.get(PrivateEndpoint, row.private_endpoint_id)
+        if endpoint is not None:
+            return endpoint.alert_ts
+    if row.thread_key is None:
+        return None
+    query = (
+        select(Outbox.parent_ts)
+        .where(
+            Outbox.thread_key == row.thread_key,
+            Outbox.channel_id == row.channel_id,
+            Outbox.parent_ts.is_not(None),
+            Outbox.id < row.id,
+        )
+        .order_by(Outbox.id.desc())
+        .limit(1)
+    )
+    return session.scalar(query)
+
+
+def update_endpoint_parent(*, session: Session, endpoint_id: int, ts: str | None) -> None:
+    """Record on the private endpoint its thread's parent message (None: it is gone)."""
+    session.execute(
+        update(PrivateEndpoint)
+        .where(PrivateEndpoint.id == endpoint_id)
+        .values(alert_ts=ts)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def count_unsent(*, session: Session) -> tuple[int, datetime | None]:
+    """How many rows are neither sent nor given up on, and when the oldest was queued."""
+    backlog, oldest = session.execute(
+        select(func.count(), func.min(Outbox.created_at)).where(
+            Outbox.sent_at.is_(None), Outbox.dead_at.is_(None)
+        )
+    ).one()
+    return backlog, _aware(oldest)
+
+
+def count_dead(*, session: Session) -> int:
+    """How many rows were given up on."""
+    return session.scalar(select(func.count()).where(Outbox.dead_at.is_not(None))) or 0
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A timestamp read back by an aggregate (SQLite returns it without its zone)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def count_in_thread(*, session: Session, thread_key: str) -> int:
+    """How many rows were ever queued in the thread."""
+    query = select(func.count()).select_from(Outbox).where(Outbox.thread_key == thread_key)
+    return session.scalar(query) or 0
