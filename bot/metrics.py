@@ -1,9 +1,14 @@
-"""Prometheus text for `GET /metrics`: the database's gauges, then this process's counters."""
+"""Prometheus text for `GET /metrics`: the database's gauges, then this process's counters.
+
+While the database cannot be read, `privatelink_database_up` says 0 and the process's own
+counters are still shown: what the endpoint can tell, it tells."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import observability
@@ -18,8 +23,24 @@ def _gauge(name: str, help_text: str, samples: list[tuple[str, float]]) -> list[
     return lines
 
 
+log = logging.getLogger("bot.metrics")
+
+
 def render(sessions: sessionmaker[Session]) -> str:
-    """The current gauges: endpoints and services by status, the outbox backlog and its age."""
+    """The database's gauges (or that it is down), then this process's counters."""
+    try:
+        gauges = _database_gauges(sessions)
+    except SQLAlchemyError as error:
+        log.warning("metrics: the database cannot be read: %s", type(error).__name__)
+        gauges = _gauge("privatelink_database_up", "Whether the database answered.", [("", 0)])
+    else:
+        up = _gauge("privatelink_database_up", "Whether the database answered.", [("", 1)])
+        gauges = up + gauges
+    return "\n".join(gauges) + "\n" + observability.render()
+
+
+def _database_gauges(sessions: sessionmaker[Session]) -> list[str]:
+    """Endpoints and services by status, the outbox backlog and its age."""
     with sessions() as session:
         read_only(session)
         endpoints = endpoint_queries.count_endpoints_by_status(session=session)
@@ -60,4 +81,4 @@ def render(sessions: sessionmaker[Session]) -> str:
         "Age of the oldest unsent Slack notification.",
         [("", age)],
     )
-    return "\n".join(lines) + "\n" + observability.render()
+    return lines

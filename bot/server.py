@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
 import waitress
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -19,10 +20,22 @@ from bot import metrics
 from bot.config import Settings
 from bot.slack.app import build_app
 from bot.slack.deps import Deps
+from bot.slack.gate import MAX_BODY
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.web import WebApp
 
 log = logging.getLogger("bot.server")
+
+LIMITS: dict[str, Any] = {
+    "connection_limit": 1000,  # open connections at once (waitress: 100)
+    "channel_timeout": 15,  # seconds a connection may sit idle or half-sent (waitress: 120)
+    "cleanup_interval": 5,  # how often idle connections are looked for (waitress: 30)
+    "max_request_header_size": 16 * 1024,  # Slack sends a few hundred bytes (waitress: 256 KB)
+    "max_request_body_size": MAX_BODY,  # 413 before the body is buffered (waitress: 1 GB)
+}
+"""What a Slack bot needs of waitress: Slack's requests are small and quick, so a client that
+holds a connection without finishing its request is cut off within seconds, and a thousand of
+them cannot starve Slack's own requests for longer than that."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +51,14 @@ def assemble(settings: Settings) -> Bot:
     sessions = make_sessionmaker(engine)
     deps = Deps(sessions=sessions, settings=settings)
     app = build_app(deps)
-    web = WebApp(app=app, engine=engine, metrics=lambda: metrics.render(sessions))
+    _, signing_secret = settings.require_slack()
+    web = WebApp(
+        app=app,
+        engine=engine,
+        metrics=lambda: metrics.render(sessions),
+        signing_secret=signing_secret,
+        api_url=settings.SLACK_API_URL,
+    )
     return Bot(deps=deps, engine=engine, web=web)
 
 
@@ -56,6 +76,7 @@ def serve_http(bot: Bot, *, host: str, port: int) -> None:
             port=port,
             threads=bot.deps.settings.BOT_HTTP_THREADS,
             ident="privatelink-bot",
+            **LIMITS,
         )
     except KeyboardInterrupt:  # a stop asked for while the server was still starting
         pass
@@ -76,7 +97,7 @@ def serve_socket_mode(bot: Bot, *, app_token: str) -> None:
 def http_in_background(bot: Bot, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve in a thread (tests, the demo); yields the base URL and stops on exit."""
     server = create_server(
-        bot.web, host=host, port=port, threads=bot.deps.settings.BOT_HTTP_THREADS
+        bot.web, host=host, port=port, threads=bot.deps.settings.BOT_HTTP_THREADS, **LIMITS
     )
     assert isinstance(server, BaseWSGIServer) and server.socket is not None
     _, bound_port = server.socket.getsockname()[:2]

@@ -10,6 +10,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import Engine
 
 from bot import observability
+from bot.slack.gate import Gate, origin_of
 from bot.storage.db import ping
 
 if TYPE_CHECKING:
@@ -21,10 +22,24 @@ PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class WebApp:
-    """Routes `POST /slack/events` to Bolt, `GET /healthz` and `GET /metrics` to the bot."""
+    """Routes `POST /slack/events` to Bolt through the gate (size, signature, shape), and
+    `GET /healthz` and `GET /metrics` to the bot; anything else is 404."""
 
-    def __init__(self, *, app: App, engine: Engine, metrics: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        *,
+        app: App,
+        engine: Engine,
+        metrics: Callable[[], str],
+        signing_secret: str,
+        api_url: str,
+    ) -> None:
         self.slack = SlackRequestHandler(app, path=SLACK_PATH)
+        self.gate = Gate(
+            self.slack,
+            signing_secret=lambda: signing_secret,
+            response_origins=(origin_of(api_url),),
+        )
         self.engine = engine
         self.metrics = metrics
 
@@ -36,8 +51,10 @@ class WebApp:
             return _reply(start_response, status, TEXT, b"ok\n" if healthy else b"database down\n")
         if path == "/metrics" and method == "GET":
             return _reply(start_response, "200 OK", PROMETHEUS, self.metrics().encode())
-        with observability.SLACK_ANSWER_SECONDS.time():
-            return self.slack(environ, start_response)
+        if path == SLACK_PATH:
+            with observability.SLACK_ANSWER_SECONDS.time():
+                return self.gate(environ, start_response)
+        return _reply(start_response, "404 Not Found", TEXT, b"not found\n")
 
 
 def _reply(

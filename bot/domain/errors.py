@@ -28,6 +28,10 @@ class PermissionDenied(DomainError):
     """The user may not do this in this project."""
 
 
+class ForeignWorkspace(PermissionDenied):
+    """The request comes from a Slack workspace other than the project's."""
+
+
 class NotEditable(DomainError):
     """The private endpoint cannot be edited right now."""
 

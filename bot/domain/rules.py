@@ -6,7 +6,14 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from bot.domain.entities import Cluster, PrivateEndpoint, Project
-from bot.domain.errors import InvalidInput, NotEditable, NotEligible, NotFound, PermissionDenied
+from bot.domain.errors import (
+    ForeignWorkspace,
+    InvalidInput,
+    NotEditable,
+    NotEligible,
+    NotFound,
+    PermissionDenied,
+)
 from bot.domain.states import Action, Cloud, ClusterStatus, EndpointStatus, Stage, Tier
 from bot.domain.transitions import (
     ENDPOINT_TRANSITIONS,
@@ -97,8 +104,13 @@ def may(project: Project, user_id: str, action: Action) -> bool:
     return user_id in project.owners or action in MEMBER_ACTIONS
 
 
-def authorize(project: Project, user_id: str, action: Action) -> None:
-    """Raise PermissionDenied, naming the owners, when `user_id` may not do `action`."""
+def authorize(
+    project: Project, user_id: str, action: Action, *, team_id: str | None = None
+) -> None:
+    """Raise PermissionDenied, naming the owners, when `user_id` may not do `action`; and
+    ForeignWorkspace when the request comes from a workspace (`team_id`) not the project's."""
+    if team_id is not None and project.team_id is not None and team_id != project.team_id:
+        raise ForeignWorkspace("That belongs to a project of another Slack workspace.")
     if may(project, user_id, action):
         return
     owners = ", ".join(f"<@{owner}>" for owner in sorted(project.owners)) or "none yet"

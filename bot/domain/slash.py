@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.domain.errors import InvalidInput
-from bot.domain.validation import parse_name
+from bot.domain.errors import InvalidInput, NotFound
+from bot.domain.validation import ID_MAX, parse_name
 
 
 class Verb(StrEnum):
@@ -48,7 +48,10 @@ def parse(text: str) -> SlashCommand:
                 f"Usage: /private-endpoint {verb.value} <id>, with "
                 "the endpoint's number from `/private-endpoint list`.",
             )
-        return SlashCommand(verb, endpoint_id=int(match.group(1)))
+        endpoint_id = int(match.group(1))
+        if endpoint_id > ID_MAX:
+            raise NotFound(f"There is no private endpoint #{endpoint_id} in this project.")
+        return SlashCommand(verb, endpoint_id=endpoint_id)
     if verb in (Verb.CREATE, Verb.CONNECT):
         if len(rest) > 1:
             raise InvalidInput("cluster", f"Usage: /private-endpoint {verb.value} [cluster].")

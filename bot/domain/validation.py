@@ -24,6 +24,10 @@ NlbArn = NewType("NlbArn", str)
 DnsName = NewType("DnsName", str)
 
 MAX_SUBNETS = 16
+ID_MAX = 2**31 - 1
+"""The largest row id the database holds (32-bit columns): a larger one names nothing."""
+SLACK_ID_MAX = 32
+"""The longest Slack id (user, channel, team, view) the database keeps."""
 
 
 class Field(StrEnum):

@@ -19,7 +19,9 @@ REQUESTED = "dns_verification_requested"
 """The audit event of an owner pressing Verify now (its actor is named when AWS starts)."""
 
 
-def request_verification(*, session: Session, service_id: int, user_id: str) -> str:
+def request_verification(
+    *, session: Session, service_id: int, user_id: str, team_id: str | None = None
+) -> str:
     """Queue AWS's check of a service's private DNS name for the worker; what to tell the user.
 
     Only project owners may; a double click or a retried request queues nothing more."""
@@ -28,7 +30,7 @@ def request_verification(*, session: Session, service_id: int, user_id: str) -> 
     project = session.get(orm.Project, cluster.project_id) if cluster else None
     if service is None or cluster is None or project is None:
         raise NotFound("This endpoint service no longer exists: its cluster was dropped.")
-    rules.authorize(project.to_domain(), user_id, Action.VERIFY_DNS)
+    rules.authorize(project.to_domain(), user_id, Action.VERIFY_DNS, team_id=team_id)
     name = service.private_dns_name or "the private DNS name"
     if service.status is not ServiceStatus.ACTIVE:
         return (

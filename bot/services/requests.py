@@ -125,7 +125,9 @@ def close_all(*, session: Session, where: Where, service_id: int, reason: str) -
         _record(session, row, where, RequestEvent.GONE, reason, event_log.SYSTEM_ACTOR, text)
 
 
-def owner_decides(*, session: Session, request_id: int, user_id: str, accept: bool) -> str:
+def owner_decides(
+    *, session: Session, request_id: int, user_id: str, accept: bool, team_id: str | None = None
+) -> str:
     """An owner pressed Accept or Reject: the request waits for the worker to do it on AWS.
     What to tell the owner; a repeated click changes nothing."""
     row = request_queries.get_locked(session=session, request_id=request_id)
@@ -135,7 +137,7 @@ def owner_decides(*, session: Session, request_id: int, user_id: str, accept: bo
             "nothing to decide."
         )
     where = where_of(session=session, service_id=row.endpoint_service_id)
-    rules.authorize(where.project, user_id, Action.DECIDE_CONNECTION)
+    rules.authorize(where.project, user_id, Action.DECIDE_CONNECTION, team_id=team_id)
     decision = decide(
         status=RequestStatus(row.status),
         accept=accept,

@@ -141,13 +141,15 @@ def _owned_endpoint(
     action: Action = Action.EDIT,
     *,
     view_id: str | None = None,
+    team_id: str | None = None,
 ) -> orm.PrivateEndpoint:
-    """The endpoint, once its project's rules let `user_id` do `action`; `view_id` is kept as
-    the modal showing it (for the worker's live updates) if the transaction commits."""
+    """The endpoint, once its project's rules let `user_id` (of workspace `team_id`, when
+    known) do `action`; `view_id` is kept as the modal showing it (for the worker's live
+    updates) if the transaction commits."""
     endpoint = endpoint_queries.get_endpoint_in_context(session=session, endpoint_id=endpoint_id)
     if endpoint is None:
         raise NotFound(f"Private endpoint #{endpoint_id} does not exist (any more).")
-    rules.authorize(endpoint.project.to_domain(), user_id, action)
+    rules.authorize(endpoint.project.to_domain(), user_id, action, team_id=team_id)
     if action is not Action.TERMINATE and endpoint.status is EndpointStatus.DELETING:
         raise NotEditable(
             f"Private endpoint #{endpoint.id} is being deleted (terminated, or "
@@ -167,10 +169,11 @@ def submit_interface(
     vpc_id: str,
     subnet_ids: str,
     view_id: str | None = None,
+    team_id: str | None = None,
 ) -> WizardState:
     """Interface Endpoint submitted: account, VPC and subnets recorded; on to Accept."""
     values = (parse_account_id(account_id), parse_vpc_id(vpc_id), parse_subnet_ids(subnet_ids))
-    endpoint = _owned_endpoint(session, endpoint_id, user_id, view_id=view_id)
+    endpoint = _owned_endpoint(session, endpoint_id, user_id, view_id=view_id, team_id=team_id)
     at_stage = endpoint.stage is Stage.INTERFACE_ENDPOINT
     if not at_stage or endpoint.status not in (
         EndpointStatus.NOT_CONFIGURED,
@@ -191,11 +194,17 @@ def submit_interface(
 
 
 def submit_vpce(
-    *, session: Session, endpoint_id: int, user_id: str, vpce_id: str, view_id: str | None = None
+    *,
+    session: Session,
+    endpoint_id: int,
+    user_id: str,
+    vpce_id: str,
+    view_id: str | None = None,
+    team_id: str | None = None,
 ) -> WizardState:
     """Accept Endpoint Connection submitted: the vpce id is queued for verification."""
     vpce = parse_vpce_id(vpce_id)
-    endpoint = _owned_endpoint(session, endpoint_id, user_id, view_id=view_id)
+    endpoint = _owned_endpoint(session, endpoint_id, user_id, view_id=view_id, team_id=team_id)
     waiting = endpoint.status is EndpointStatus.INITIATING and endpoint.vpce_id is None
     retrying = endpoint.status is EndpointStatus.FAILED
     if endpoint.stage is not Stage.ACCEPT_ENDPOINT_CONNECTION or not (waiting or retrying):
@@ -214,10 +223,15 @@ def submit_vpce(
 
 
 def submit_create(
-    *, session: Session, endpoint_id: int, user_id: str, view_id: str | None = None
+    *,
+    session: Session,
+    endpoint_id: int,
+    user_id: str,
+    view_id: str | None = None,
+    team_id: str | None = None,
 ) -> WizardState:
     """Enable Private DNS finished with Create: the worker activates it once AWS says so."""
-    endpoint = _owned_endpoint(session, endpoint_id, user_id, view_id=view_id)
+    endpoint = _owned_endpoint(session, endpoint_id, user_id, view_id=view_id, team_id=team_id)
     if endpoint.stage is not Stage.ENABLE_PRIVATE_DNS or endpoint.status is not (
         EndpointStatus.PENDING
     ):
@@ -229,18 +243,22 @@ def submit_create(
     return state_of(session=session, endpoint=endpoint)
 
 
-def resume(*, session: Session, endpoint_id: int, user_id: str) -> WizardState:
+def resume(
+    *, session: Session, endpoint_id: int, user_id: str, team_id: str | None = None
+) -> WizardState:
     """Edit: the wizard reopened where the endpoint's status says, or NotEditable."""
-    endpoint = _owned_endpoint(session, endpoint_id, user_id)
+    endpoint = _owned_endpoint(session, endpoint_id, user_id, team_id=team_id)
     stage = rules.edit_stage(endpoint.to_domain())
     if endpoint.stage is not stage:
         endpoint.stage = stage  # e.g. a failure after acceptance restarts at the interface stage
     return state_of(session=session, endpoint=endpoint)
 
 
-def terminate(*, session: Session, endpoint_id: int, user_id: str) -> entities.PrivateEndpoint:
+def terminate(
+    *, session: Session, endpoint_id: int, user_id: str, team_id: str | None = None
+) -> entities.PrivateEndpoint:
     """Terminate one endpoint: it goes to `deleting`; the worker removes it from AWS."""
-    endpoint = _owned_endpoint(session, endpoint_id, user_id, Action.TERMINATE)
+    endpoint = _owned_endpoint(session, endpoint_id, user_id, Action.TERMINATE, team_id=team_id)
     if endpoint.status is not EndpointStatus.DELETING:
         changes.apply(
             session=session, endpoint=endpoint, event=EndpointEvent.TERMINATE, actor=user_id
@@ -286,10 +304,15 @@ def service_ready(state: WizardState) -> bool:
 
 
 def current(
-    *, session: Session, endpoint_id: int, user_id: str, view_id: str | None = None
+    *,
+    session: Session,
+    endpoint_id: int,
+    user_id: str,
+    view_id: str | None = None,
+    team_id: str | None = None,
 ) -> WizardState:
     """The wizard as it stands, for an owner looking at it again (in the modal `view_id`)."""
-    endpoint = _owned_endpoint(session, endpoint_id, user_id, view_id=view_id)
+    endpoint = _owned_endpoint(session, endpoint_id, user_id, view_id=view_id, team_id=team_id)
     return state_of(session=session, endpoint=endpoint)
 
 
@@ -300,8 +323,9 @@ def remember_view(*, session: Session, endpoint_id: int, view_id: str) -> None:
         endpoint.view_id = view_id
 
 
-def forget_view(*, session: Session, endpoint_id: int) -> None:
-    """The user closed the modal: the worker has nothing to update any more."""
+def forget_view(*, session: Session, endpoint_id: int, view_id: str) -> None:
+    """The user closed the modal `view_id`: the worker has nothing to update in it any more.
+    Only the modal the endpoint records is forgotten: closing any other one changes nothing."""
     endpoint = endpoint_queries.get_endpoint(session=session, endpoint_id=endpoint_id)
-    if endpoint is not None:
+    if endpoint is not None and endpoint.view_id == view_id:
         endpoint.view_id = None

@@ -24,9 +24,10 @@ from typing import Any, TypeVar
 from slack_bolt import Ack, BoltContext, BoltRequest, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from bot.domain.errors import DomainError
+from bot.domain.errors import DomainError, PermissionDenied
 from bot.slack.deps import Deps, log
 from bot.slack.listeners.modals import message_view, open_modal
 from bot.slack.views import messages
@@ -40,6 +41,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 OPEN_VIEW = "open_view"  # the modal a slash command's ack decided to open, for its lazy half
 UNBOUND_NOW = "This channel no longer belongs to a project; ask an operator to bind it."
+DATABASE_DOWN = (
+    "The bot cannot reach its database just now; nothing was changed. Try again in a minute."
+)
 
 
 class UnboundChannel(LookupError):
@@ -111,12 +115,23 @@ def _in_modal(reason: str) -> Answer:
     return Answer(view=message_view(reason))
 
 
-def _attempt(work: Callable[[], A], refused: Callable[[str], Answer]) -> A | Answer:
-    """What `work` answers or, if a rule of the domain refused it, the refusal in its words."""
+def _attempt(
+    work: Callable[[], A], refused: Callable[[str], Answer], *, identity: bool = True
+) -> A | Answer:
+    """What `work` answers or, if a rule of the domain refused it, the refusal in its words
+    (a refusal of who the caller is, PermissionDenied, is raised instead unless `identity`);
+    while the database cannot be reached, a message that says so (one log line, no trace)."""
     try:
         return work()
+    except PermissionDenied as error:
+        if not identity:
+            raise
+        return refused(str(error))
     except DomainError as error:
         return refused(str(error))
+    except (OperationalError, InterfaceError) as error:
+        log.warning("database unavailable: %s", type(error.orig or error).__name__)
+        return refused(DATABASE_DOWN)
 
 
 @contextmanager
@@ -149,17 +164,30 @@ def answer_command(deps: Deps, listener: Callable[[Body, Caller], Answer]) -> Li
 
     def ack_command(ack: Ack, body: Body, context: BoltContext) -> None:
         caller = Caller.of_command(body)
+        refused = False
+
+        def in_message(reason: str) -> Answer:
+            nonlocal refused
+            refused = True
+            return _in_message(reason)
+
         try:
-            answer = _attempt(lambda: listener(body, caller), _in_message)
+            answer = _attempt(lambda: listener(body, caller), in_message)
         except UnboundChannel:
             answer = Answer(messages.unbound_channel(caller.channel_id))
-        if caller.is_new:  # a write only the first time someone uses the bot
-            deps.run(caller.remember)
+        if caller.is_new and not refused:  # a write only the first time someone uses the bot
+            answer = _attempt(lambda: _remembered(deps, caller, answer), _in_message)
         if answer.view is not None:
             context[OPEN_VIEW] = answer.view
         ack(**(answer.message or {}))
 
     return _named(ack_command, listener)
+
+
+def _remembered(deps: Deps, caller: Caller, answer: Answer) -> Answer:
+    """`answer`, once the channel's project has remembered the caller."""
+    deps.run(caller.remember)
+    return answer
 
 
 def open_answered_view(deps: Deps) -> Listener:
@@ -188,7 +216,7 @@ def answer_submission(listener: Callable[[Body], Answer]) -> Listener:
     def ack_submission(ack: Ack, body: Body) -> None:
         try:
             answer = _attempt(lambda: listener(body), _in_modal)
-        except LookupError:  # e.g. the channel lost its project while the modal was open
+        except UnboundChannel:  # the channel lost its project while the modal was open
             answer = _in_modal(UNBOUND_NOW)
         if answer.errors is not None:
             ack(response_action="errors", errors=answer.errors)
@@ -247,7 +275,12 @@ def update_after_ack(what: str, listener: Callable[[Body], Answer | None]) -> Li
 
     def update_view(body: Body, client: WebClient) -> None:
         with after_ack(what):
-            answer = _attempt(lambda: listener(body), _in_modal)
+            try:
+                answer = _attempt(lambda: listener(body), _in_modal, identity=False)
+            except PermissionDenied as error:
+                # a modal the caller may not act on may not be theirs: nothing is shown in it
+                log.info("%s refused, the modal left as it is: %s", what, type(error).__name__)
+                return
             if answer is None or answer.view is None:
                 return
             view = body["view"]

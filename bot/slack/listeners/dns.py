@@ -27,12 +27,12 @@ def register(app: App, deps: Deps) -> None:
     """Wire Verify now."""
 
     def verify(body: dict[str, Any]) -> Answer | None:
-        service_id, user = _service_id(body), body["user"]["id"]
+        service_id, user, team = _service_id(body), body["user"]["id"], body["team"]["id"]
         if service_id is None:
             return None
         text = deps.run(
             lambda session: dns.request_verification(
-                session=session, service_id=service_id, user_id=user
+                session=session, service_id=service_id, user_id=user, team_id=team
             )
         )
         return Answer(messages.text_message(text))

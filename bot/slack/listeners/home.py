@@ -16,7 +16,15 @@ from bot.services import endpoints, wizard
 from bot.slack.deps import Deps, log
 from bot.slack.ids import ActionId
 from bot.slack.metadata import ConnectChoice, EndpointRef, button_value
-from bot.slack.middleware import Answer, ack_now, after_ack, open_after_ack, reply_after_ack
+from bot.slack.middleware import (
+    Answer,
+    UnboundChannel,
+    ack_now,
+    after_ack,
+    find_project,
+    open_after_ack,
+    reply_after_ack,
+)
 from bot.slack.views import messages
 from bot.slack.views.home import home_view, rows_that_fit
 from bot.slack.views.wizard import wizard_view
@@ -61,11 +69,13 @@ def register(app: App, deps: Deps) -> None:
     app.event("app_home_opened")(ack=ack_now, lazy=[on_home])
 
     def reopen(body: dict[str, Any]) -> Answer | None:
-        endpoint_id, user = _endpoint_id(body), body["user"]["id"]
+        endpoint_id, user, team = _endpoint_id(body), body["user"]["id"], body["team"]["id"]
         if endpoint_id is None:
             return None
         state = deps.run(
-            lambda session: wizard.resume(session=session, endpoint_id=endpoint_id, user_id=user)
+            lambda session: wizard.resume(
+                session=session, endpoint_id=endpoint_id, user_id=user, team_id=team
+            )
         )
         return Answer(view=wizard_view(state))
 
@@ -75,11 +85,11 @@ def register(app: App, deps: Deps) -> None:
 
     def terminate(body: dict[str, Any]) -> int | None:
         """Terminate the clicked button's endpoint: its id, or None for a button without one."""
-        endpoint_id, user = _endpoint_id(body), body["user"]["id"]
+        endpoint_id, user, team = _endpoint_id(body), body["user"]["id"], body["team"]["id"]
         if endpoint_id is not None:
             deps.run(
                 lambda session: wizard.terminate(
-                    session=session, endpoint_id=endpoint_id, user_id=user
+                    session=session, endpoint_id=endpoint_id, user_id=user, team_id=team
                 )
             )
         return endpoint_id
@@ -118,12 +128,18 @@ def register(app: App, deps: Deps) -> None:
             )
         except (ValidationError, KeyError):
             return None
-        user, channel = body["user"]["id"], body["channel"]["id"]
+        user, team = body["user"]["id"], body["team"]["id"]
+        channel = (body.get("channel") or {}).get("id")
+        if channel is None:
+            return None
 
         def load(session: Session) -> dict[str, Any]:
-            project = project_queries.get_project_by_channel(session=session, channel_id=channel)
+            try:
+                project = find_project(session, channel_id=channel, team_id=team)
+            except UnboundChannel:
+                return messages.refusal("That cluster is not in this channel's project.")
             cluster = cluster_queries.get_cluster(session=session, cluster_id=choice.cluster_id)
-            if project is None or cluster is None or cluster.project_id != project.id:
+            if cluster is None or cluster.project_id != project.id:
                 return messages.refusal("That cluster is not in this channel's project.")
             found = endpoints.connect(
                 session=session, project=project, user_id=user, cluster_name=cluster.name

@@ -28,12 +28,12 @@ def register(app: App, deps: Deps) -> None:
     """Wire the Accept and Reject buttons of connection request messages."""
 
     def decide(body: dict[str, Any], *, accept: bool) -> Answer | None:
-        request_id, user = _request_id(body), body["user"]["id"]
+        request_id, user, team = _request_id(body), body["user"]["id"], body["team"]["id"]
         if request_id is None:
             return None
         said = deps.run(
             lambda session: requests.owner_decides(
-                session=session, request_id=request_id, user_id=user, accept=accept
+                session=session, request_id=request_id, user_id=user, accept=accept, team_id=team
             )
         )
         return Answer(messages.text_message(said))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.errors import InvalidInput
 from bot.domain.states import Stage
-from bot.domain.validation import Field
+from bot.domain.validation import ID_MAX, Field
 from bot.services import wizard
 from bot.services.wizard import WizardState
 from bot.slack.deps import Deps
@@ -39,25 +39,28 @@ FIELD_BLOCKS: dict[str, BlockId] = {
 
 def value(values: dict[str, Any], block: BlockId) -> str:
     """What the person entered or chose in an input block ("" when empty)."""
-    element = values.get(block, {}).get(ActionId.VALUE, {})
+    entered = values.get(block)
+    element = entered.get(ActionId.VALUE) if isinstance(entered, dict) else None
+    if not isinstance(element, dict):
+        return ""
     selected = element.get("selected_option")
-    if selected is not None:
-        return str(selected.get("value", ""))
+    if isinstance(selected, dict):
+        return str(selected.get("value") or "")
     return str(element.get("value") or "")
 
 
 def _int(text: str, field: Field) -> int:
-    if not text.isascii() or not text.isdigit():
+    if not text.isascii() or not text.isdigit() or len(text) > 10 or int(text) > ID_MAX:
         raise InvalidInput(field, "Choose one of the options.")
     return int(text)
 
 
 def submit(session: Session, meta: WizardMetadata, body: dict[str, Any]) -> WizardState:
     """Apply one stage's submission and return the wizard as it stands after it."""
-    view, user = body["view"], body["user"]["id"]
-    values = view["state"]["values"]
+    view, user, team = body["view"], body["user"]["id"], body["team"]["id"]
+    values = view.get("state", {}).get("values", {})
     if meta.endpoint_id is None:
-        caller = Caller(team_id=body["team"]["id"], channel_id=meta.channel_id, user_id=user)
+        caller = Caller(team_id=team, channel_id=meta.channel_id, user_id=user)
         project = caller.remember(session)
         if meta.stage is Stage.CHOOSE_CLUSTER:
             return wizard.submit_cluster(
@@ -75,7 +78,7 @@ def submit(session: Session, meta: WizardMetadata, body: dict[str, Any]) -> Wiza
             channel_id=meta.channel_id,
             cluster_id=meta.cluster_id,
             region=value(values, BlockId.REGION),
-            creation_key=f"{body['team']['id']}:{view['id']}",
+            creation_key=f"{team}:{view['id']}",
             view_id=view["id"],
         )
     endpoint_id = meta.endpoint_id
@@ -89,6 +92,7 @@ def submit(session: Session, meta: WizardMetadata, body: dict[str, Any]) -> Wiza
                 vpc_id=value(values, BlockId.VPC_ID),
                 subnet_ids=value(values, BlockId.SUBNET_IDS),
                 view_id=view["id"],
+                team_id=team,
             )
         case Stage.ACCEPT_ENDPOINT_CONNECTION:
             state = wizard.submit_vpce(
@@ -97,14 +101,23 @@ def submit(session: Session, meta: WizardMetadata, body: dict[str, Any]) -> Wiza
                 user_id=user,
                 vpce_id=value(values, BlockId.VPCE_ID),
                 view_id=view["id"],
+                team_id=team,
             )
         case Stage.ENABLE_PRIVATE_DNS:
             state = wizard.submit_create(
-                session=session, endpoint_id=endpoint_id, user_id=user, view_id=view["id"]
+                session=session,
+                endpoint_id=endpoint_id,
+                user_id=user,
+                view_id=view["id"],
+                team_id=team,
             )
         case _:
             state = wizard.current(
-                session=session, endpoint_id=endpoint_id, user_id=user, view_id=view["id"]
+                session=session,
+                endpoint_id=endpoint_id,
+                user_id=user,
+                view_id=view["id"],
+                team_id=team,
             )
     return state
 
@@ -114,7 +127,7 @@ def register(app: App, deps: Deps) -> None:
 
     def on_submit(body: dict[str, Any]) -> Answer:
         try:
-            meta = WizardMetadata.model_validate_json(body["view"]["private_metadata"])
+            meta = WizardMetadata.model_validate_json(body["view"].get("private_metadata") or "")
         except ValidationError:
             return Answer(view=message_view("This wizard has expired; run the command again."))
         try:
@@ -124,21 +137,26 @@ def register(app: App, deps: Deps) -> None:
         return Answer(view=wizard_view(state))
 
     def toggle(body: dict[str, Any]) -> Answer | None:
-        view, user = body["view"], body["user"]["id"]
+        view, user, team = body["view"], body["user"]["id"], body["team"]["id"]
         endpoint_id = endpoint_of(view)
         if endpoint_id is None:
             return None
         state = deps.read(
-            lambda session: wizard.current(session=session, endpoint_id=endpoint_id, user_id=user)
+            lambda session: wizard.current(
+                session=session, endpoint_id=endpoint_id, user_id=user, team_id=team
+            )
         )
         return Answer(view=wizard_view(state, show_instructions=not _showing(view)))
 
     def forget(body: dict[str, Any]) -> None:
-        endpoint_id = endpoint_of(body["view"])
+        view = body["view"]
+        endpoint_id = endpoint_of(view)
         if endpoint_id is not None:
             with after_ack("forget a closed modal"):
                 deps.run(
-                    lambda session: wizard.forget_view(session=session, endpoint_id=endpoint_id)
+                    lambda session: wizard.forget_view(
+                        session=session, endpoint_id=endpoint_id, view_id=view["id"]
+                    )
                 )
 
     app.view_submission(CallbackId.WIZARD)(answer_submission(on_submit))
@@ -161,7 +179,9 @@ def _field_error(view: dict[str, Any], error: InvalidInput) -> Answer:
 
 def _showing(view: dict[str, Any]) -> bool:
     try:
-        return WizardMetadata.model_validate_json(view["private_metadata"]).show_instructions
+        return WizardMetadata.model_validate_json(
+            view.get("private_metadata") or ""
+        ).show_instructions
     except ValidationError:
         return False
 
