@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ import yaml
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from bot import logs
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.errors import DomainError, InvalidInput
 from bot.services import clusters, projects
@@ -185,7 +185,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     settings.require_slack()
     _migrated_engine(settings).dispose()
-    _log_setup()
+    _log_setup(settings)
     bot = server.assemble(settings)
     worker = None if args.no_worker else start_worker(settings=settings, sessions=bot.deps.sessions)
     _settle_garbage_collector()
@@ -206,7 +206,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     settings.require_bot_token()
     engine = _migrated_engine(settings)
-    _log_setup()
+    _log_setup(settings)
     worker = start_worker(settings=settings, sessions=make_sessionmaker(engine))
     _settle_garbage_collector()
     run_until_signalled(worker)
@@ -228,8 +228,8 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def _log_setup() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+def _log_setup(settings: Settings) -> None:
+    logs.setup(settings.BOT_LOG_FORMAT)
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     BOT_PRIVATE_DNS_ZONE: Annotated[str, AfterValidator(_check_dns_zone)] = (
         "privatelink.example.com"
     )
+    BOT_LOG_FORMAT: Literal["text", "json"] = "text"
 
     @field_validator("SLACK_BOT_TOKEN")
     @classmethod

@@ -1,4 +1,11 @@
-"""The Web API client the bot uses: slack_sdk's, counting the calls that fail."""
+"""The Web API client the bot uses: slack_sdk's, counting the calls that fail, and retrying what
+may be repeated: a lost connection, a 429 (after its Retry-After) and a 5xx, twice each.
+
+A repeat is safe for what this client sends from listeners and the worker (views.open,
+views.update, views.publish, auth.test): they replace state rather than add to it. The outbox
+posts through a copy without retries (`bot.slack.notifier.without_retries`): a hidden repeat of
+chat.postMessage would post twice; it paces and retries on its own.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +13,35 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.web import SlackResponse
 
 from bot.observability import SLACK_ERRORS
 
+RETRIES = 2
+
+
+def retry_handlers() -> list[RetryHandler]:
+    """slack_sdk's own handlers for what may be repeated: connection errors, 429 and 5xx."""
+    return [
+        ConnectionErrorRetryHandler(max_retry_count=RETRIES),
+        RateLimitErrorRetryHandler(max_retry_count=RETRIES),
+        ServerErrorRetryHandler(max_retry_count=RETRIES),
+    ]
+
 
 class MeteredWebClient(WebClient):
-    """A WebClient that counts failed calls by method and error for `GET /metrics`."""
+    """A WebClient that counts failed calls by method and error for `GET /metrics`, and
+    retries what may be repeated (`retry_handlers`) unless given handlers of its own."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("retry_handlers", retry_handlers())
+        super().__init__(*args, **kwargs)
 
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
         """Call `api_method`; a failure is counted, then raised as usual."""

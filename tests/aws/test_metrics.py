@@ -69,3 +69,20 @@ def test_slack_failures_are_counted_by_method_and_error() -> None:
         assert value(SLACK_ERRORS, method="views.update", error="not_found") == before + 1
     finally:
         running.stop()
+
+
+def test_a_rate_limited_or_failed_view_update_is_retried_by_slack_sdk() -> None:
+    _, running = start(SlackStandIn())
+    standin = running.standin
+    try:
+        client = MeteredWebClient(token=DEFAULT_TOKEN, base_url=running.api_url)
+        home = {
+            "type": "home",
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}],
+        }
+        standin.rate_limit_next("views.publish", retry_after=1)
+        standin.fail_next("views.publish", error="internal_error", status=500)
+        assert client.views_publish(user_id="U0OWNER01", view=home)["ok"]
+        assert len(standin.calls("views.publish")) == 3  # a 429, a 500, then published
+    finally:
+        running.stop()
