@@ -1,0 +1,1 @@
+"""Alembic revisions, one file each, named by date and slug; every file here ships in the wheel."""
