@@ -7,17 +7,21 @@ import gc
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from bot import logs
+from bot import cli_slack, logs
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.errors import DomainError, InvalidInput
 from bot.services import clusters, projects
 from bot.storage import cluster_queries, endpoint_queries, migrate, project_queries, service_queries
 from bot.storage.db import make_engine, make_sessionmaker, transaction
+
+if TYPE_CHECKING:
+    pass
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -45,8 +49,9 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_projects_add(args: argparse.Namespace, settings: Settings) -> int:
-    """Register a project bound to a channel."""
-    with transaction(make_sessionmaker(_migrated_engine(settings))) as session:
+    """Register a project bound to a channel; warn if the bot cannot post there."""
+    sessions = make_sessionmaker(_migrated_engine(settings))
+    with cli_slack.warn_after(settings, args.channel), transaction(sessions) as session:
         project = projects.add(
             session=session,
             name=args.name,
@@ -188,10 +193,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     _log_setup(settings)
     bot = server.assemble(settings)
     worker = None if args.no_worker else start_worker(settings=settings, sessions=bot.deps.sessions)
+    bot.web.worker = worker.heartbeat if worker is not None else None
     _settle_garbage_collector()
     try:
-        if settings.SLACK_APP_TOKEN is not None:
-            server.serve_socket_mode(bot, app_token=settings.SLACK_APP_TOKEN.get_secret_value())
+        if settings.SLACK_APP_TOKEN is not None:  # /healthz and /metrics still on the port
+            with server.status_in_background(bot.web.status(), host=args.host, port=args.port):
+                server.serve_socket_mode(bot, app_token=settings.SLACK_APP_TOKEN.get_secret_value())
         else:
             server.serve_http(bot, host=args.host, port=args.port)
     finally:
@@ -202,20 +209,28 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Run the reconcile loop and the outbox sender alone, until SIGINT or SIGTERM."""
-    from bot.worker.runner import run_until_signalled, start_worker
+    from bot import metrics, server
+    from bot.web import StatusApp
+    from bot.worker.runner import run_until_signalled, start_worker, stop_on_signals
 
     settings.require_bot_token()
     engine = _migrated_engine(settings)
     _log_setup(settings)
-    worker = start_worker(settings=settings, sessions=make_sessionmaker(engine))
+    sessions = make_sessionmaker(engine)
+    stop = stop_on_signals()  # before anything starts: a SIGTERM is never missed
+    worker = start_worker(settings=settings, sessions=sessions)
+    status = StatusApp(engine=engine, metrics=lambda: metrics.render(sessions))
+    status.worker = worker.heartbeat
     _settle_garbage_collector()
-    run_until_signalled(worker)
+    with server.status_in_background(status, host=args.host, port=args.port):
+        run_until_signalled(worker, stop)
     return 0
 
 
 # Collect young objects in batches of this many allocations rather than Python's 700, and the
 # older generations a twentieth as often as that (Python: a tenth).
 GC_THRESHOLDS = (20_000, 20, 20)
+WORKER_PORT = 3001
 
 
 def _settle_garbage_collector() -> None:
@@ -266,9 +281,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve requests only; run `worker` processes separately",
     )
     serve.set_defaults(handler=cmd_serve)
-    commands.add_parser(
+    worker = commands.add_parser(
         "worker", help="the reconcile loop and the outbox sender alone (several may run)"
-    ).set_defaults(handler=cmd_worker)
+    )
+    worker.add_argument("--host", default="0.0.0.0", help="address of /healthz and /metrics")
+    worker.add_argument(
+        "--port",
+        type=int,
+        default=WORKER_PORT,
+        help=f"port of GET /healthz and GET /metrics (default {WORKER_PORT})",
+    )
+    worker.set_defaults(handler=cmd_worker)
 
     commands.add_parser(
         "demo", help="walk /private-endpoint create to an Active endpoint, offline"
@@ -323,8 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     cadd.add_argument("--name", required=True)
     cadd.add_argument("--tier", required=True, help="dedicated | developer")
     cadd.add_argument("--cloud", required=True, help="aws | gcp")
-    cadd.add_argument("--region", required=True, help="e.g. us-west-2")
-    cadd.add_argument("--nlb-arn", help="the cluster's Network Load Balancer (required on aws)")
+    cadd.add_argument("--region", required=True, help="aws: e.g. us-west-2; gcp: e.g. us-central1")
+    cadd.add_argument("--nlb-arn", help="the cluster's NLB, in its region (aws only, required)")
     cadd.add_argument("--port", default="4000", help="the cluster's port (default 4000)")
     cadd.add_argument("--status", default="active", help="creating | active (default active)")
     cadd.add_argument("--private-dns-host", help="default <name>.<region>.$BOT_PRIVATE_DNS_ZONE")
@@ -337,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     cdrop.add_argument("name")
     cdrop.add_argument("--project", help="needed when several projects use the name")
     cdrop.set_defaults(handler=cmd_clusters_drop)
+    cli_slack.register(commands, engine=_migrated_engine, table=_table)
     return parser
 
 

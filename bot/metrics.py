@@ -40,13 +40,14 @@ def render(sessions: sessionmaker[Session]) -> str:
 
 
 def _database_gauges(sessions: sessionmaker[Session]) -> list[str]:
-    """Endpoints and services by status, the outbox backlog and its age."""
+    """Endpoints and services by status, the outbox backlog (held and dead rows) and its age."""
     with sessions() as session:
         read_only(session)
         endpoints = endpoint_queries.count_endpoints_by_status(session=session)
         services = service_queries.count_services_by_status(session=session)
         backlog, oldest = outbox_queries.count_unsent(session=session)
         dead = outbox_queries.count_dead(session=session)
+        held = outbox_queries.count_held(session=session)
     age = 0.0
     if oldest is not None:
         age = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
@@ -70,6 +71,12 @@ def _database_gauges(sessions: sessionmaker[Session]) -> list[str]:
     )
     lines += _gauge(
         "privatelink_outbox_backlog", "Slack notifications not yet sent.", [("", backlog)]
+    )
+    lines += _gauge(
+        "privatelink_outbox_held",
+        "Slack notifications held: their channel takes no post until a person acts "
+        "(`python -m bot outbox list`).",
+        [("", held)],
     )
     lines += _gauge(
         "privatelink_outbox_dead",

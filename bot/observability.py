@@ -1,5 +1,6 @@
-"""Process metrics in Prometheus form: AWS calls, Slack errors, how long Slack waited for its
-answers, reconcile passes, transitions.
+"""Process metrics in Prometheus form: AWS calls and their failures by kind, Slack errors, how
+long Slack waited for its answers, reconcile passes (and regions they could not finish),
+transitions.
 
 Each process (a `serve` replica, a `worker`) counts its own; `GET /metrics` shows them with the
 database's gauges, which every replica reads alike.
@@ -11,12 +12,21 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
+from bot.aws.errors import AWS_FAILURES, CLIENT, error_kind, failure_kind
+
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 AWS_CALLS = Counter(
     "privatelink_aws_calls_total",
     "AWS API calls by operation and outcome (ok or error code).",
     ["operation", "outcome"],
+    registry=REGISTRY,
+)
+AWS_ERRORS = Counter(
+    "privatelink_aws_errors_total",
+    "AWS API calls that failed (after botocore's retries), by operation and kind: throttling, "
+    "server, network, timeout or client.",
+    ["operation", "kind"],
     registry=REGISTRY,
 )
 SLACK_ERRORS = Counter(
@@ -37,6 +47,12 @@ RECONCILE_SECONDS = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
     registry=REGISTRY,
 )
+RECONCILE_REGION_FAILURES = Counter(
+    "privatelink_reconcile_region_failures_total",
+    "Regions whose part of a reconcile pass stopped early, by reason: aws_unreachable or error.",
+    ["reason"],
+    registry=REGISTRY,
+)
 TRANSITIONS = Counter(
     "privatelink_transitions_total",
     "Private endpoint transitions made by this process.",
@@ -50,15 +66,41 @@ def count_aws_call(*, operation: str, outcome: str) -> None:
     AWS_CALLS.labels(operation=operation, outcome=outcome).inc()
 
 
+def count_aws_error(*, operation: str, kind: str) -> None:
+    """One failed AWS API call, by kind (`bot.aws.errors.KINDS`)."""
+    AWS_ERRORS.labels(operation=operation, kind=kind).inc()
+
+
+def _operation(event_name: str) -> str:
+    """The operation of a botocore event name (`after-call.ec2.DescribeVpcs` → `DescribeVpcs`)."""
+    return event_name.rsplit(".", 1)[-1]
+
+
 def watch_aws_client(client: Any) -> None:
-    """Count every call a boto3 client makes, through botocore's own events."""
+    """Count every call a boto3 client makes, and its failures by kind, through botocore's own
+    events: `after-call` (an answer, errors included: `http_response`, `parsed`, `model`,
+    `context`) and `after-call-error` (no answer: only `exception` and `context`), each also
+    given `event_name`. Both fire once per API call, after botocore's retries."""
 
-    def after_call(*, model: Any, parsed: Any = None, **_: Any) -> None:
-        error = (parsed or {}).get("Error", {}).get("Code") if isinstance(parsed, dict) else None
-        count_aws_call(operation=model.name, outcome=error or "ok")
+    def after_call(
+        *, event_name: str, http_response: Any = None, parsed: Any = None, **_: Any
+    ) -> None:
+        operation = _operation(event_name)
+        status = getattr(http_response, "status_code", None)
+        error = parsed.get("Error") if isinstance(parsed, dict) else None
+        code = error.get("Code") if isinstance(error, dict) else None
+        if not code and (status or 0) < 300:
+            count_aws_call(operation=operation, outcome="ok")
+            return
+        code = str(code or status)
+        count_aws_call(operation=operation, outcome=code)
+        count_aws_error(operation=operation, kind=error_kind(code=code, status=status))
 
-    def after_error(*, model: Any, exception: BaseException, **_: Any) -> None:
-        count_aws_call(operation=model.name, outcome=type(exception).__name__)
+    def after_error(*, event_name: str, exception: BaseException, **_: Any) -> None:
+        operation = _operation(event_name)
+        kind = failure_kind(exception) if isinstance(exception, AWS_FAILURES) else CLIENT
+        count_aws_call(operation=operation, outcome=type(exception).__name__)
+        count_aws_error(operation=operation, kind=kind)
 
     client.meta.events.register("after-call.ec2", after_call)
     client.meta.events.register("after-call-error.ec2", after_error)

@@ -6,10 +6,10 @@ import logging
 import signal
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import waitress
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -22,7 +22,10 @@ from bot.slack.app import build_app
 from bot.slack.deps import Deps
 from bot.slack.gate import MAX_BODY
 from bot.storage.db import make_engine, make_sessionmaker
-from bot.web import WebApp
+from bot.web import StatusApp, WebApp
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 log = logging.getLogger("bot.server")
 
@@ -96,9 +99,18 @@ def serve_socket_mode(bot: Bot, *, app_token: str) -> None:
 @contextmanager
 def http_in_background(bot: Bot, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve in a thread (tests, the demo); yields the base URL and stops on exit."""
-    server = create_server(
-        bot.web, host=host, port=port, threads=bot.deps.settings.BOT_HTTP_THREADS, **LIMITS
-    )
+    with wsgi_in_background(
+        bot.web, host=host, port=port, threads=bot.deps.settings.BOT_HTTP_THREADS
+    ) as url:
+        yield url
+
+
+@contextmanager
+def wsgi_in_background(
+    app: WSGIApplication, *, host: str = "127.0.0.1", port: int = 0, threads: int = 2
+) -> Iterator[str]:
+    """Serve `app` under waitress in a thread; yields the base URL and stops on exit."""
+    server = create_server(app, host=host, port=port, threads=threads, **LIMITS)
     assert isinstance(server, BaseWSGIServer) and server.socket is not None
     _, bound_port = server.socket.getsockname()[:2]
     thread = threading.Thread(target=server.run, name="http", daemon=True)
@@ -118,3 +130,17 @@ def _close_all(server: BaseWSGIServer) -> None:
     """Close the listening socket and every connection, from inside the server's loop."""
     for channel in list(server._map.values()):  # type: ignore[attr-defined]
         channel.close()
+
+
+@contextmanager
+def status_in_background(app: StatusApp, *, host: str, port: int) -> Iterator[None]:
+    """`GET /healthz` and `GET /metrics` served in the background while the block runs; a port
+    that cannot be bound is logged, and the process works on without them."""
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(wsgi_in_background(app, host=host, port=port))
+        except OSError as error:
+            log.error("cannot serve /healthz and /metrics on port %s: %s", port, error)
+        else:
+            log.info("health and metrics on %s", url)
+        yield

@@ -5,12 +5,14 @@ starts from an empty AWS and the sandbox's default settings. The provider is mot
 account; `consumer` acts as another account through STS, as `bot.sandbox.aws.accounts` says.
 The `gateway` fixture is the bot's gateway plus reads only tests make (`InspectingGateway`);
 `error_from_cli_output` explains an error in what the `aws` CLI printed, as the bot would.
+`unused_loopback_url` is an AWS nobody answers at; `metric` reads this process's /metrics text.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -20,10 +22,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 from botocore.config import Config
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.aws.errors import explained
 from bot.aws.privatelink import PrivateLinkGateway, ServiceInfo
 from bot.domain.errors import AwsError
+from bot.observability import render
 from bot.sandbox.aws import (
     ConsumerNetwork,
     Credentials,
@@ -183,3 +187,22 @@ def error_from_cli_output(text: str, *, supported_az_ids: Sequence[str] = ()) ->
         return None
     code, message = parsed
     return explained(code=code, message=message, supported_az_ids=supported_az_ids)
+
+
+def unused_loopback_url() -> str:
+    """An http URL on 127.0.0.1 at a port nobody listens on: AWS that cannot be reached."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def metric(name: str, **labels: str) -> float:
+    """The sum of the samples of `name` in this process's /metrics text
+    (`bot.observability.render()`) whose labels include `labels`."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(render())
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    )

@@ -9,18 +9,31 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-# Web API method -> the bot scope it needs (None: no scope).
-METHOD_SCOPES = {
-    "auth_test": None,
-    "views_open": None,
-    "views_update": None,
-    "views_push": None,
-    "views_publish": None,
-    "chat_postMessage": "chat:write",
-    "chat_update": "chat:write",
-    "chat_postEphemeral": "chat:write",
-    "conversations_info": "channels:read",
-    "users_info": "users:read",
+# The channels the bot reads from are public or private (`channels:` and `groups:` scopes).
+READ_HISTORY = frozenset({"channels:history", "groups:history"})
+READ_CHANNELS = frozenset({"channels:read", "groups:read"})
+# Web API method -> the bot scopes it needs (none for some).
+METHOD_SCOPES: dict[str, frozenset[str]] = {
+    "auth_test": frozenset(),
+    "views_open": frozenset(),
+    "views_update": frozenset(),
+    "views_push": frozenset(),
+    "views_publish": frozenset(),
+    "chat_postMessage": frozenset({"chat:write"}),
+    "chat_update": frozenset({"chat:write"}),
+    "chat_postEphemeral": frozenset({"chat:write"}),
+    "conversations_history": READ_HISTORY,
+    "conversations_info": READ_CHANNELS,
+    "conversations_open": frozenset({"im:write"}),
+    "conversations_replies": READ_HISTORY,
+    "users_info": frozenset({"users:read"}),
+}
+
+
+# Bot event -> the bot scopes Slack needs to send it.
+EVENT_SCOPES: dict[str, frozenset[str]] = {
+    "app_home_opened": frozenset(),
+    "member_joined_channel": READ_CHANNELS,
 }
 
 
@@ -47,7 +60,10 @@ def test_declares_the_command_interactivity_and_home() -> None:
     assert "create [cluster]" in command["usage_hint"]
     assert m["settings"]["interactivity"]["is_enabled"] is True
     assert m["features"]["app_home"]["home_tab_enabled"] is True
-    assert m["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert m["settings"]["event_subscriptions"]["bot_events"] == [
+        "app_home_opened",
+        "member_joined_channel",
+    ]
     urls = {
         command["url"],
         m["settings"]["interactivity"]["request_url"],
@@ -60,5 +76,24 @@ def test_only_the_scopes_the_code_uses() -> None:
     called = methods_called()
     assert called, "no Web API calls found"
     assert called <= set(METHOD_SCOPES), f"unmapped methods: {called - set(METHOD_SCOPES)}"
-    needed = {"commands"} | {METHOD_SCOPES[m] for m in called} - {None}
+    needed = {"commands"}.union(*(METHOD_SCOPES[m] for m in called))
+    events = manifest()["settings"]["event_subscriptions"]["bot_events"]
+    needed = needed.union(*(EVENT_SCOPES[e] for e in events))
     assert set(manifest()["oauth_config"]["scopes"]["bot"]) == needed
+
+
+def test_subscribes_to_exactly_the_events_the_listeners_handle() -> None:
+    handled: set[str] = set()
+    for path in (ROOT / "bot" / "slack" / "listeners").glob("*.py"):
+        handled |= set(re.findall(r'app\.event\("(\w+)"\)', path.read_text(encoding="utf-8")))
+    assert set(manifest()["settings"]["event_subscriptions"]["bot_events"]) == handled
+
+
+def test_owners_can_read_the_direct_messages_the_bot_sends() -> None:
+    assert "conversations_open" in methods_called()
+    app_home = manifest()["features"]["app_home"]
+    assert app_home["messages_tab_enabled"] is True
+
+
+def test_the_outbox_reads_back_its_posts() -> None:
+    assert {"conversations_history", "conversations_replies"} <= methods_called()

@@ -1,8 +1,12 @@
 """AWS errors in words a person can act on, as `bot.domain.errors.AwsError`.
 
-`aws_error` maps what boto3 raises; `explain` maps an error code and AWS's message, wherever
-they came from (boto3, or the `aws` CLI's output).
-Throttling, server-side (5xx) and connection failures are `retryable`; the rest are not.
+`aws_error` maps whatever a boto3 call raises (`AWS_FAILURES`); `explain` maps an error code and
+AWS's message, wherever they came from (boto3, or the `aws` CLI's output). `error_kind` sorts a
+code into one of a few `KINDS` (throttling, server, network, timeout, client) for metrics.
+Throttling, server-side (5xx, or an answer that cannot be read), connection failures and
+timeouts are `retryable`; the rest are not. `RegionUnreachable` is what a gateway of one pass
+raises, instead of calling, once AWS in its region could not be reached (see
+`bot.aws.privatelink`).
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from dataclasses import dataclass
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectTimeoutError,
     HTTPClientError,
     NoCredentialsError,
     PartialCredentialsError,
+    ReadTimeoutError,
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.parsers import ResponseParserError
 
 from bot.domain.errors import AwsError
 
@@ -64,15 +71,72 @@ ACCESS_CODES = frozenset(
         "Blocked",
     }
 )
+TIMEOUT_CODES = frozenset({"ConnectTimeoutError", "ReadTimeoutError"})
+NETWORK_CODES = frozenset(
+    {
+        "EndpointConnectionError",
+        "ConnectionClosedError",
+        "ProxyConnectionError",
+        "SSLError",
+        "ResponseStreamingError",
+        "ConnectionError",
+        "HTTPClientError",
+    }
+)
+"""botocore's connection failures (its `ConnectionError` and `HTTPClientError` families)."""
+UNREADABLE_CODE = "ResponseParserError"
+"""An answer botocore could not parse (e.g. a proxy's plain-text 503)."""
+AWS_FAILURES = (ClientError, BotoCoreError, ResponseParserError)
+"""Everything a boto3 call raises when AWS or the way to it fails: `ClientError` (AWS answered
+with an error), `BotoCoreError` (the network, timeouts, credentials) and `ResponseParserError`
+(an answer that cannot be read; botocore does not make it a `BotoCoreError`)."""
+AwsFailure = ClientError | BotoCoreError | ResponseParserError
+
+THROTTLING = "throttling"
+SERVER = "server"
+NETWORK = "network"
+TIMEOUT = "timeout"
+CLIENT = "client"
+KINDS = (THROTTLING, SERVER, NETWORK, TIMEOUT, CLIENT)
+UNREACHABLE_KINDS = frozenset({NETWORK, TIMEOUT})
+"""Kinds that mean AWS in the region could not be reached (or did not answer in time)."""
+
 _SUBNET = re.compile(r"subnet-[0-9a-f]+")
 _VPC = re.compile(r"vpc-[0-9a-f]+")
 _SERVICE = re.compile(r"com\.amazonaws\.vpce\.[a-z0-9-]+\.vpce-svc-[0-9a-f]+|vpce-svc-[0-9a-f]+")
 _DNS_NAME = re.compile(r"for (\S+) in the VPC")
 
 
+def error_kind(*, code: str, status: int | None = None) -> str:
+    """The kind of an error code (one of `KINDS`): `throttling`, `server` (AWS failed, or its
+    answer could not be read), `network`, `timeout`, or `client` (the request was refused)."""
+    if code in TIMEOUT_CODES:
+        return TIMEOUT
+    if code in NETWORK_CODES:
+        return NETWORK
+    if code in THROTTLING_CODES:
+        return THROTTLING
+    if code in SERVER_CODES or code == UNREADABLE_CODE or (status or 0) >= 500:
+        return SERVER
+    return CLIENT
+
+
 def is_retryable(*, code: str, status: int | None = None) -> bool:
-    """Whether trying the same call again later may succeed (throttling, AWS-side failures)."""
-    return code in THROTTLING_CODES or code in SERVER_CODES or (status or 0) >= 500
+    """Whether trying the same call again later may succeed (throttling, AWS-side failures,
+    no connection)."""
+    return error_kind(code=code, status=status) != CLIENT
+
+
+class RegionUnreachable(Exception):
+    """AWS in `region` could not be reached earlier in this pass, so the call was not made.
+
+    Not an `AwsError`: the steps of a pass, which handle AWS errors one by one, let it through,
+    and the pass stops working that region until its next pass (`bot.reconcile.passes`)."""
+
+    def __init__(self, *, region: str, cause: AwsError) -> None:
+        super().__init__(f"AWS in {region} could not be reached earlier in this pass: {cause}")
+        self.region = region
+        self.cause = cause
 
 
 @dataclass(frozen=True)
@@ -226,14 +290,16 @@ def explained(
 
 
 def aws_error(
-    error: ClientError | BotoCoreError, *, supported_az_ids: Sequence[str] = ()
+    error: AwsFailure, *, supported_az_ids: Sequence[str] = (), region: str | None = None
 ) -> AwsError:
-    """The `AwsError` for what boto3 raised."""
+    """The `AwsError` for what a boto3 call raised (one of `AWS_FAILURES`); `region` names
+    where AWS could not be reached, in the message."""
+    where = f"AWS (EC2 in {region})" if region else "AWS"
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return explained(
-            code=details.get("Code", "Unknown"),
+            code=details.get("Code") or str(status or "Unknown"),
             message=details.get("Message", str(error)),
             status=status,
             supported_az_ids=supported_az_ids,
@@ -244,10 +310,35 @@ def aws_error(
             "AWS_SECRET_ACCESS_KEY (or a role) for the bot.",
             code=type(error).__name__,
         )
-    if isinstance(error, BotoConnectionError | HTTPClientError):
+    if isinstance(error, ConnectTimeoutError | ReadTimeoutError):
         return AwsError(
-            "The bot could not reach AWS; it will try again shortly.",
+            f"{where} did not answer in time; the bot will try again shortly.",
             code=type(error).__name__,
             retryable=True,
         )
+    if isinstance(error, BotoConnectionError | HTTPClientError):
+        code = type(error).__name__
+        if code not in NETWORK_CODES:
+            code = (
+                "ConnectionError" if isinstance(error, BotoConnectionError) else "HTTPClientError"
+            )
+        return AwsError(
+            f"The bot could not reach {where}; it will try again shortly.",
+            code=code,
+            retryable=True,
+        )
+    if isinstance(error, ResponseParserError):
+        return AwsError(
+            f"{where} sent an answer the bot could not read; it will try again shortly.",
+            code=UNREADABLE_CODE,
+            retryable=True,
+        )
     return AwsError(f"The AWS request failed: {error}", code=type(error).__name__)
+
+
+def failure_kind(error: AwsFailure) -> str:
+    """The kind (one of `KINDS`) of what a boto3 call raised."""
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return error_kind(code=aws_error(error).code, status=status)
+    return error_kind(code=aws_error(error).code)

@@ -1,24 +1,41 @@
 """The provider side of AWS PrivateLink over a boto3 EC2 client, in typed values.
 
 Reads are batched per region and paginated (`MaxResults` 1,000, one call per page), never
-one call per endpoint. Every AWS failure leaves as `bot.domain.errors.AwsError` with a plain
-explanation (see `bot.aws.errors`); throttling and AWS-side failures are `retryable`, after
-botocore's own retries (standard mode) are spent.
+one call per endpoint. Every failure a boto3 call can raise (AWS's error answers, an answer that
+cannot be read, connection failures, timeouts, missing credentials: `bot.aws.errors.AWS_FAILURES`)
+leaves as `bot.domain.errors.AwsError` with a plain explanation; throttling, AWS-side failures,
+connection failures and timeouts are `retryable`, after botocore's own retries are spent.
+
+The client (`RETRY_CONFIG`) suits a worker that must not wait long on one region: connecting
+gives up after 3 s, reading an answer after 10 s (botocore's defaults: 60 s each), and
+botocore's standard retry mode makes at most 3 attempts, with jittered backoff (under 0.2 s in
+all for 5xx and connection failures, a few seconds for throttling) and a retry quota that stops
+retrying a client whose calls keep failing. So a call gives up at once when the connection is
+refused, after about 9 s when the region's address swallows packets, 30 s when it never
+answers. A pass's gateway (`for_pass`) makes no more calls once its region proved unreachable
+(a connection failure or a timeout): it raises `bot.aws.errors.RegionUnreachable` instead.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws.errors import aws_error, explained
+from bot.aws.errors import (
+    AWS_FAILURES,
+    UNREACHABLE_KINDS,
+    RegionUnreachable,
+    aws_error,
+    error_kind,
+    explained,
+)
 from bot.domain.errors import AwsError
 from bot.observability import watch_aws_client
 
@@ -32,7 +49,11 @@ CLUSTER_NAME_TAG = "privatelink-bot:cluster-name"
 PAGE_SIZE = 1000
 FILTER_VALUES_MAX = 200
 IDS_PER_CALL = 200
-RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 5})
+RETRY_CONFIG = Config(
+    connect_timeout=3.0,
+    read_timeout=10.0,
+    retries={"mode": "standard", "total_max_attempts": 3},
+)
 
 SERVICE_GONE_STATES = frozenset({"Deleting", "Deleted", "Failed"})
 ACTIVE_CONNECTION_STATES = ("pendingAcceptance", "pending", "available")
@@ -108,14 +129,6 @@ def gateway_for_region(
     return PrivateLinkGateway(client)
 
 
-@contextmanager
-def _aws() -> Iterator[None]:
-    try:
-        yield
-    except (ClientError, BotoCoreError) as error:
-        raise aws_error(error) from error
-
-
 def _chunks(values: Sequence[str], size: int) -> Iterator[list[str]]:
     unique = list(dict.fromkeys(values))
     for start in range(0, len(unique), size):
@@ -128,6 +141,17 @@ class PrivateLinkGateway:
     def __init__(self, client: EC2Client, *, page_size: int = PAGE_SIZE) -> None:
         self._client = client
         self._page_size = page_size
+        self._one_pass = False
+        self._unreachable: AwsError | None = None
+
+    def for_pass(self) -> Self:
+        """This gateway for one reconcile pass (same client): once AWS in the region could not
+        be reached (a connection failure or a timeout), later calls raise `RegionUnreachable`
+        at once instead of waiting on the network again."""
+        gateway = copy.copy(self)
+        gateway._one_pass = True
+        gateway._unreachable = None
+        return gateway
 
     @property
     def region(self) -> str:
@@ -170,7 +194,7 @@ class PrivateLinkGateway:
         }
         if private_dns_name:
             request["PrivateDnsName"] = private_dns_name
-        with _aws():
+        with self._aws():
             answer = self._client.create_vpc_endpoint_service_configuration(**request)
         return self._services([answer["ServiceConfiguration"]])[0]
 
@@ -197,7 +221,7 @@ class PrivateLinkGateway:
         )
         if failures:
             raise failures[0].error
-        with _aws():
+        with self._aws():
             answer = self._client.delete_vpc_endpoint_service_configurations(
                 ServiceIds=[service_id]
             )
@@ -209,21 +233,21 @@ class PrivateLinkGateway:
 
     def allow_account(self, *, service_id: str, account_id: str) -> None:
         """Let an AWS account see the service and request connections to it."""
-        with _aws():
+        with self._aws():
             self._client.modify_vpc_endpoint_service_permissions(
                 ServiceId=service_id, AddAllowedPrincipals=[principal_arn(account_id)]
             )
 
     def disallow_account(self, *, service_id: str, account_id: str) -> None:
         """Stop an AWS account from requesting new connections (existing ones stay)."""
-        with _aws():
+        with self._aws():
             self._client.modify_vpc_endpoint_service_permissions(
                 ServiceId=service_id, RemoveAllowedPrincipals=[principal_arn(account_id)]
             )
 
     def start_dns_verification(self, *, service_id: str) -> None:
         """Ask AWS to check the TXT record that proves the private DNS domain is ours."""
-        with _aws():
+        with self._aws():
             self._client.start_vpc_endpoint_service_private_dns_verification(ServiceId=service_id)
 
     # --- connections ------------------------------------------------------------------
@@ -257,12 +281,26 @@ class PrivateLinkGateway:
 
     # --- internals --------------------------------------------------------------------
 
+    @contextmanager
+    def _aws(self) -> Iterator[None]:
+        """One AWS call: whatever it raises leaves as `AwsError` (or, in a pass's gateway after
+        the region proved unreachable, `RegionUnreachable` without calling)."""
+        if self._unreachable is not None:
+            raise RegionUnreachable(region=self.region, cause=self._unreachable)
+        try:
+            yield
+        except AWS_FAILURES as raised:
+            error = aws_error(raised, region=self.region)
+            if self._one_pass and error_kind(code=error.code) in UNREACHABLE_KINDS:
+                self._unreachable = error
+            raise error from raised
+
     def _decide(
         self, call: Callable[..., Any], service_id: str, vpce_ids: Sequence[str]
     ) -> list[ConnectionFailure]:
         failures = []
         for chunk in _chunks(vpce_ids, IDS_PER_CALL):
-            with _aws():
+            with self._aws():
                 answer = call(ServiceId=service_id, VpcEndpointIds=chunk)
             for item in answer.get("Unsuccessful", []):
                 error = item.get("Error", {})
@@ -283,7 +321,7 @@ class PrivateLinkGateway:
             page_params = {**params, "MaxResults": self._page_size}
             if token:
                 page_params["NextToken"] = token
-            with _aws():
+            with self._aws():
                 page = call(**page_params)
             yield from page.get(key, [])
             token = page.get("NextToken")
@@ -329,7 +367,7 @@ class PrivateLinkGateway:
 
     def _zone_ids(self, names: list[str]) -> dict[str, str]:
         """Zone names → ids, for answers that give only names (names differ per account)."""
-        with _aws():
+        with self._aws():
             zones = self._client.describe_availability_zones(ZoneNames=names)
         return {
             zone["ZoneName"]: zone["ZoneId"]

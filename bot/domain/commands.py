@@ -1,12 +1,22 @@
-"""The AWS CLI commands shown to the user, built from validated values and shell-quoted."""
+"""The AWS CLI commands shown to the user, built from validated values and shell-quoted.
+
+Every value is validated (`bot.domain.validation`) and then `shlex`-quoted; the only words
+written as they are come from this module itself (`Raw`): the `"$SG_ID"`-style variables that
+an earlier line of the same script sets, and the `<…>` placeholders of a value not known yet.
+"""
 
 from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot.domain.validation import (
+    parse_az_id,
+    parse_name,
+    parse_port,
     parse_region,
+    parse_security_group_ids,
     parse_service_name,
     parse_subnet_ids,
     parse_vpc_id,
@@ -14,15 +24,49 @@ from bot.domain.validation import (
 )
 
 
-def _render(argv: Sequence[str]) -> str:
-    return shlex.join(argv)
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """A word written as it is: one of this module's variables or placeholders, never input."""
+
+    text: str
+
+
+Arg = str | Raw
+
+SG_ID = Raw('"$SG_ID"')
+"""The new security group's id, set by `security_group_lines`."""
+VPC_CIDR = Raw('"$VPC_CIDR"')
+"""The VPC's IPv4 CIDR block, set by `security_group_lines`."""
+VPC_PLACEHOLDER = "<VPC ID>"
+SUBNETS_PLACEHOLDER = "<Subnet IDs>"
+TEMPLATE_FILE = "privatelink.yaml"
+"""The file the CloudFormation template is saved as, for `aws cloudformation deploy`."""
+VPC_CIDR_PARAMETER = "VpcCidr"
+"""The template's parameter for the VPC's CIDR block (CloudFormation cannot look it up)."""
+
+
+def _render(argv: Sequence[Arg]) -> str:
+    return " ".join(a.text if isinstance(a, Raw) else shlex.quote(a) for a in argv)
+
+
+def _subnets(subnet_ids: Sequence[str]) -> list[str]:
+    return list(parse_subnet_ids(" ".join(subnet_ids)))
+
+
+def _groups(security_group_ids: Sequence[str]) -> list[str]:
+    return list(parse_security_group_ids(" ".join(security_group_ids)))
 
 
 def create_endpoint_argv(
-    *, vpc_id: str, region: str, service_name: str, subnet_ids: Sequence[str]
+    *,
+    vpc_id: str,
+    region: str,
+    service_name: str,
+    subnet_ids: Sequence[str],
+    security_group_ids: Sequence[str] = (),
 ) -> list[str]:
     """The argument list of `aws ec2 create-vpc-endpoint` for the user's VPC."""
-    subnets = parse_subnet_ids(" ".join(subnet_ids))
+    groups = _groups(security_group_ids)
     return [
         "aws",
         "ec2",
@@ -36,19 +80,60 @@ def create_endpoint_argv(
         "--vpc-endpoint-type",
         "Interface",
         "--subnet-ids",
-        *subnets,
+        *_subnets(subnet_ids),
+        *(["--security-group-ids", *groups] if groups else []),
     ]
 
 
 def create_endpoint_command(
-    *, vpc_id: str, region: str, service_name: str, subnet_ids: Sequence[str]
+    *,
+    vpc_id: str,
+    region: str,
+    service_name: str,
+    subnet_ids: Sequence[str],
+    security_group_ids: Sequence[str] = (),
 ) -> str:
     """`aws ec2 create-vpc-endpoint …` as one shell line."""
     return _render(
         create_endpoint_argv(
-            vpc_id=vpc_id, region=region, service_name=service_name, subnet_ids=subnet_ids
+            vpc_id=vpc_id,
+            region=region,
+            service_name=service_name,
+            subnet_ids=subnet_ids,
+            security_group_ids=security_group_ids,
         )
     )
+
+
+def create_endpoint_template(
+    *,
+    region: str,
+    service_name: str,
+    vpc_id: str | None,
+    subnet_ids: Sequence[str],
+    security_group_ids: Sequence[str] = (),
+    new_group: bool = False,
+) -> str:
+    """The create command with every known value filled in and `<…>` where one is missing;
+    with `new_group`, it uses the group `security_group_lines` makes (`"$SG_ID"`)."""
+    groups: list[Arg] = [SG_ID] if new_group else list(_groups(security_group_ids))
+    argv: list[Arg] = [
+        "aws",
+        "ec2",
+        "create-vpc-endpoint",
+        "--vpc-id",
+        parse_vpc_id(vpc_id) if vpc_id else Raw(VPC_PLACEHOLDER),
+        "--region",
+        parse_region(region),
+        "--service-name",
+        parse_service_name(service_name),
+        "--vpc-endpoint-type",
+        "Interface",
+        "--subnet-ids",
+        *(_subnets(subnet_ids) if subnet_ids else [Raw(SUBNETS_PLACEHOLDER)]),
+        *(["--security-group-ids", *groups] if groups else []),
+    ]
+    return _render(argv)
 
 
 def modify_endpoint_argv(*, vpce_id: str, region: str) -> list[str]:
@@ -70,26 +155,181 @@ def modify_endpoint_command(*, vpce_id: str, region: str) -> str:
     return _render(modify_endpoint_argv(vpce_id=vpce_id, region=region))
 
 
-VPC_PLACEHOLDER = "<VPC ID>"
-SUBNETS_PLACEHOLDER = "<Subnet IDs>"
+def delete_endpoint_argv(*, vpce_id: str, region: str) -> list[str]:
+    """The argument list of `aws ec2 delete-vpc-endpoints` for the user's own endpoint."""
+    return [
+        "aws",
+        "ec2",
+        "delete-vpc-endpoints",
+        "--vpc-endpoint-ids",
+        parse_vpce_id(vpce_id),
+        "--region",
+        parse_region(region),
+    ]
 
 
-def create_endpoint_template(
-    *, region: str, service_name: str, vpc_id: str | None, subnet_ids: Sequence[str]
-) -> str:
-    """The create command with every known value filled in and `<…>` where one is missing."""
-    if vpc_id and subnet_ids:
-        return create_endpoint_command(
-            vpc_id=vpc_id, region=region, service_name=service_name, subnet_ids=subnet_ids
-        )
-    vpc = shlex.quote(parse_vpc_id(vpc_id)) if vpc_id else VPC_PLACEHOLDER
-    subnets = (
-        " ".join(shlex.quote(s) for s in parse_subnet_ids(" ".join(subnet_ids)))
-        if subnet_ids
-        else SUBNETS_PLACEHOLDER
+def delete_endpoint_command(*, vpce_id: str, region: str) -> str:
+    """`aws ec2 delete-vpc-endpoints --vpc-endpoint-ids <vpce> --region <region>`."""
+    return _render(delete_endpoint_argv(vpce_id=vpce_id, region=region))
+
+
+# --- the endpoint's security group ----------------------------------------------------------
+
+
+def security_group_name(*, cluster_name: str, endpoint_id: int) -> str:
+    """The name of the group the wizard suggests: one per private endpoint."""
+    return f"privatelink-{parse_name(cluster_name)}-{int(endpoint_id)}"
+
+
+def security_group_description(*, cluster_name: str, port: int) -> str:
+    """Its description, in the characters AWS allows in one."""
+    return f"Allows TCP {parse_port(port)} to cluster {parse_name(cluster_name)} over PrivateLink"
+
+
+def stack_name(*, cluster_name: str, endpoint_id: int) -> str:
+    """The CloudFormation stack's name: one per private endpoint."""
+    return f"privatelink-{parse_name(cluster_name)}-{int(endpoint_id)}"
+
+
+def vpc_cidr_argv(*, vpc_id: str | None, region: str) -> list[Arg]:
+    """`aws ec2 describe-vpcs`, printing just the VPC's IPv4 CIDR block."""
+    return [
+        "aws",
+        "ec2",
+        "describe-vpcs",
+        "--vpc-ids",
+        parse_vpc_id(vpc_id) if vpc_id else Raw(VPC_PLACEHOLDER),
+        "--region",
+        parse_region(region),
+        "--query",
+        "Vpcs[0].CidrBlock",
+        "--output",
+        "text",
+    ]
+
+
+def security_group_lines(
+    *, vpc_id: str | None, region: str, port: int, cluster_name: str, endpoint_id: int
+) -> list[str]:
+    """The shell lines that make the endpoint's security group in the user's VPC, allowing TCP
+    on the cluster's port from the VPC's CIDR; they leave its id in `$SG_ID`."""
+    vpc: Arg = parse_vpc_id(vpc_id) if vpc_id else Raw(VPC_PLACEHOLDER)
+    create: list[Arg] = [
+        "aws",
+        "ec2",
+        "create-security-group",
+        "--group-name",
+        security_group_name(cluster_name=cluster_name, endpoint_id=endpoint_id),
+        "--description",
+        security_group_description(cluster_name=cluster_name, port=port),
+        "--vpc-id",
+        vpc,
+        "--region",
+        parse_region(region),
+        "--query",
+        "GroupId",
+        "--output",
+        "text",
+    ]
+    authorize: list[Arg] = [
+        "aws",
+        "ec2",
+        "authorize-security-group-ingress",
+        "--group-id",
+        SG_ID,
+        "--protocol",
+        "tcp",
+        "--port",
+        str(parse_port(port)),
+        "--cidr",
+        VPC_CIDR,
+        "--region",
+        parse_region(region),
+    ]
+    return [
+        _vpc_cidr_line(vpc_id=vpc_id, region=region),
+        f"SG_ID=$({_render(create)})",
+        _render(authorize),
+    ]
+
+
+def _vpc_cidr_line(*, vpc_id: str | None, region: str) -> str:
+    return f"VPC_CIDR=$({_render(vpc_cidr_argv(vpc_id=vpc_id, region=region))})"
+
+
+def cloudformation_deploy_lines(
+    *, vpc_id: str | None, region: str, cluster_name: str, endpoint_id: int, new_group: bool
+) -> list[str]:
+    """`aws cloudformation deploy` of the saved template (`TEMPLATE_FILE`); with a new group,
+    after the line that reads the VPC's CIDR block for the template's parameter."""
+    deploy: list[Arg] = [
+        "aws",
+        "cloudformation",
+        "deploy",
+        "--template-file",
+        TEMPLATE_FILE,
+        "--stack-name",
+        stack_name(cluster_name=cluster_name, endpoint_id=endpoint_id),
+        "--region",
+        parse_region(region),
+    ]
+    if not new_group:
+        return [_render(deploy)]
+    deploy += ["--parameter-overrides", Raw(f'"{VPC_CIDR_PARAMETER}=$VPC_CIDR"')]
+    return [_vpc_cidr_line(vpc_id=vpc_id, region=region), _render(deploy)]
+
+
+# --- finding subnets that fit -----------------------------------------------------------------
+
+SUBNET_COLUMNS = (
+    "sort_by(Subnets,&AvailabilityZoneId)"
+    "[].[SubnetId,AvailabilityZoneId,Tags[?Key==`Name`]|[0].Value]"
+)
+"""One line per subnet: its id, its AZ ID and its Name tag (`None` without one)."""
+
+
+def describe_subnets_template(*, vpc_id: str | None, region: str, az_ids: Sequence[str]) -> str:
+    """`aws ec2 describe-subnets` listing the VPC's subnets in the service's AZ IDs, one per
+    line; `<VPC ID>` while the VPC is not known yet."""
+    vpc = parse_vpc_id(vpc_id) if vpc_id else VPC_PLACEHOLDER
+    zones = ",".join(parse_az_id(az) for az in az_ids)
+    return _render(
+        [
+            "aws",
+            "ec2",
+            "describe-subnets",
+            "--region",
+            parse_region(region),
+            "--filters",
+            f"Name=vpc-id,Values={vpc}",
+            f"Name=availability-zone-id,Values={zones}",
+            "--query",
+            SUBNET_COLUMNS,
+            "--output",
+            "text",
+        ]
     )
-    return (
-        f"aws ec2 create-vpc-endpoint --vpc-id {vpc} --region {shlex.quote(parse_region(region))}"
-        f" --service-name {shlex.quote(parse_service_name(service_name))}"
-        f" --vpc-endpoint-type Interface --subnet-ids {subnets}"
-    )
+
+
+# --- the console -----------------------------------------------------------------------------
+
+
+def _console(region: str) -> str | None:
+    """The VPC console's address in `region` (None outside AWS's commercial partition:
+    GovCloud, China and ISO regions have consoles of their own)."""
+    code = parse_region(region)
+    if code.startswith("cn-") or "-gov-" in code or "-iso" in code:
+        return None
+    return f"https://{code}.console.aws.amazon.com/vpc/home?region={code}"
+
+
+def console_create_endpoint_url(*, region: str) -> str | None:
+    """The AWS console's Create endpoint page in `region`."""
+    console = _console(region)
+    return f"{console}#CreateVpcEndpoint:" if console else None
+
+
+def console_endpoint_url(*, region: str, vpce_id: str) -> str | None:
+    """The AWS console's page of the user's endpoint `vpce_id` in `region`."""
+    console = _console(region)
+    return f"{console}#EndpointDetails:vpcEndpointId={parse_vpce_id(vpce_id)}" if console else None

@@ -73,6 +73,7 @@ class PrivateEndpoint:
     vpce_id: str | None = None
     failure_reason: str | None = None
     suggested_vpce_id: str | None = None  # a pending request from its account, seen on AWS
+    security_group_ids: tuple[str, ...] = ()  # the user's groups; none: the wizard shows how
 
     @property
     def verifying(self) -> bool:

@@ -22,8 +22,12 @@ Name = NewType("Name", str)
 ServiceName = NewType("ServiceName", str)
 NlbArn = NewType("NlbArn", str)
 DnsName = NewType("DnsName", str)
+SecurityGroupId = NewType("SecurityGroupId", str)
+AzId = NewType("AzId", str)
 
 MAX_SUBNETS = 16
+MAX_SECURITY_GROUPS = 16
+"""AWS's most security groups on an endpoint's network interfaces (its default quota is 5)."""
 ID_MAX = 2**31 - 1
 """The largest row id the database holds (32-bit columns): a larger one names nothing."""
 SLACK_ID_MAX = 32
@@ -44,6 +48,7 @@ class Field(StrEnum):
     NLB_ARN = "nlb_arn"
     DNS_NAME = "dns_name"
     PORT = "port"
+    SECURITY_GROUP_IDS = "security_group_ids"
 
 
 _ASCII_SPACE = " \t\r\n"
@@ -52,9 +57,14 @@ _REGION = (
     r"[a-z]{2}(?:-gov|-iso[a-z]?)?"
     r"-(?:north|south|east|west|central|northeast|northwest|southeast|southwest)-[1-9]"
 )
+_GCP_REGION = (
+    r"(?:africa|asia|australia|europe|me|northamerica|southamerica|us)"
+    r"-(?:north|south|east|west|central|northeast|northwest|southeast|southwest)[1-9][0-9]?"
+)
 _PATTERNS = {
     Field.VPC_ID: re.compile(rf"vpc-{_HEX_ID}", re.ASCII),
     Field.SUBNET_IDS: re.compile(rf"subnet-{_HEX_ID}", re.ASCII),
+    Field.SECURITY_GROUP_IDS: re.compile(rf"sg-{_HEX_ID}", re.ASCII),
     Field.VPCE_ID: re.compile(rf"vpce-{_HEX_ID}", re.ASCII),
     Field.REGION: re.compile(_REGION, re.ASCII),
     Field.ACCOUNT_ID: re.compile(r"[0-9]{12}", re.ASCII),
@@ -76,6 +86,7 @@ _PATTERNS = {
 _EXAMPLES = {
     Field.VPC_ID: "vpc-0a1b2c3d4e5f67890",
     Field.SUBNET_IDS: "subnet-0a1b2c3d4e5f67890",
+    Field.SECURITY_GROUP_IDS: "sg-0a1b2c3d4e5f67890",
     Field.VPCE_ID: "vpce-0a1b2c3d4e5f67890",
     Field.REGION: "us-west-2",
     Field.ACCOUNT_ID: "123456789012",
@@ -155,6 +166,47 @@ def parse_subnet_ids(text: str) -> tuple[SubnetId, ...]:
             Field.SUBNET_IDS, f"Enter at most {MAX_SUBNETS} subnet IDs, one per Availability Zone."
         )
     return subnets
+
+
+def parse_security_group_ids(text: str) -> tuple[SecurityGroupId, ...]:
+    """Security group ids separated by spaces or commas, de-duplicated in order; none at all is
+    an answer too (the wizard then shows the commands that make a group)."""
+    parts = [part for part in re.split(r"[ \t\r\n,]+", text) if part]
+    groups = tuple(
+        dict.fromkeys(
+            SecurityGroupId(_match(Field.SECURITY_GROUP_IDS, p, "a security group ID"))
+            for p in parts
+        )
+    )
+    if len(groups) > MAX_SECURITY_GROUPS:
+        raise InvalidInput(
+            Field.SECURITY_GROUP_IDS,
+            f"Enter at most {MAX_SECURITY_GROUPS} security group IDs (AWS allows 5 unless your "
+            "quota was raised).",
+        )
+    return groups
+
+
+_GCP_REGION_PATTERN = re.compile(_GCP_REGION, re.ASCII)
+_AZ_ID_PATTERN = re.compile(r"[a-z]{2,5}[0-9]{1,2}-az[0-9]{1,2}", re.ASCII)
+
+
+def parse_gcp_region(text: str) -> Region:
+    """A Google Cloud region code such as `us-central1`."""
+    value = _strip(text)
+    if _GCP_REGION_PATTERN.fullmatch(value) is None:
+        raise InvalidInput(
+            Field.REGION, f"{_shown(value)} is not a GCP region code, for example us-central1."
+        )
+    return Region(value)
+
+
+def parse_az_id(text: str) -> AzId:
+    """An Availability Zone id such as `usw2-az1` (the same in every account)."""
+    value = _strip(text)
+    if _AZ_ID_PATTERN.fullmatch(value) is None:
+        raise InvalidInput(Field.REGION, f"{_shown(value)} is not an Availability Zone ID.")
+    return AzId(value)
 
 
 def parse_service_name(text: str) -> ServiceName:

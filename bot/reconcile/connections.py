@@ -65,6 +65,20 @@ class ConnectionPlan:
     unknown: list[UnknownConnection] = field(default_factory=list)
 
 
+def reported_gone(endpoint: SeenEndpoint, found: ConnectionInfo | None) -> str | None:
+    """What AWS reports of a terminated endpoint's own interface endpoint, in words."""
+    if endpoint.vpce_id is None:
+        return None
+    if found is None:
+        return f"AWS no longer lists {endpoint.vpce_id}: your endpoint is gone"
+    if found.state in (S.DELETING, S.DELETED):
+        return f"{endpoint.vpce_id} is {closed_words(found.state)}"
+    return (
+        f"its connection is {closed_words(found.state)}; {endpoint.vpce_id} stays in your "
+        "AWS account until you delete it"
+    )
+
+
 def past_grace(*, endpoint: SeenEndpoint, now: datetime, grace: float) -> bool:
     """Whether AWS has had time to list the endpoint's vpce (it may lag a new endpoint)."""
     return now - endpoint.updated_at >= timedelta(seconds=grace)
@@ -104,7 +118,8 @@ def plan_connections(
             if mine and found is not None and found.state in REJECTABLE_STATES:
                 plan.reject[found.vpce_id] = endpoint
             else:
-                plan.outcomes.append(removed(endpoint=endpoint))
+                seen = reported_gone(endpoint, found)
+                plan.outcomes.append(removed(endpoint=endpoint, seen=seen))
         elif endpoint.status is EndpointStatus.INITIATING and endpoint.vpce_id:
             _verify(unit, endpoint, found, plan, now=now, grace=grace)
         elif endpoint.status in (EndpointStatus.PENDING, EndpointStatus.ACTIVE):
@@ -244,7 +259,9 @@ def read_connections(
     try:
         found = gateway.list_connections(service_ids=service_ids)
     except AwsError as error:
-        aws_failed(report=report, step="list_connections", unit=None, error=error)
+        aws_failed(
+            report=report, step="list_connections", unit=None, error=error, region=gateway.region
+        )
         return None
     return {c.vpce_id: c for c in found}
 
@@ -306,8 +323,17 @@ def reject(
         )
         if failure is None:
             report.rejected += 1
+        if failure is None:
+            seen: str | None = (
+                f"its connection was rejected; {vpce_id} stays in your AWS account until you "
+                "delete it"
+            )
+        elif gone and failure.code.endswith("NotFound"):
+            seen = f"AWS no longer lists {vpce_id}"
+        else:
+            seen = None
         if failure is None or gone:
-            outcomes.append(removed(endpoint=endpoint))
+            outcomes.append(removed(endpoint=endpoint, seen=seen))
         else:
             aws_failed(report=report, step="reject_connections", unit=unit, error=failure.error)
     return outcomes

@@ -10,6 +10,13 @@ calls and its part of the unit's one save. Each unit's outcome is saved in one t
 right after its AWS mutations, so a crash repeats at most the mutations of one unit, and those
 are idempotent on AWS. Open modals of changed endpoints are updated once the pass is done,
 outside any transaction.
+
+One region's trouble stays in that region: once AWS there proves unreachable (a connection
+failure or a timeout) the pass makes no more calls there, and an unexpected error in one
+region's work stops only that region's work; either way the pass goes on with the next region
+and counts the region in `PassReport.regions_failed`. What failed is logged once, when the pass
+ends: a line per AWS step and error code (`bot.reconcile.report.log_failures`), a line per
+type of unexpected error, with the first one's traceback.
 """
 
 from __future__ import annotations
@@ -22,14 +29,15 @@ from itertools import groupby
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.aws.errors import RegionUnreachable
 from bot.aws.privatelink import ConnectionInfo, PrivateLinkGateway, ServiceInfo
 from bot.clock import Clock
 from bot.domain.states import EndpointStatus, ServiceStatus
-from bot.observability import TRANSITIONS
+from bot.observability import RECONCILE_REGION_FAILURES, TRANSITIONS
 from bot.reconcile import connections as plan
 from bot.reconcile import dns, modals, principals, requests, services
 from bot.reconcile.modals import ShowModal
-from bot.reconcile.report import PassReport
+from bot.reconcile.report import BrokenRegions, PassReport, log_failures
 from bot.reconcile.save import LostClaim, ModalTarget, save
 from bot.reconcile.units import Unit, UnitOutcome, effective_status, held_by, load_units, region_of
 from bot.services import changes
@@ -83,6 +91,7 @@ def run_pass(
         for region, group in groupby(sorted(units, key=region_of), key=region_of):
             work.region(region, list(group))
     finally:
+        work.log()
         service_queries.release(
             sessions=sessions, worker_id=worker_id, service_ids=ids, at=clock.start
         )
@@ -115,11 +124,31 @@ class Pass:
         self.lease_end = clock.start + timedelta(seconds=policy.lease - policy.lease_margin)
         self.report = PassReport()
         self.modals: list[ModalTarget] = []
+        self.broken = BrokenRegions()
 
     def region(self, region: str, units: list[Unit]) -> None:
-        """Work the claimed units of one region."""
+        """Work the claimed units of one region; if AWS there cannot be reached, or something
+        unexpected breaks, the rest of its work waits for the next pass."""
         self.report.regions += 1
-        gateway = self.gateways(region)
+        gateway = self.gateways(region).for_pass()
+        try:
+            self._work(gateway, units)
+        except RegionUnreachable:  # its cause is counted and logged as an AWS error
+            self.report.regions_failed += 1
+            RECONCILE_REGION_FAILURES.labels(reason="aws_unreachable").inc()
+        except Exception as error:  # counted here, logged with its traceback by `log`
+            self.report.regions_failed += 1
+            RECONCILE_REGION_FAILURES.labels(reason="error").inc()
+            self.broken.add(region=region, error=error)
+
+    def log(self) -> None:
+        """Log what failed in the pass, once per cause (see `bot.reconcile.report`)."""
+        log_failures(report=self.report)
+        self.broken.log()
+
+    def _work(self, gateway: PrivateLinkGateway, units: list[Unit]) -> None:
+        """The region's work: drops, creations, one read of services and of connections, then
+        each unit's mutations and save."""
         live: list[Unit] = []
         fresh: set[int] = set()
         for unit in units:

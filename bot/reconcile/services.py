@@ -152,7 +152,9 @@ def read_services(
     try:
         return {info.service_id: info for info in gateway.list_services(service_ids=ids)}
     except AwsError as error:
-        aws_failed(report=report, step="list_services", unit=None, error=error)
+        aws_failed(
+            report=report, step="list_services", unit=None, error=error, region=gateway.region
+        )
         return None
 
 

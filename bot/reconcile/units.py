@@ -141,9 +141,12 @@ def accepted(*, endpoint: SeenEndpoint) -> EndpointOutcome:
     )
 
 
-def removed(*, endpoint: SeenEndpoint) -> EndpointOutcome:
-    """Nothing of the endpoint is left on AWS: the row goes."""
-    return move(endpoint=endpoint, event=EndpointEvent.REMOVED)
+def removed(*, endpoint: SeenEndpoint, seen: str | None = None) -> EndpointOutcome:
+    """Nothing of the endpoint is left on AWS: the row goes; `seen` says what AWS reported of
+    the user's endpoint (the thread's line shows it)."""
+    return EndpointOutcome(
+        endpoint.id, endpoint.status, endpoint.vpce_id, EndpointEvent.REMOVED, reason=seen
+    )
 
 
 def suggest(*, endpoint: SeenEndpoint, vpce_id: str | None) -> EndpointOutcome:

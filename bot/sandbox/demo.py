@@ -23,6 +23,8 @@ from bot.sandbox.demo_support import (
     Transcript,
     commands_in,
     run_aws,
+    run_script,
+    scripts_in,
     text_of,
     wait_until,
 )
@@ -54,6 +56,16 @@ def _aws(t: Transcript, command: str, env: dict[str, str]) -> dict[str, Any] | N
         t.show(f"  ! {error}")
         return None
     return output
+
+
+def _shell(t: Transcript, script: str, env: dict[str, str]) -> list[dict[str, Any]]:
+    for line in script.splitlines():
+        t.show(f"  $ {line}")
+    try:
+        return run_script(script, env=env)
+    except AwsCommandFailed as error:
+        t.show(f"  ! {error}")
+        return []
 
 
 def _channel(w: World, t: Transcript) -> None:
@@ -121,15 +133,15 @@ def wizard(w: World, t: Transcript) -> bool:
     t.step("Seconds later the bot has allowed the account, and the modal shows the command")
     view = _modal_with(w, "create-vpc-endpoint") or w.owner.view()
     t.show(render.view(view))
-    create = next((c for c in commands_in(view) if "create-vpc-endpoint" in c), "")
+    create = next((s for s in scripts_in(view) if "create-vpc-endpoint" in s), "")
     if not t.expect(
         "the create command carries the real VPC, subnets and service", w.vpc_id in create
     ):
         return False
 
-    t.step("The owner runs that command with their own account's credentials")
-    created = _aws(t, create, w.consumer_env)
-    vpce = created["VpcEndpoint"]["VpcEndpointId"] if created else ""
+    t.step("The owner runs those lines in a shell with their own account's credentials")
+    printed = _shell(t, create, w.consumer_env)  # a security group for it, then the endpoint
+    vpce = next((d["VpcEndpoint"]["VpcEndpointId"] for d in printed if "VpcEndpoint" in d), "")
     if not t.expect(f"AWS created interface endpoint {vpce or '(none)'}", bool(vpce)):
         return False
 

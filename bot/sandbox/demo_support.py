@@ -69,6 +69,16 @@ def commands_in(shown: dict[str, Any]) -> list[str]:
     return found
 
 
+def scripts_in(shown: dict[str, Any]) -> list[str]:
+    """The code blocks of a view's or message's sections, as a person copies them out."""
+    found: list[str] = []
+    for block in shown.get("blocks", []):
+        text = str(block.get("text", {}).get("text", ""))
+        for piece in text.split("```")[1::2]:
+            found.append(piece.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+    return found
+
+
 class AwsCommandFailed(Exception):
     """The `aws` CLI exited non-zero; the message is its error output."""
 
@@ -83,3 +93,24 @@ def run_aws(command: str, *, env: dict[str, str]) -> dict[str, Any]:
     parsed = json.loads(result.stdout or "{}")
     assert isinstance(parsed, dict)
     return parsed
+
+
+def run_script(script: str, *, env: dict[str, str]) -> list[dict[str, Any]]:
+    """Run lines as a person pastes them into one shell (bash, stopping at the first failure),
+    with this Python's `aws` CLI first on the PATH; the JSON documents they printed."""
+    path = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    result = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", script],
+        env={**env, "PATH": path},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AwsCommandFailed(result.stderr.strip())
+    documents, decoder, text = [], json.JSONDecoder(), result.stdout.strip()
+    while text:
+        document, end = decoder.raw_decode(text)
+        documents.append(document)
+        text = text[end:].strip()
+    return documents

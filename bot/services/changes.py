@@ -14,8 +14,11 @@ from bot.storage import event_log, orm, service_queries
 ENDPOINT_SUBJECT = "private_endpoint"
 
 
-def describe(change: EndpointChange, endpoint: orm.PrivateEndpoint, actor: str) -> str:
-    """One line for the channel thread: who did what, and the status it led to."""
+def describe(
+    change: EndpointChange, endpoint: orm.PrivateEndpoint, actor: str, detail: str | None = None
+) -> str:
+    """One line for the channel thread: who did what, and the status it led to; a removal
+    says what AWS reported of the user's endpoint, when the worker tells (`detail`)."""
     who = "The bot" if actor == event_log.SYSTEM_ACTOR else f"<@{actor}>"
     what = {
         EndpointEvent.INTERFACE_SUBMITTED: f"gave VPC {endpoint.vpc_id}",
@@ -28,7 +31,10 @@ def describe(change: EndpointChange, endpoint: orm.PrivateEndpoint, actor: str) 
         EndpointEvent.CLUSTER_DROPPED: "dropped its cluster",
         EndpointEvent.REMOVED: "removed it from AWS",
     }[change.event]
-    return f"{who} {what}: {change.from_status.value} → {change.to_status.value}"
+    line = f"{who} {what}: {change.from_status.value} → {change.to_status.value}"
+    if change.event is EndpointEvent.REMOVED and detail:
+        line += f" ({detail})"
+    return line
 
 
 def created(*, session: Session, endpoint: orm.PrivateEndpoint, actor: str) -> None:
@@ -70,7 +76,11 @@ def apply(
     )
     session.flush()
     _queue(
-        session, endpoint, row, text=describe(change, endpoint, actor), broadcast=change.is_alert
+        session,
+        endpoint,
+        row,
+        text=describe(change, endpoint, actor, detail),
+        broadcast=change.is_alert,
     )
     return change
 

@@ -16,6 +16,7 @@ from bot.domain.transitions import EndpointEvent, ServiceEvent
 from bot.domain.validation import (
     Field,
     parse_dns_name,
+    parse_gcp_region,
     parse_name,
     parse_nlb_arn,
     parse_port,
@@ -78,6 +79,20 @@ def _registered_status(value: object) -> ClusterStatus:
     return status
 
 
+def cluster_region(text: str, *, cloud: Cloud) -> str:
+    """A cluster's region: an AWS region code on AWS; on GCP a GCP region code such as
+    `us-central1` (an AWS-style code, as clusters were registered before, is still taken)."""
+    if cloud is Cloud.AWS:
+        return parse_region(text)
+    try:
+        return parse_gcp_region(text)
+    except InvalidInput as not_gcp:
+        try:
+            return parse_region(text)
+        except InvalidInput:
+            raise not_gcp from None
+
+
 def parse_spec(raw: Mapping[str, object], *, dns_zone: str) -> ClusterSpec:
     """Validate one cluster description; raise InvalidInput naming the bad field."""
     unknown = sorted(set(raw) - SPEC_KEYS)
@@ -88,8 +103,14 @@ def parse_spec(raw: Mapping[str, object], *, dns_zone: str) -> ClusterSpec:
         raise InvalidInput(missing[0], f"{missing[0]} is required.")
     name = parse_name(str(raw["name"]), what="cluster name")
     cloud = _choice(Cloud, raw["cloud"], field="cloud")
-    region = parse_region(str(raw["region"]))
+    region = cluster_region(str(raw["region"]), cloud=cloud)
     nlb_raw = raw.get("nlb_arn")
+    if cloud is Cloud.GCP and nlb_raw:
+        raise InvalidInput(
+            Field.NLB_ARN,
+            "A cluster on GCP has no AWS Network Load Balancer: leave nlb_arn out "
+            "(GCP clusters are listed in the wizard as not applicable).",
+        )
     nlb_arn = parse_nlb_arn(str(nlb_raw), region=region) if nlb_raw else None
     if cloud is Cloud.AWS and nlb_arn is None:
         raise InvalidInput(Field.NLB_ARN, "nlb_arn is required for a cluster on AWS.")

@@ -19,6 +19,7 @@ from bot.domain.validation import (
     Field,
     parse_account_id,
     parse_region,
+    parse_security_group_ids,
     parse_subnet_ids,
     parse_vpc_id,
     parse_vpce_id,
@@ -170,9 +171,12 @@ def submit_interface(
     subnet_ids: str,
     view_id: str | None = None,
     team_id: str | None = None,
+    security_group_ids: str = "",
 ) -> WizardState:
-    """Interface Endpoint submitted: account, VPC and subnets recorded; on to Accept."""
+    """Interface Endpoint submitted: account, VPC, subnets and security groups (optional)
+    recorded; on to Accept."""
     values = (parse_account_id(account_id), parse_vpc_id(vpc_id), parse_subnet_ids(subnet_ids))
+    groups = parse_security_group_ids(security_group_ids)
     endpoint = _owned_endpoint(session, endpoint_id, user_id, view_id=view_id, team_id=team_id)
     at_stage = endpoint.stage is Stage.INTERFACE_ENDPOINT
     if not at_stage or endpoint.status not in (
@@ -180,10 +184,12 @@ def submit_interface(
         EndpointStatus.FAILED,
     ):
         same = (endpoint.account_id, endpoint.vpc_id, tuple(endpoint.subnet_ids)) == values
+        same = same and tuple(endpoint.security_group_ids or ()) == groups
         return stale(session=session, endpoint=endpoint, applied=same)
     services.ensure(session=session, cluster=endpoint.cluster, actor=user_id)
     endpoint.account_id, endpoint.vpc_id = values[0], values[1]
     endpoint.subnet_ids = list(values[2])
+    endpoint.security_group_ids = list(groups)
     endpoint.vpce_id = endpoint.suggested_vpce_id = None  # a retry needs a new endpoint
     endpoint.failure_reason = None
     endpoint.stage = Stage.ACCEPT_ENDPOINT_CONNECTION
@@ -258,12 +264,30 @@ def terminate(
     *, session: Session, endpoint_id: int, user_id: str, team_id: str | None = None
 ) -> entities.PrivateEndpoint:
     """Terminate one endpoint: it goes to `deleting`; the worker removes it from AWS."""
+    return terminate_endpoint(
+        session=session, endpoint_id=endpoint_id, user_id=user_id, team_id=team_id
+    ).endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class Terminated:
+    """A terminated endpoint with its cluster: what the reply needs to tell the user how to
+    delete their own interface endpoint."""
+
+    endpoint: entities.PrivateEndpoint
+    cluster: entities.Cluster
+
+
+def terminate_endpoint(
+    *, session: Session, endpoint_id: int, user_id: str, team_id: str | None = None
+) -> Terminated:
+    """`terminate`, answering with the endpoint's cluster too."""
     endpoint = _owned_endpoint(session, endpoint_id, user_id, Action.TERMINATE, team_id=team_id)
     if endpoint.status is not EndpointStatus.DELETING:
         changes.apply(
             session=session, endpoint=endpoint, event=EndpointEvent.TERMINATE, actor=user_id
         )
-    return endpoint.to_domain()
+    return Terminated(endpoint=endpoint.to_domain(), cluster=endpoint.cluster.to_domain())
 
 
 def state_of(*, session: Session, endpoint: orm.PrivateEndpoint) -> WizardState:

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from bot.slack.client import MeteredWebClient
 from bot.slack.deps import Deps
 from bot.slack.gate import origin_of, shape_error
-from bot.slack.listeners import commands, dns, home, requests, wizard
+from bot.slack.listeners import commands, dns, home, membership, requests, wizard
 
 
 def build_app(deps: Deps, *, client: WebClient | None = None) -> App:
@@ -22,7 +22,7 @@ def build_app(deps: Deps, *, client: WebClient | None = None) -> App:
     app = App(client=client, signing_secret=signing_secret, process_before_response=True)
     origins = (origin_of(deps.settings.SLACK_API_URL),)
     app.middleware(lambda body, next: well_shaped(body, next, origins))
-    for module in (commands, wizard, home, dns, requests):
+    for module in (commands, wizard, home, dns, requests, membership):
         module.register(app, deps)
     return app
 

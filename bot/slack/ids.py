@@ -19,8 +19,10 @@ class BlockId(StrEnum):
     ACCOUNT_ID = "account_id"
     VPC_ID = "vpc"
     SUBNET_IDS = "subnets"
+    SECURITY_GROUP_IDS = "security_groups"
     VPCE_ID = "vpce"
     INSTRUCTIONS = "instructions"
+    TOOLS = "tools"  # the choice of AWS CLI, Terraform or CloudFormation
     ENDPOINT_ACTIONS = "endpoint_actions"
     FAILED_ACTIONS = "failed_actions"
     CONNECT = "connect"
@@ -30,6 +32,9 @@ class BlockId(StrEnum):
 class ActionId(StrEnum):
     VALUE = "value"  # the one element of every input block
     TOGGLE_INSTRUCTIONS = "toggle_instructions"
+    SHOW_CLI = "show_cli"  # the three buttons of the tool choice (ids are unique per block)
+    SHOW_TERRAFORM = "show_terraform"
+    SHOW_CLOUDFORMATION = "show_cloudformation"
     EDIT = "edit"
     TERMINATE = "terminate"
     TERMINATE_CONFIRMED = "terminate_confirmed"

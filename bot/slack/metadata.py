@@ -7,6 +7,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.domain.connection import Client
+from bot.domain.iac import Tool
 from bot.domain.states import Stage
 from bot.domain.validation import ID_MAX, SLACK_ID_MAX
 
@@ -44,6 +45,13 @@ class WizardMetadata(_Json):
     cluster_id: RowId | None = None
     endpoint_id: RowId | None = None
     show_instructions: bool = False
+    tool: Tool = Tool.CLI  # how the commands are shown: AWS CLI, Terraform or CloudFormation
+
+
+class ToolChoice(_Json):
+    """A button value choosing how the wizard shows the user's side of the endpoint."""
+
+    tool: Tool
 
 
 class EndpointRef(_Json):

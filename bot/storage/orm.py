@@ -174,6 +174,9 @@ class PrivateEndpoint(Timestamped, Base):
     view_id: Mapped[str | None] = mapped_column(String(32))
     suggested_vpce_id: Mapped[str | None] = mapped_column(String(32))
     """A pending connection from the endpoint's account that the worker offers as its vpce."""
+    security_group_ids: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    """The user's security groups for the interface endpoint; none: the wizard shows how to
+    make one and puts it in the create command."""
     version: Mapped[int] = mapped_column(Integer)
     # Read-only ways to the rows the ids name: loaded once per session (the identity map
     # answers later reads), and kept alive for as long as the endpoint is.
@@ -197,6 +200,7 @@ class PrivateEndpoint(Timestamped, Base):
             vpce_id=self.vpce_id,
             failure_reason=self.failure_reason,
             suggested_vpce_id=self.suggested_vpce_id,
+            security_group_ids=tuple(self.security_group_ids or ()),
         )
 
 
@@ -222,7 +226,10 @@ class Outbox(Base):
     """A Slack notification written with the change that causes it, sent later by the worker.
 
     The worker leases a row (`claimed_by` until `claimed_until`), records each Slack step as it
-    is done (`parent_ts`, `reply_ts`, `last_post_at`), and ends it `sent_at` or `dead_at`.
+    is done (`parent_ts`, `reply_ts`, `last_post_at`), and ends it `sent_at` or `dead_at`
+    (`held_at` meanwhile while its channel cannot take posts).
+    `post_started_at` is set before each post and cleared once its outcome is known: left set,
+    the next try looks the post up in Slack before posting again.
     """
 
     __tablename__ = "outbox"
@@ -247,6 +254,12 @@ class Outbox(Base):
     dead_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     thread_key: Mapped[str | None] = mapped_column(String(64), index=True)
     """The Slack thread the row belongs to (`endpoint:7`, `dns:3`, …): one parent message each."""
+    post_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """When a post of the row's next step began whose outcome is not known yet."""
+    held_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    """Since when the row is held: Slack refuses the bot's posts in its channel until a person
+    acts (invites the bot, unarchives the channel, reinstalls the app); the reason is in
+    `last_error`. A held row is never given up on, and holds back the rows behind it."""
 
 
 class ConnectionRequest(Timestamped, Base):

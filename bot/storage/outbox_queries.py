@@ -1,9 +1,12 @@
-"""The outbox's queries and writes: queueing, claiming, recording each Slack step, counting.
+"""The outbox's queries and writes: queueing, claiming, recording each Slack step, counting,
+and the rows held (their channel takes no post until a person acts) or given up on.
 
 Keyword-only, one plain verb each; callers own the transaction. Each function is one round trip
 (`add`, `claim_heads`, `get_known_parent`: at most two). The claim is `FOR UPDATE SKIP LOCKED` on
 Postgres (SQLite has a single writer); a step is recorded only on a row its worker still holds
 and has not sent. Timestamps read back by an aggregate come back aware (SQLite drops the zone).
+A held row (`held_at`) is its channel's head: the rows behind it wait for it, so "held" counts
+them too.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.storage.orm import Outbox, PrivateEndpoint
@@ -58,7 +61,9 @@ def claim_heads(
     until: datetime,
 ) -> list[int]:
     """Lease to `worker` until `until` the due head row of each channel not posted to within
-    `spacing`, at most `batch` of them, oldest first; their ids."""
+    `spacing`, at most `batch` of them, oldest first; their ids. A held head is due only at its
+    next re-check (`next_attempt_at`), and holds its channel back until then; other channels
+    go on."""
     earlier, posted = aliased(Outbox), aliased(Outbox)
     waits_for_earlier = (
         select(earlier.id)
@@ -171,6 +176,55 @@ def count_unsent(*, session: Session) -> tuple[int, datetime | None]:
         )
     ).one()
     return backlog, _aware(oldest)
+
+
+def _held_channels() -> Select[str | None]:
+    """The channels whose head row is held."""
+    return select(Outbox.channel_id).where(Outbox.held_at.is_not(None), Outbox.sent_at.is_(None))
+
+
+def _held_or_dead() -> ColumnElement[bool]:
+    """Rows given up on, or unsent in a held channel (the held head and the rows behind it)."""
+    waiting = Outbox.sent_at.is_(None) & Outbox.dead_at.is_(None)
+    return or_(Outbox.dead_at.is_not(None), waiting & Outbox.channel_id.in_(_held_channels()))
+
+
+def count_held(*, session: Session) -> int:
+    """How many unsent rows are held: their channel takes no post until a person acts."""
+    query = select(func.count()).where(
+        Outbox.sent_at.is_(None),
+        Outbox.dead_at.is_(None),
+        Outbox.channel_id.in_(_held_channels()),
+    )
+    return session.scalar(query) or 0
+
+
+def list_held_and_dead(
+    *, session: Session, channel_id: str | None = None, limit: int = 1000
+) -> list[Outbox]:
+    """Rows held (with the rows behind them) or given up on, by channel then age."""
+    query = select(Outbox).where(_held_or_dead())
+    if channel_id is not None:
+        query = query.where(Outbox.channel_id == channel_id)
+    return list(session.scalars(query.order_by(Outbox.channel_id, Outbox.id).limit(limit)))
+
+
+def release_held(*, session: Session, now: datetime, channel_id: str | None = None) -> int:
+    """Let the held rows (of one channel, or all) be sent from `now`; how many."""
+    query = update(Outbox).where(Outbox.held_at.is_not(None), Outbox.sent_at.is_(None))
+    if channel_id is not None:
+        query = query.where(Outbox.channel_id == channel_id)
+    values = {"held_at": None, "next_attempt_at": now, "attempts": 0}
+    return session.connection().execute(query.values(**values)).rowcount
+
+
+def revive_dead(*, session: Session, now: datetime, channel_id: str | None = None) -> int:
+    """Let the rows given up on (of one channel, or all) be sent again from `now`; how many."""
+    query = update(Outbox).where(Outbox.dead_at.is_not(None), Outbox.sent_at.is_(None))
+    if channel_id is not None:
+        query = query.where(Outbox.channel_id == channel_id)
+    values = {"dead_at": None, "next_attempt_at": now, "attempts": 0}
+    return session.connection().execute(query.values(**values)).rowcount
 
 
 def count_dead(*, session: Session) -> int:

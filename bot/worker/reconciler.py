@@ -24,6 +24,7 @@ from bot.reconcile.passes import Checkpoint, Gateways, ReconcilePolicy, run_pass
 from bot.reconcile.report import PassReport
 from bot.services.wizard import WizardState
 from bot.slack.views.wizard import wizard_view
+from bot.worker.health import Heartbeat
 from bot.worker.outbox import default_worker_id
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 DEFAULT_POLICY = ReconcilePolicy()
+LOOP = "reconcile"
 MODAL_CLOSED = "not_found"
 MODAL_OVERTAKEN = "hash_conflict"
 
@@ -115,18 +117,28 @@ def run_forever(
     slack: WebClient | None,
     worker_id: str | None = None,
     policy: ReconcilePolicy = DEFAULT_POLICY,
+    heartbeat: Heartbeat | None = None,
 ) -> None:
-    """A pass every `interval` seconds until `stop` is set; a failed pass is logged, not fatal."""
+    """A pass every `interval` seconds until `stop` is set; a failed pass is logged, not fatal.
+    Each pass is told to `heartbeat`: failed when it raised or no region it worked could be
+    finished (AWS unreachable everywhere)."""
     worker = worker_id or default_worker_id()
+    beat = heartbeat or Heartbeat()
     while not stop.is_set():
         started = time.monotonic()
         try:
             report = reconcile_once(
                 sessions=sessions, gateways=gateways, slack=slack, worker_id=worker, policy=policy
             )
-        except Exception:
+        except Exception as error:
             log.exception("reconcile_pass_failed worker=%s", worker, extra={"worker": worker})
+            beat.failed(LOOP, f"{type(error).__name__}: {error}")
         else:
-            if report.transitions or report.retryable or report.aws_errors or report.lost:
+            if report.regions and report.regions_failed >= report.regions:
+                beat.failed(LOOP, f"AWS could not be reached in {report.regions} region(s)")
+            else:
+                beat.ok(LOOP)
+            failed = report.retryable or report.aws_errors or report.regions_failed
+            if report.transitions or failed or report.lost:
                 log.info("reconcile_pass worker=%s %s", worker, report, extra={"worker": worker})
         stop.wait(max(0.0, interval - (time.monotonic() - started)))

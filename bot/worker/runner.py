@@ -15,11 +15,14 @@ from bot.config import Settings
 from bot.reconcile.passes import ReconcilePolicy
 from bot.slack.client import MeteredWebClient
 from bot.worker import outbox, reconciler
+from bot.worker.health import Heartbeat
 from bot.worker.outbox import SendPolicy
 
 log = logging.getLogger(__name__)
 OUTBOX_INTERVAL_SECONDS = 1.0
 SLACK_TIMEOUT_SECONDS = 10  # a Slack call outlasting this counts as failed (and is retried)
+STALE_PASSES = 4  # /healthz fails once a loop's last good pass is this many intervals old,
+STALE_AFTER_MIN = 60.0  # and never sooner than this (seconds): one slow pass is not an outage
 
 
 def policies(interval: float) -> tuple[ReconcilePolicy, SendPolicy]:
@@ -34,9 +37,11 @@ def policies(interval: float) -> tuple[ReconcilePolicy, SendPolicy]:
 
 @dataclass
 class Worker:
-    """Running worker threads; `stop()` ends them after their current step."""
+    """Running worker threads; `stop()` ends them after their current step. `heartbeat` says
+    whether they are doing their work (`/healthz`)."""
 
     stop_event: threading.Event
+    heartbeat: Heartbeat = field(default_factory=Heartbeat)
     threads: list[threading.Thread] = field(default_factory=list)
 
     def stop(self, *, timeout: float = 30.0) -> None:
@@ -74,6 +79,7 @@ def start_worker(
             gateways=reconciler.gateway_factory(),
             slack=client,
             policy=reconcile_policy,
+            heartbeat=worker.heartbeat,
         ),
         "outbox": lambda: outbox.run_forever(
             sessions=sessions,
@@ -81,18 +87,25 @@ def start_worker(
             stop_event=worker.stop_event,
             interval=OUTBOX_INTERVAL_SECONDS,
             policy=send_policy,
+            heartbeat=worker.heartbeat,
         ),
+    }
+    stale_after = {
+        "reconcile": max(STALE_AFTER_MIN, STALE_PASSES * settings.BOT_RECONCILE_INTERVAL),
+        "outbox": max(STALE_AFTER_MIN, send_policy.lease),
     }
     for name, loop in loops.items():
         thread = threading.Thread(target=loop, name=f"worker-{name}", daemon=True)
+        worker.heartbeat.watch(name, stale_after=stale_after[name])
+        worker.heartbeat.alive_while(name, thread.is_alive)
         thread.start()
         worker.threads.append(thread)
     log.info("worker started: reconcile every %ss, outbox sender", settings.BOT_RECONCILE_INTERVAL)
     return worker
 
 
-def run_until_signalled(worker: Worker) -> None:
-    """Block until SIGINT or SIGTERM, then stop the worker cleanly."""
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGINT or SIGTERM from now on (install it before starting anything)."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -100,6 +113,12 @@ def run_until_signalled(worker: Worker) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
+    return stop
+
+
+def run_until_signalled(worker: Worker, stop: threading.Event | None = None) -> None:
+    """Block until `stop` (by default: SIGINT or SIGTERM from now on), then stop the worker."""
+    stop = stop or stop_on_signals()
     while not stop.wait(1.0):
         if not worker.alive():
             log.error("a worker loop ended unexpectedly; stopping")

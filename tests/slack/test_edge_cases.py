@@ -52,7 +52,7 @@ def test_a_failure_after_acceptance_restarts_at_the_interface_stage(world: World
         )
     owner = world.person()
     view = owner.open_wizard(f"edit {endpoint_id}")
-    assert inputs(view) == ["AWS account ID", "VPC ID", "Subnet IDs"]
+    assert inputs(view) == ["AWS account ID", "VPC ID", "Subnet IDs", "Security group IDs"]
     assert "connection was rejected" in texts(view)
     owner.submit({"account_id": ACCOUNT, "vpc": VPC, "subnets": SUBNETS})
     [endpoint] = endpoint_rows(world)

@@ -59,7 +59,11 @@ def endpoint_at(world: World, stage: str) -> int:
 @pytest.mark.parametrize(
     ("stage", "expected_inputs", "marker"),
     [
-        ("interface", ["AWS account ID", "VPC ID", "Subnet IDs"], "Interface Endpoint"),
+        (
+            "interface",
+            ["AWS account ID", "VPC ID", "Subnet IDs", "Security group IDs"],
+            "Interface Endpoint",
+        ),
         ("accept", ["VPC endpoint ID"], "Accept Endpoint Connection"),
         ("dns", [], "modify-vpc-endpoint"),
         ("failed", ["VPC endpoint ID"], "belongs to another service"),

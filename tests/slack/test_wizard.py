@@ -108,7 +108,7 @@ def test_happy_path_through_every_stage(world: World) -> None:
     owner.submit()
     view = owner.view()
     assert "Creating the endpoint service for *orders*" in texts(view)
-    assert inputs(view) == ["AWS account ID", "VPC ID", "Subnet IDs"]
+    assert inputs(view) == ["AWS account ID", "VPC ID", "Subnet IDs", "Security group IDs"]
     [endpoint] = endpoint_rows(world)
     assert (endpoint.status, endpoint.stage) == (
         EndpointStatus.NOT_CONFIGURED,

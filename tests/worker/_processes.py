@@ -111,7 +111,7 @@ class Fleet:
         log_path = self.log_dir / f"{name}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "worker"],
+                [sys.executable, "-m", "bot", "worker", "--port", "0"],
                 env=self.env,
                 cwd=REPO_ROOT,
                 stdout=log,

@@ -96,12 +96,12 @@ class World:
             checkpoint=checkpoint,
         )
 
-    def cluster(self, name: str = "orders") -> int:
+    def cluster(self, name: str = "orders", *, region: str = REGION) -> int:
         """A dedicated AWS cluster with its own NLB on the local AWS; its id."""
         provider = provider_credentials()
         network = seed_provider_network(
-            ec2=ec2_client(provider, self.aws_url),
-            elbv2=provider.elbv2(region=REGION, endpoint_url=self.aws_url),
+            ec2=ec2_client(provider, self.aws_url, region=region),
+            elbv2=provider.elbv2(region=region, endpoint_url=self.aws_url),
             cluster_name=name,
         )
         spec = clusters.parse_spec(
@@ -110,7 +110,7 @@ class World:
                 "name": name,
                 "tier": Tier.DEDICATED,
                 "cloud": Cloud.AWS,
-                "region": REGION,
+                "region": region,
                 "status": ClusterStatus.ACTIVE,
                 "nlb_arn": network.nlb_arn,
             },
@@ -119,7 +119,7 @@ class World:
         with transaction(self.sessions) as session:
             return clusters.add(session=session, spec=spec).id
 
-    def endpoint(self, cluster_id: int) -> int:
+    def endpoint(self, cluster_id: int, *, region: str = REGION) -> int:
         """A private endpoint started in the wizard (its service queued); its id."""
         with transaction(self.sessions) as session:
             project = session.scalars(select(orm.Project)).one()
@@ -129,7 +129,7 @@ class World:
                 user_id=OWNER,
                 channel_id=CHANNEL,
                 cluster_id=cluster_id,
-                region=REGION,
+                region=region,
                 creation_key=uuid.uuid4().hex,
             )
             assert state.endpoint is not None

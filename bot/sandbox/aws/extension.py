@@ -8,7 +8,8 @@ What is patched, and why:
   `CreateVpcEndpointServiceConfiguration` (ClientToken), `DescribeVpcEndpointServiceConfigurations`
   (filters, pagination), `ModifyVpcEndpointServiceConfiguration` (DNS re-verification),
   `DeleteVpcEndpointServiceConfigurations` (active connections block it), `CreateVpcEndpoint`
-  (allowed principals, AZ coverage, acceptance, private DNS checks), `ModifyVpcEndpoint`
+  (allowed principals, AZ coverage, security groups, acceptance, private DNS checks; the VPC's
+  default group when given none), `ModifyVpcEndpoint`
   (`PrivateDnsEnabled`); and `call_action`, which counts calls and plays injected faults.
   See `responses.py`.
 - `VPCServiceConfiguration`: AWS's 17-hex-digit ids, `AvailabilityZoneIds`, a `ServiceState`

@@ -16,7 +16,12 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from moto.ec2.exceptions import EC2ClientError, InvalidParameter, UnknownVpcEndpointService
+from moto.ec2.exceptions import (
+    EC2ClientError,
+    InvalidParameter,
+    InvalidSecurityGroupNotFoundError,
+    UnknownVpcEndpointService,
+)
 from moto.ec2.models import ec2_backends
 
 from bot.sandbox.aws.settings import SETTINGS
@@ -174,6 +179,28 @@ def check_subnets(service: Any, *, consumer: Any, subnet_ids: Sequence[str]) -> 
                 f"The VPC endpoint service {service.id} does not support the availability "
                 f"zone of the subnet: {subnet_id}."
             )
+
+
+def check_security_groups(
+    consumer: Any, *, vpc_id: str, subnet_ids: Sequence[str], group_ids: Sequence[str]
+) -> None:
+    """AWS's errors for an endpoint's security groups: one that does not exist in the
+    consumer's account, or one of another VPC than the endpoint's."""
+    for group_id in group_ids:
+        group = consumer.get_security_group_from_id(group_id)
+        if group is None:
+            raise InvalidSecurityGroupNotFoundError(group_id)
+        if group.vpc_id != vpc_id:
+            where = subnet_ids[0] if subnet_ids else vpc_id
+            raise InvalidParameter(
+                f"Security group {group_id} and subnet {where} belong to different networks."
+            )
+
+
+def default_security_groups(consumer: Any, *, vpc_id: str) -> list[str]:
+    """The groups AWS gives an interface endpoint created without any: the VPC's default."""
+    group = consumer.get_security_group_from_name("default", vpc_id)
+    return [group.id] if group is not None else []
 
 
 def check_private_dns(service: Any, *, consumer: Any, vpc_id: str, endpoint_id: str | None) -> None:

@@ -190,7 +190,8 @@ def delete_vpc_endpoint_service_configurations(self: Any, original: Handler) -> 
 
 
 def create_vpc_endpoint(self: Any, original: Handler) -> Any:
-    """Permissions, AZ coverage and private DNS checks; the endpoint awaits acceptance."""
+    """Permissions, AZ coverage, security group and private DNS checks; the endpoint gets the
+    VPC's default group when given none, as on AWS, and awaits acceptance."""
     service_name = self._get_param("ServiceName") or ""
     with LOCK:
         service = model.find_service_by_name(region=self.region, service_name=service_name)
@@ -204,12 +205,20 @@ def create_vpc_endpoint(self: Any, original: Handler) -> Any:
         consumer = self.ec2_backend
         vpc_id = self._get_param("VpcId")
         consumer.get_vpc(vpc_id)
-        model.check_subnets(service, consumer=consumer, subnet_ids=self._get_param("SubnetIds", []))
+        subnet_ids = self._get_param("SubnetIds", [])
+        model.check_subnets(service, consumer=consumer, subnet_ids=subnet_ids)
+        groups = self._get_param("SecurityGroupIds", [])
+        model.check_security_groups(
+            consumer, vpc_id=vpc_id, subnet_ids=subnet_ids, group_ids=groups
+        )
         private_dns = self._get_bool_param("PrivateDnsEnabled", False)
         if private_dns:
             model.check_private_dns(service, consumer=consumer, vpc_id=vpc_id, endpoint_id=None)
         result = original(self)
-        model.attach(result.result["VpcEndpoint"], service, private_dns=private_dns)
+        endpoint = result.result["VpcEndpoint"]
+        if not groups:
+            endpoint.security_group_ids = model.default_security_groups(consumer, vpc_id=vpc_id)
+        model.attach(endpoint, service, private_dns=private_dns)
     return result
 
 
@@ -233,12 +242,15 @@ def modify_vpc_endpoint(self: Any, original: Handler) -> Any:
 
 
 def call_action(self: Any, original: Handler) -> Any:
-    """Count every EC2 call and answer with an injected fault when one is armed."""
+    """Count every EC2 call and answer with an injected fault when one is armed (for the
+    calling region)."""
     action = self._get_action()
     count_call(action=action)
-    fault = take_fault(action=action)
+    fault = take_fault(action=action, region=self.region)
     if fault is None:
         return original(self)
+    if fault.body is not None:
+        return fault.status, {"status": str(fault.status), "Content-Type": "text/plain"}, fault.body
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
         f"<Code>{fault.code}</Code><Message>{fault.message}</Message>"

@@ -13,12 +13,16 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Fault:
-    """An error the local AWS answers instead of running an action."""
+    """An error the local AWS answers instead of running an action: AWS's XML error with `code`
+    and `message`, or `body` as it is (an answer a client cannot read, as a proxy may send);
+    in `region` only, or in every region."""
 
     code: str
     message: str
     status: int
     remaining: int
+    region: str | None = None
+    body: str | None = None
 
 
 @dataclass
@@ -78,23 +82,26 @@ def inject_fault(
     message: str = "Request limit exceeded.",
     status: int = 503,
     times: int = 1,
+    region: str | None = None,
+    body: str | None = None,
 ) -> None:
-    """Answer the next `times` calls of an EC2 action (e.g. `DescribeVpcEndpointConnections`)
-    with an error instead of running it."""
+    """Answer the next `times` calls of an EC2 action (e.g. `DescribeVpcEndpointConnections`),
+    in `region` or in any, with an error instead of running it: AWS's error with `code` and
+    `message`, or, given a `body`, that body as it is (e.g. a proxy's plain-text 503)."""
     with LOCK:
-        SETTINGS.faults.setdefault(action, []).append(Fault(code, message, status, times))
+        fault = Fault(code, message, status, times, region=region, body=body)
+        SETTINGS.faults.setdefault(action, []).append(fault)
 
 
-def take_fault(*, action: str) -> Fault | None:
-    """The fault armed for this action, if any, counting one use of it."""
+def take_fault(*, action: str, region: str) -> Fault | None:
+    """The first fault armed for this action in `region`, if any, counting one use of it."""
     with LOCK:
         queue = SETTINGS.faults.get(action, [])
-        while queue and queue[0].remaining <= 0:
-            queue.pop(0)
-        if not queue:
-            return None
-        queue[0].remaining -= 1
-        return queue[0]
+        queue[:] = [fault for fault in queue if fault.remaining > 0]
+        fault = next((f for f in queue if f.region in (None, region)), None)
+        if fault is not None:
+            fault.remaining -= 1
+        return fault
 
 
 def count_call(*, action: str) -> None:

@@ -67,9 +67,10 @@ def _bot_message(ws: Workspace, args: JsonDict, ts: str) -> JsonDict:
 
 def post_message(ws: Workspace, args: JsonDict) -> JsonDict:
     """chat.postMessage: a new channel message, or a reply in a thread (maybe broadcast)."""
-    channel = ws.channel(args.get("channel"))
+    channel = ws.seen_by_bot(args.get("channel"))
     if channel.is_archived:
         raise ApiError("is_archived")
+    channel = ws.joined_by_bot(channel.id)
     thread_ts = None
     if text_arg(args, "thread_ts") is not None:
         thread_ts = ws.thread_parent(channel.id, args["thread_ts"])
@@ -86,7 +87,7 @@ def post_message(ws: Workspace, args: JsonDict) -> JsonDict:
 
 def update(ws: Workspace, args: JsonDict) -> JsonDict:
     """chat.update: change a message in place; omitted blocks and attachments are kept."""
-    channel = ws.channel(args.get("channel"))
+    channel = ws.joined_by_bot(args.get("channel"))
     ts = text_arg(args, "ts")
     if ts is None:
         raise ApiError("invalid_arguments", "[ERROR] missing required field: ts")

@@ -47,6 +47,16 @@ def _fault_window(s: SlackStandIn, _: dict[str, str], b: JsonDict) -> Answer:
     return 200, {}
 
 
+def _fault_late(s: SlackStandIn, _: dict[str, str], b: JsonDict) -> Answer:
+    s.answer_late(b["method"], seconds=b["seconds"], times=b.get("times", 1))
+    return 200, {}
+
+
+def _fault_drop(s: SlackStandIn, _: dict[str, str], b: JsonDict) -> Answer:
+    s.drop_answer(b["method"], times=b.get("times", 1))
+    return 200, {}
+
+
 def _rate_limit(s: SlackStandIn, _: dict[str, str], b: JsonDict) -> Answer:
     method = b.get("method", "chat.postMessage")
     if b.get("enabled", True):
@@ -63,7 +73,13 @@ def _channel(s: SlackStandIn, _: dict[str, str], b: JsonDict) -> Answer:
         is_private=b.get("is_private", False),
         is_archived=b.get("is_archived", False),
         members=b.get("members"),
+        bot_member=b.get("bot_member", True),
     )
+    return 200, {}
+
+
+def _invite_bot(s: SlackStandIn, _: dict[str, str], b: JsonDict) -> Answer:
+    s.invite_bot(b["channel"], member=b.get("member", True))
     return 200, {}
 
 
@@ -88,6 +104,7 @@ GET: dict[str, Route] = {
     "ephemerals": lambda s, q, _: (200, {"ephemerals": s.ephemerals(q.get("channel"))}),
     "views": lambda s, q, _: (200, {"views": s.views()}),
     "home": lambda s, q, _: _found("view", s.home_view(q["user"])),
+    "dms": lambda s, q, _: (200, {"messages": s.direct_messages(q["user"])}),
 }
 POST: dict[str, Route] = {
     "reset": _reset,
@@ -95,8 +112,11 @@ POST: dict[str, Route] = {
     "faults/error": _fault_error,
     "faults/ratelimit": _fault_ratelimit,
     "faults/window": _fault_window,
+    "faults/late": _fault_late,
+    "faults/drop": _fault_drop,
     "rate_limit": _rate_limit,
     "channels": _channel,
+    "invite_bot": _invite_bot,
     "users": _user,
 }
 

@@ -1,7 +1,9 @@
-"""Faults the stand-in injects: errors, 429s, and Slack's per-channel posting rate limit."""
+"""Faults the stand-in injects: errors, 429s, Slack's per-channel posting rate limit, and calls
+carried out whose answer comes too late or never (the connection reset)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -12,11 +14,14 @@ from bot.sandbox.slack.workspace import JsonDict
 
 @dataclass(frozen=True)
 class Reply:
-    """An HTTP answer of the Web API: status, extra headers and JSON body."""
+    """An HTTP answer of the Web API: status, extra headers and JSON body; held back `delay`
+    seconds, or never sent (`reset`: the connection is reset instead)."""
 
     status: int
     body: JsonDict
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    reset: bool = False
 
 
 def rate_limited(retry_after: int) -> Reply:
@@ -27,6 +32,13 @@ def rate_limited(retry_after: int) -> Reply:
 @dataclass
 class _Queued:
     reply: Reply
+    remaining: int
+
+
+@dataclass
+class _Aftermath:
+    delay: float
+    reset: bool
     remaining: int
 
 
@@ -54,6 +66,7 @@ class FaultPlan:
         self._windows: dict[str, tuple[float, int | None]] = {}
         self._limits: dict[str, RateLimit] = {}
         self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self._aftermaths: dict[str, list[_Aftermath]] = {}
 
     def fail_next(self, method: str, *, error: str, times: int = 1, status: int = 200) -> None:
         """Answer the next ``times`` calls of ``method`` with ``{"ok": false, "error": error}``."""
@@ -69,6 +82,14 @@ class FaultPlan:
     ) -> None:
         """Answer every call of ``method`` with 429 for ``seconds`` from now."""
         self._windows[method] = (self._clock() + seconds, retry_after)
+
+    def answer_late(self, method: str, *, seconds: float, times: int = 1) -> None:
+        """Carry out the next ``times`` calls of ``method``, but answer each after ``seconds``."""
+        self._aftermaths.setdefault(method, []).append(_Aftermath(seconds, False, times))
+
+    def drop_answer(self, method: str, *, times: int = 1) -> None:
+        """Carry out the next ``times`` calls of ``method``, then reset the connection instead."""
+        self._aftermaths.setdefault(method, []).append(_Aftermath(0.0, True, times))
 
     def limit_rate(
         self, *, method: str = "chat.postMessage", per_second: float = 1.0, burst: int = 1
@@ -87,6 +108,7 @@ class FaultPlan:
         self._windows.clear()
         self._limits.clear()
         self._buckets.clear()
+        self._aftermaths.clear()
 
     def check(self, method: str, *, channel: str | None) -> Reply | None:
         """The fault that answers this call instead of the method, if any; consumes it."""
@@ -108,6 +130,17 @@ class FaultPlan:
         if limit is not None and channel is not None:
             return self._take(limit, channel, now)
         return None
+
+    def after(self, method: str, reply: Reply) -> Reply:
+        """The answer to a call of ``method`` that was carried out: late or dropped if planned."""
+        queue = self._aftermaths.get(method)
+        if not queue:
+            return reply
+        head = queue[0]
+        head.remaining -= 1
+        if head.remaining <= 0:
+            queue.pop(0)
+        return dataclasses.replace(reply, delay=head.delay, reset=head.reset)
 
     def _take(self, limit: RateLimit, channel: str, now: float) -> Reply | None:
         key = (limit.method, channel)

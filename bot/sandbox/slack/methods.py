@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.sandbox.slack import chat, views
-from bot.sandbox.slack.state import Workspace
+from bot.sandbox.slack import chat, conversations, views
+from bot.sandbox.slack.args import text_arg
+from bot.sandbox.slack.state import ApiError, Workspace
 from bot.sandbox.slack.workspace import (
     BOT_ID,
     BOT_NAME,
@@ -34,8 +35,22 @@ def auth_test(ws: Workspace, args: JsonDict) -> JsonDict:
 
 
 def conversations_info(ws: Workspace, args: JsonDict) -> JsonDict:
-    """conversations.info: a channel's conversation object."""
-    return {"ok": True, "channel": ws.channel(args.get("channel")).info()}
+    """conversations.info: a channel's conversation object (``is_member``: the bot's); a private
+    channel the bot is not in is not found."""
+    return {"ok": True, "channel": ws.seen_by_bot(args.get("channel")).info()}
+
+
+def conversations_open(ws: Workspace, args: JsonDict) -> JsonDict:
+    """conversations.open: the bot's direct message with one user (``users``), opened once."""
+    users = text_arg(args, "users")
+    if users is None:
+        raise ApiError("users_list_not_supplied")
+    if "," in users:
+        raise ApiError("invalid_arguments", "[ERROR] the stand-in opens 1:1 DMs only")
+    user = ws.user(users.strip())
+    if user.deleted:
+        raise ApiError("user_disabled")
+    return {"ok": True, "channel": {"id": ws.open_im(user.id).id}}
 
 
 def users_info(ws: Workspace, args: JsonDict) -> JsonDict:
@@ -48,7 +63,10 @@ METHODS: dict[str, Method] = {
     "chat.postEphemeral": chat.post_ephemeral,
     "chat.postMessage": chat.post_message,
     "chat.update": chat.update,
+    "conversations.history": conversations.history,
     "conversations.info": conversations_info,
+    "conversations.open": conversations_open,
+    "conversations.replies": conversations.replies,
     "users.info": users_info,
     "views.open": views.open_,
     "views.publish": views.publish,

@@ -318,3 +318,27 @@ def app_home_opened_payload(
     if view is not None:
         event["view"] = view
     return event_callback(event, team_id=team_id, event_id=event_id)
+
+
+def member_joined_channel_payload(
+    *,
+    channel: str,
+    user_id: str = BOT_USER_ID,
+    inviter: str | None = None,
+    channel_type: str = "C",
+    team_id: str = TEAM_ID,
+    event_id: str | None = None,
+) -> JsonDict:
+    """A member_joined_channel event callback: `user_id` (the bot, by default) joined `channel`,
+    invited by `inviter` if given."""
+    event: JsonDict = {
+        "type": "member_joined_channel",
+        "user": user_id,
+        "channel": channel,
+        "channel_type": channel_type,
+        "team": team_id,
+        "event_ts": f"{time.time():.6f}",
+    }
+    if inviter is not None:
+        event["inviter"] = inviter
+    return event_callback(event, team_id=team_id, event_id=event_id)

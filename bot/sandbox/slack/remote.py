@@ -84,6 +84,10 @@ class StandInRemote:
         found = self._request("GET", "home", user=user_id)
         return None if found is None else dict(found["view"])
 
+    def direct_messages(self, user_id: str) -> list[JsonDict]:
+        """What the bot sent a user in their direct message conversation, oldest first."""
+        return list(self._request("GET", "dms", user=user_id)["messages"])
+
     def new_trigger_id(self) -> str:
         """A trigger id as minted for a user's interaction now."""
         return str(self._request("POST", "trigger_id", {})["trigger_id"])
@@ -105,11 +109,17 @@ class StandInRemote:
         is_private: bool = False,
         is_archived: bool = False,
         members: Iterable[str] | None = None,
+        bot_member: bool = True,
     ) -> None:
-        """Create (or replace) a channel; ``members`` None lets every user in."""
+        """Create (or replace) a channel; ``members`` None lets every user in; the bot is in
+        it unless ``bot_member`` is False."""
         body: JsonDict = {"id": channel_id, "name": name, "is_private": is_private}
         body |= {"is_archived": is_archived, "members": None if members is None else list(members)}
-        self._request("POST", "channels", body)
+        self._request("POST", "channels", body | {"bot_member": bot_member})
+
+    def invite_bot(self, channel_id: str, *, member: bool = True) -> None:
+        """Someone invites the bot to the channel (or, ``member`` False, removes it)."""
+        self._request("POST", "invite_bot", {"channel": channel_id, "member": member})
 
     def add_user(
         self,
@@ -142,6 +152,14 @@ class StandInRemote:
         """Answer every call of ``method`` with 429 for ``seconds`` from now."""
         body = {"method": method, "seconds": seconds, "retry_after": retry_after}
         self._request("POST", "faults/window", body)
+
+    def answer_late(self, method: str, *, seconds: float, times: int = 1) -> None:
+        """Carry out the next ``times`` calls of ``method``, but answer each after ``seconds``."""
+        self._request("POST", "faults/late", {"method": method, "seconds": seconds, "times": times})
+
+    def drop_answer(self, method: str, *, times: int = 1) -> None:
+        """Carry out the next ``times`` calls of ``method``, then reset the connection instead."""
+        self._request("POST", "faults/drop", {"method": method, "times": times})
 
     def limit_rate(
         self, *, method: str = "chat.postMessage", per_second: float = 1.0, burst: int = 1

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import socket
+import struct
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
 from types import TracebackType
@@ -77,8 +80,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif url.path == "/api/apps.connections.open":
             self._open_connection(standin)
         elif url.path.startswith("/api/"):
-            reply = self._api(standin, url.path[len("/api/") :], url.query, raw)
-            self._send(reply.status, reply.body, reply.headers)
+            self._answer(self._api(standin, url.path[len("/api/") :], url.query, raw))
         elif url.path.startswith("/_standin/"):
             status, body = control.route(
                 standin, verb, url.path[len("/_standin/") :], url.query, raw
@@ -102,6 +104,24 @@ class _Handler(BaseHTTPRequestHandler):
             standin.record(method, {}, reply)
             return reply
         return standin.handle(method, args, token=token)
+
+    def _answer(self, reply: Reply) -> None:
+        """Send a Web API answer: late, or never (a TCP reset) if a fault says so."""
+        if reply.delay:
+            time.sleep(reply.delay)
+        if reply.reset:
+            linger = struct.pack("ii", 1, 0)  # close at once with RST, as a dropped link does
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+            self.close_connection = True
+            self.connection.close()
+            return
+        try:
+            self._send(reply.status, reply.body, reply.headers)
+        except OSError:
+            if not reply.delay:
+                raise
+            self.close_connection = True  # the client gave up waiting and hung up
+            log.debug("a late answer found its client gone")
 
     def _open_connection(self, standin: SlackStandIn) -> None:
         """apps.connections.open: a Socket Mode URL, for an app-level token only."""

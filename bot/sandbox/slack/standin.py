@@ -98,9 +98,10 @@ class SlackStandIn:
         if fault is not None:
             return fault
         try:
-            return Reply(200, handler(self._ws, args))
+            reply = Reply(200, handler(self._ws, args))
         except ApiError as exc:
-            return Reply(200, exc.body())
+            reply = Reply(200, exc.body())
+        return self._faults.after(method, reply)
 
     def _record(self, method: str, args: JsonDict, reply: Reply) -> None:
         body = copy.deepcopy(reply.body)
@@ -187,6 +188,12 @@ class SlackStandIn:
             view_id = self._ws.homes.get(user_id)
             return None if view_id is None else self._ws.snapshot(self._ws.views[view_id])
 
+    def direct_messages(self, user_id: str) -> list[JsonDict]:
+        """What the bot sent a user in their direct message conversation, oldest first."""
+        with self._cond:
+            channel_id = self._ws.ims.get(user_id)
+            return [] if channel_id is None else self._ws.snapshot(self._ws.history[channel_id])
+
     # --- acting as the user, and as Slack ------------------------------------------------------
 
     def new_trigger_id(self) -> str:
@@ -228,8 +235,10 @@ class SlackStandIn:
         is_private: bool = False,
         is_archived: bool = False,
         members: Iterable[str] | None = None,
+        bot_member: bool = True,
     ) -> None:
-        """Create (or replace) a channel; ``members`` None lets every user in."""
+        """Create (or replace) a channel; ``members`` None lets every user in; the bot is in
+        it unless ``bot_member`` is False."""
         with self._cond:
             self._ws.add_channel(
                 channel_id,
@@ -237,7 +246,14 @@ class SlackStandIn:
                 is_private=is_private,
                 is_archived=is_archived,
                 members=members,
+                bot_member=bot_member,
             )
+
+    def invite_bot(self, channel_id: str, *, member: bool = True) -> None:
+        """Someone invites the bot to the channel (or, ``member`` False, removes it). Slack would
+        then send the bot a ``member_joined_channel`` event: a test sends it, signed."""
+        with self._cond:
+            self._ws.channel(channel_id).bot_member = member
 
     def add_user(
         self,
@@ -291,8 +307,21 @@ class SlackStandIn:
         with self._cond:
             self._faults.unlimit_rate(method=method)
 
+    def answer_late(self, method: str, *, seconds: float, times: int = 1) -> None:
+        """Carry out the next ``times`` calls of ``method`` (a post is made), but answer each
+        only after ``seconds`` (longer than the client's timeout: it gives up first)."""
+        with self._cond:
+            self._faults.answer_late(method, seconds=seconds, times=times)
+
+    def drop_answer(self, method: str, *, times: int = 1) -> None:
+        """Carry out the next ``times`` calls of ``method`` (a post is made), then reset the
+        connection instead of answering."""
+        with self._cond:
+            self._faults.drop_answer(method, times=times)
+
     def slow_down(self, method: str, *, seconds: float) -> None:
-        """Answer every call of ``method`` only after ``seconds`` (0 to stop)."""
+        """Answer every call of ``method`` only after ``seconds`` (0 to stop), carrying it out
+        only then."""
         with self._cond:
             self._latency[method] = seconds
 

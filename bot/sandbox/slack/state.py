@@ -1,4 +1,5 @@
-"""The sandbox workspace's state: channels, users, messages, views and spent trigger ids."""
+"""The sandbox workspace's state: channels (with the bot a member or not), users, direct
+messages, messages, views and spent trigger ids."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bot.sandbox.slack.workspace import (
     JsonDict,
     TsClock,
     is_ts,
+    random_id,
     trigger_issued_at,
 )
 
@@ -41,7 +43,8 @@ class ApiError(Exception):
 
 @dataclass
 class Channel:
-    """A conversation; ``members`` None means every user is in it."""
+    """A conversation; ``members`` None means every user is in it; the bot is in it unless
+    ``bot_member`` is False (then it can neither post nor read there, as in Slack)."""
 
     id: str
     name: str
@@ -49,6 +52,7 @@ class Channel:
     is_private: bool = False
     is_archived: bool = False
     members: set[str] | None = None
+    bot_member: bool = True
 
     def info(self) -> JsonDict:
         """The conversation object of conversations.info."""
@@ -67,7 +71,7 @@ class Channel:
             "is_shared": False,
             "is_ext_shared": False,
             "is_org_shared": False,
-            "is_member": True,
+            "is_member": self.bot_member,
             "creator": BOT_USER_ID,
             "context_team_id": TEAM_ID,
             "topic": {"value": "", "creator": "", "last_set": 0},
@@ -135,6 +139,7 @@ class Workspace:
     homes: dict[str, str] = field(default_factory=dict)
     external_ids: dict[str, str] = field(default_factory=dict)
     spent_triggers: set[str] = field(default_factory=set)
+    ims: dict[str, str] = field(default_factory=dict)  # user id -> the bot's DM with them
 
     def __post_init__(self) -> None:
         self.ts = TsClock(self.clock)
@@ -147,6 +152,7 @@ class Workspace:
         is_private: bool = False,
         is_archived: bool = False,
         members: Iterable[str] | None = None,
+        bot_member: bool = True,
     ) -> Channel:
         """Create (or replace) a channel; ``members`` None lets every user in."""
         channel = Channel(
@@ -156,6 +162,7 @@ class Workspace:
             is_private=is_private,
             is_archived=is_archived,
             members=None if members is None else set(members),
+            bot_member=bot_member,
         )
         self.channels[channel_id] = channel
         return channel
@@ -192,6 +199,28 @@ class Workspace:
                 raise ApiError("channel_not_found")
             self.add_channel(channel_id)
         return self.channels[channel_id]
+
+    def seen_by_bot(self, channel_id: Any) -> Channel:
+        """The channel, unless it is private and the bot is not in it (channel_not_found)."""
+        channel = self.channel(channel_id)
+        if channel.is_private and not channel.bot_member:
+            raise ApiError("channel_not_found")
+        return channel
+
+    def joined_by_bot(self, channel_id: Any) -> Channel:
+        """The channel, if the bot is in it (to post, update or read), else Slack's error."""
+        channel = self.seen_by_bot(channel_id)
+        if not channel.bot_member:
+            raise ApiError("not_in_channel")
+        return channel
+
+    def open_im(self, user_id: str) -> Channel:
+        """The bot's direct message conversation with a user, opened on first use."""
+        if user_id not in self.ims:
+            channel_id = random_id("D")
+            self.add_channel(channel_id, name=user_id, members=[user_id, BOT_USER_ID])
+            self.ims[user_id] = channel_id
+        return self.channels[self.ims[user_id]]
 
     def user(self, user_id: Any) -> User:
         """The user with this id (made on first use when auto-creating), else user_not_found."""

@@ -1,11 +1,13 @@
-"""`/private-endpoint …`: answered in the ack, or by opening the wizard right after it."""
+"""`/private-endpoint …`: answered in the ack, or by opening the wizard right after it (and, if
+the bot cannot post in the channel where the wizard's results go, saying so to its user)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext, BoltRequest, Respond
+from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from bot.domain import rules
@@ -13,10 +15,18 @@ from bot.domain.errors import DomainError
 from bot.domain.slash import SlashCommand, Verb, parse
 from bot.domain.states import Action
 from bot.services import endpoints, wizard
-from bot.slack.deps import Deps
+from bot.slack.deps import Deps, log
 from bot.slack.ids import COMMAND
-from bot.slack.middleware import Answer, Caller, answer_command, open_answered_view
-from bot.slack.views import messages
+from bot.slack.middleware import (
+    OPEN_VIEW,
+    Answer,
+    Caller,
+    after_ack,
+    answer_command,
+    open_answered_view,
+)
+from bot.slack.notifier import DEFAULT_BOT_NAME, SlackFailure, blocker_of
+from bot.slack.views import messages, setup
 from bot.slack.views.wizard import wizard_view
 
 
@@ -66,6 +76,30 @@ def answer(session: Session, command: SlashCommand, caller: Caller) -> Answer:
             return Answer(messages.help_message())
 
 
+def warn_if_cannot_post(
+    body: dict[str, Any],
+    client: WebClient,
+    respond: Respond,
+    request: BoltRequest,
+    context: BoltContext,
+) -> None:
+    """After the ack that opens a wizard: if the bot cannot post in the channel (its results
+    and alerts go there), tell the wizard's user what to do (`conversations.info`)."""
+    if context.get(OPEN_VIEW) is None or request.headers.get("x-slack-retry-num"):
+        return
+    channel = str(body.get("channel_id") or "")
+    with after_ack("check the channel"):
+        try:
+            blocker = blocker_of(client=client, channel=channel)
+        except SlackFailure as failure:
+            log.info("cannot tell whether the bot may post in %s: %s", channel, failure.error)
+            return
+        if blocker is not None:
+            authorized = context.authorize_result
+            bot_name = (authorized.user if authorized else None) or DEFAULT_BOT_NAME
+            respond(**setup.wizard_warning(blocker=blocker, bot_name=bot_name))
+
+
 def register(app: App, deps: Deps) -> None:
     """Wire the slash command: the answer is the ack; a wizard opens right after it."""
 
@@ -85,5 +119,6 @@ def register(app: App, deps: Deps) -> None:
     # Only create and edit have work after the ack; the other verbs skip Bolt's lazy runner
     # (a deep copy of the request and a thread hand-off each). The first match wins.
     ack = answer_command(deps, answer_in_ack)
-    app.command(COMMAND, matchers=[may_open_view])(ack=ack, lazy=[open_answered_view(deps)])
+    lazy = [open_answered_view(deps), warn_if_cannot_post]
+    app.command(COMMAND, matchers=[may_open_view])(ack=ack, lazy=lazy)
     app.command(COMMAND)(ack)

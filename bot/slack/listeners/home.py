@@ -83,16 +83,16 @@ def register(app: App, deps: Deps) -> None:
     app.action(ActionId.EDIT)(ack=ack_now, lazy=[reopen_after_ack])
     app.action(ActionId.RETRY)(ack=ack_now, lazy=[reopen_after_ack])
 
-    def terminate(body: dict[str, Any]) -> int | None:
-        """Terminate the clicked button's endpoint: its id, or None for a button without one."""
+    def terminate(body: dict[str, Any]) -> wizard.Terminated | None:
+        """Terminate the clicked button's endpoint; None for a button without one."""
         endpoint_id, user, team = _endpoint_id(body), body["user"]["id"], body["team"]["id"]
-        if endpoint_id is not None:
-            deps.run(
-                lambda session: wizard.terminate(
-                    session=session, endpoint_id=endpoint_id, user_id=user, team_id=team
-                )
+        if endpoint_id is None:
+            return None
+        return deps.run(
+            lambda session: wizard.terminate_endpoint(
+                session=session, endpoint_id=endpoint_id, user_id=user, team_id=team
             )
-        return endpoint_id
+        )
 
     def terminate_from_home(body: dict[str, Any]) -> Answer | None:
         return None if terminate(body) is None else Answer()
@@ -106,13 +106,15 @@ def register(app: App, deps: Deps) -> None:
     )
 
     def terminate_confirmed(body: dict[str, Any]) -> Answer | None:
-        endpoint_id = terminate(body)
-        if endpoint_id is None:
+        ended = terminate(body)
+        if ended is None:
             return None
         return Answer(
-            messages.text_message(
-                f"Private endpoint #{endpoint_id} is being deleted; the channel hears when it "
-                "is gone."
+            messages.terminated_message(
+                endpoint_id=ended.endpoint.id,
+                vpce_id=ended.endpoint.vpce_id,
+                region=ended.cluster.region,
+                cluster=ended.cluster.name,
             )
         )
 

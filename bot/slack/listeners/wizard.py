@@ -9,6 +9,7 @@ from slack_bolt import App
 from sqlalchemy.orm import Session
 
 from bot.domain.errors import InvalidInput
+from bot.domain.iac import Tool
 from bot.domain.states import Stage
 from bot.domain.validation import ID_MAX, Field
 from bot.services import wizard
@@ -16,7 +17,7 @@ from bot.services.wizard import WizardState
 from bot.slack.deps import Deps
 from bot.slack.ids import ActionId, BlockId, CallbackId
 from bot.slack.listeners.modals import endpoint_of, message_view
-from bot.slack.metadata import WizardMetadata
+from bot.slack.metadata import ToolChoice, WizardMetadata, button_value
 from bot.slack.middleware import (
     Answer,
     Caller,
@@ -26,6 +27,7 @@ from bot.slack.middleware import (
     update_after_ack,
 )
 from bot.slack.views.wizard import wizard_view
+from bot.slack.views.wizard_tools import TOOL_ACTIONS
 
 FIELD_BLOCKS: dict[str, BlockId] = {
     Field.CLUSTER: BlockId.CLUSTER,
@@ -34,6 +36,7 @@ FIELD_BLOCKS: dict[str, BlockId] = {
     Field.VPC_ID: BlockId.VPC_ID,
     Field.SUBNET_IDS: BlockId.SUBNET_IDS,
     Field.VPCE_ID: BlockId.VPCE_ID,
+    Field.SECURITY_GROUP_IDS: BlockId.SECURITY_GROUP_IDS,
 }
 
 
@@ -91,6 +94,7 @@ def submit(session: Session, meta: WizardMetadata, body: dict[str, Any]) -> Wiza
                 account_id=value(values, BlockId.ACCOUNT_ID),
                 vpc_id=value(values, BlockId.VPC_ID),
                 subnet_ids=value(values, BlockId.SUBNET_IDS),
+                security_group_ids=value(values, BlockId.SECURITY_GROUP_IDS),
                 view_id=view["id"],
                 team_id=team,
             )
@@ -134,9 +138,10 @@ def register(app: App, deps: Deps) -> None:
             state = deps.run(lambda session: submit(session, meta, body))
         except InvalidInput as error:  # not a refusal: the person corrects a field
             return _field_error(body["view"], error)
-        return Answer(view=wizard_view(state))
+        return Answer(view=wizard_view(state, tool=meta.tool))  # the tool carries on
 
-    def toggle(body: dict[str, Any]) -> Answer | None:
+    def reshow(body: dict[str, Any], *, toggle: bool, tool: Tool | None) -> Answer | None:
+        """The modal again, instructions toggled or another tool chosen."""
         view, user, team = body["view"], body["user"]["id"], body["team"]["id"]
         endpoint_id = endpoint_of(view)
         if endpoint_id is None:
@@ -146,7 +151,17 @@ def register(app: App, deps: Deps) -> None:
                 session=session, endpoint_id=endpoint_id, user_id=user, team_id=team
             )
         )
-        return Answer(view=wizard_view(state, show_instructions=not _showing(view)))
+        showing, shown_tool = _shown(view)
+        return Answer(
+            view=wizard_view(state, show_instructions=showing != toggle, tool=tool or shown_tool)
+        )
+
+    def toggle(body: dict[str, Any]) -> Answer | None:
+        return reshow(body, toggle=True, tool=None)
+
+    def choose_tool(body: dict[str, Any]) -> Answer | None:
+        choice = button_value(body, ToolChoice)
+        return None if choice is None else reshow(body, toggle=False, tool=choice.tool)
 
     def forget(body: dict[str, Any]) -> None:
         view = body["view"]
@@ -164,6 +179,8 @@ def register(app: App, deps: Deps) -> None:
         ack=ack_now, lazy=[update_after_ack("show/hide instructions", toggle)]
     )
     app.view_closed(CallbackId.WIZARD)(ack=ack_now, lazy=[forget])
+    for action_id in TOOL_ACTIONS.values():
+        app.action(action_id)(ack=ack_now, lazy=[update_after_ack("choose a tool", choose_tool)])
 
 
 def _field_error(view: dict[str, Any], error: InvalidInput) -> Answer:
@@ -177,13 +194,13 @@ def _field_error(view: dict[str, Any], error: InvalidInput) -> Answer:
     )
 
 
-def _showing(view: dict[str, Any]) -> bool:
+def _shown(view: dict[str, Any]) -> tuple[bool, Tool]:
+    """Whether the modal shows its instructions now, and in which tool (from its metadata)."""
     try:
-        return WizardMetadata.model_validate_json(
-            view.get("private_metadata") or ""
-        ).show_instructions
+        meta = WizardMetadata.model_validate_json(view.get("private_metadata") or "")
     except ValidationError:
-        return False
+        return False, Tool.CLI
+    return meta.show_instructions, meta.tool
 
 
 def _has_block(view: dict[str, Any], block: BlockId) -> bool:

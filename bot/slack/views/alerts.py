@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from bot.domain import commands
 from bot.domain.connection import PASSWORD_VARIABLE, connection_strings
 from bot.domain.errors import InvalidInput
 from bot.domain.states import EndpointStatus
@@ -130,7 +131,36 @@ def thread_reply(*, text: str, snapshot: Snapshot) -> Message:
         blocks += _failed_blocks(s)
         reason = s.failure_reason or "no reason was recorded"
         fallback = f"Private endpoint #{s.id} to {escape(s.cluster)} failed: {escape(reason)}"
+    elif s.status is EndpointStatus.DELETING and s.vpce_id:
+        blocks += cleanup_blocks(
+            vpce_id=s.vpce_id, region=s.region, cluster=s.cluster, endpoint_id=s.id
+        )
     return {"text": clip(fallback, FALLBACK_MAX), "blocks": blocks}
+
+
+def cleanup_blocks(*, vpce_id: str, region: str, cluster: str, endpoint_id: int) -> list[Block]:
+    """How the user deletes their own interface endpoint, which terminating leaves in their
+    account (and billed): the exact command, and what to do with Terraform or CloudFormation."""
+    try:
+        command = commands.delete_endpoint_command(vpce_id=vpce_id, region=region)
+        stack = commands.stack_name(cluster_name=cluster, endpoint_id=endpoint_id)
+    except InvalidInput as error:
+        return [
+            context(f"Delete your interface endpoint in your AWS account ({escape(str(error))})")
+        ]
+    return [
+        section(
+            f":broom: *Delete your interface endpoint too:* `{escape(vpce_id)}` stays in your AWS "
+            "account, billed by the hour, until you delete it. With the credentials of that "
+            "account:\n" + code(command)
+        ),
+        context(
+            "Made it with Terraform? Remove its resources from the configuration and run "
+            "`terraform apply` (or `terraform destroy` in its own directory). With "
+            f"CloudFormation, delete the stack `{stack}`. A security group the wizard's "
+            "commands made stays: delete it once the endpoint is gone."
+        ),
+    ]
 
 
 def _active_blocks(s: EndpointSnapshot) -> list[Block]:

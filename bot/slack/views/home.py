@@ -20,7 +20,7 @@ from bot.slack.views.blocks import (
     header,
     section,
 )
-from bot.slack.views.messages import row_line
+from bot.slack.views.messages import row_line, terminate_confirmation
 
 VIEW_BLOCKS_MAX = 100
 
@@ -39,7 +39,7 @@ def _buttons(row: EndpointRow) -> Block | None:
                 style="danger",
                 confirm=confirm_dialog(
                     title="Terminate private endpoint?",
-                    text=f"#{row.endpoint.id} to {row.cluster.name} stops working for everyone.",
+                    text=terminate_confirmation(row),
                     confirm="Terminate",
                 ),
             )

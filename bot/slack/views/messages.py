@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.domain import commands
 from bot.domain.billing import BillingEstimate
 from bot.domain.connection import Client
 from bot.services.endpoints import Connect, EndpointRow, Listing
 from bot.slack.ids import COMMAND, ActionId, BlockId
 from bot.slack.metadata import ConnectChoice, EndpointRef
-from bot.slack.views.alerts import escape_keeping_mentions
+from bot.slack.views.alerts import cleanup_blocks, escape_keeping_mentions
 from bot.slack.views.blocks import (
     SECTION_TEXT_MAX,
     Block,
@@ -170,9 +171,17 @@ def billing_message(project: str, estimate: BillingEstimate) -> Message:
 
 
 def terminate_prompt(row: EndpointRow) -> Message:
-    """`terminate <id>`: what will go, with a button that asks once more."""
+    """`terminate <id>`: what will go, how to delete the user's own endpoint afterwards, and a
+    button that asks once more."""
     e = row.endpoint
     value = EndpointRef(endpoint_id=e.id).dump()
+    cleanup = (
+        cleanup_blocks(
+            vpce_id=e.vpce_id, region=row.cluster.region, cluster=row.cluster.name, endpoint_id=e.id
+        )
+        if e.vpce_id
+        else []
+    )
     return {
         "text": f"Terminate private endpoint #{e.id}?",
         "blocks": [
@@ -190,12 +199,36 @@ def terminate_prompt(row: EndpointRow) -> Message:
                         style="danger",
                         confirm=confirm_dialog(
                             title="Terminate private endpoint?",
-                            text=f"#{e.id} stops working for every client.",
+                            text=terminate_confirmation(row),
                             confirm="Terminate",
                         ),
                     ),
                 ],
                 block_id=BlockId.TERMINATE_CONFIRM,
             ),
+            *cleanup,
         ],
     }
+
+
+def terminate_confirmation(row: EndpointRow) -> str:
+    """The plain text of Terminate's confirmation dialog (at most 300 characters)."""
+    e = row.endpoint
+    text = f"#{e.id} to {row.cluster.name} stops working for every client."
+    if not e.vpce_id:
+        return text
+    command = commands.delete_endpoint_command(vpce_id=e.vpce_id, region=row.cluster.region)
+    return f"{text} Then delete {e.vpce_id} in your AWS account: {command}"
+
+
+def terminated_message(
+    *, endpoint_id: int, vpce_id: str | None, region: str, cluster: str
+) -> Message:
+    """The reply once Terminate is confirmed: what happens, and the user's own clean-up."""
+    text = f"Private endpoint #{endpoint_id} is being deleted; the channel hears when it is gone."
+    blocks = [section(escape(text))]
+    if vpce_id:
+        blocks += cleanup_blocks(
+            vpce_id=vpce_id, region=region, cluster=cluster, endpoint_id=endpoint_id
+        )
+    return {"text": text, "blocks": blocks}

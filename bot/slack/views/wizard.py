@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.iac import Tool
 from bot.domain.rules import RETRYABLE_STAGES
 from bot.domain.states import EndpointStatus, Stage
 from bot.domain.validation import AWS_REGIONS
@@ -21,7 +22,7 @@ from bot.slack.views.blocks import (
     section,
     select_input,
 )
-from bot.slack.views.wizard_aws import Built
+from bot.slack.views.wizard_aws import Built, Shown
 
 TITLE = "Private endpoint"
 SELECT_MAX = 100
@@ -34,8 +35,11 @@ STEPS = [
 ]
 
 
-def wizard_view(state: WizardState, *, show_instructions: bool = False) -> dict[str, Any]:
-    """The modal for the wizard as it stands."""
+def wizard_view(
+    state: WizardState, *, show_instructions: bool = False, tool: Tool = Tool.CLI
+) -> dict[str, Any]:
+    """The modal for the wizard as it stands, with the instructions shown or not, and the
+    user's side of the endpoint in `tool` (AWS CLI, Terraform or CloudFormation)."""
     endpoint = state.endpoint
     metadata = WizardMetadata(
         project_id=state.project.id,
@@ -44,6 +48,7 @@ def wizard_view(state: WizardState, *, show_instructions: bool = False) -> dict[
         cluster_id=state.cluster.id if state.cluster else None,
         endpoint_id=endpoint.id if endpoint else None,
         show_instructions=show_instructions,
+        tool=tool,
     )
     blocks: list[Block] = []
     if state.stage in STEPS:
@@ -76,7 +81,7 @@ def wizard_view(state: WizardState, *, show_instructions: bool = False) -> dict[
         Stage.ENABLE_PRIVATE_DNS: wizard_aws.enable_private_dns,
         Stage.DONE: _done,
     }[state.stage]
-    stage_blocks, submit = build(state, show_instructions)
+    stage_blocks, submit = build(state, Shown(instructions=show_instructions, tool=tool))
     return modal(
         title=TITLE,
         blocks=blocks + stage_blocks,
@@ -88,7 +93,7 @@ def wizard_view(state: WizardState, *, show_instructions: bool = False) -> dict[
     )
 
 
-def _choose_cluster(state: WizardState, _: bool) -> Built:
+def _choose_cluster(state: WizardState, _: Shown) -> Built:
     choice = state.choice
     assert choice is not None
     excluded = "\n".join(f"• *{escape(c.name)}*: {escape(reason)}" for c, reason in choice.excluded)
@@ -134,7 +139,7 @@ def _choose_cluster(state: WizardState, _: bool) -> Built:
     return blocks, "Next"
 
 
-def _service_endpoint(state: WizardState, _: bool) -> Built:
+def _service_endpoint(state: WizardState, _: Shown) -> Built:
     cluster = state.cluster
     assert cluster is not None
     options = [option(region, region) for region in AWS_REGIONS]
@@ -156,7 +161,7 @@ def _service_endpoint(state: WizardState, _: bool) -> Built:
     ], "Next"
 
 
-def _done(state: WizardState, _: bool) -> Built:
+def _done(state: WizardState, _: Shown) -> Built:
     endpoint, cluster = state.endpoint, state.cluster
     assert endpoint is not None and cluster is not None
     host = f"`{escape(cluster.private_dns_host or '')}:{cluster.port}`"

@@ -3,12 +3,16 @@ connection and private DNS (`wizard.py` puts them in the modal)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.domain import commands
 from bot.domain.dns import is_verified
 from bot.domain.entities import EndpointService
+from bot.domain.iac import Tool
 from bot.domain.states import EndpointStatus, ServiceStatus
 from bot.services.wizard import WizardState, service_ready
 from bot.slack.ids import ActionId, BlockId
+from bot.slack.views import wizard_tools
 from bot.slack.views.blocks import (
     Block,
     actions,
@@ -24,19 +28,32 @@ from bot.slack.views.blocks import (
 
 Built = tuple[list[Block], str | None]
 
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """What the person chose to see: the instructions, and in which tool."""
+
+    instructions: bool = False
+    tool: Tool = Tool.CLI
+
+
 PREREQUISITES = (
     "*Before you create the endpoint*\n"
     "• Your VPC has the attributes `enableDnsSupport` and `enableDnsHostnames` turned on.\n"
-    "• A security group on the endpoint allows inbound TCP on port {port} from your clients.\n"
+    "• A security group on the endpoint allows inbound TCP on port {port} from your clients"
+    " (without one, AWS attaches the VPC's default group and connections time out): give"
+    " yours below, or leave the field empty and the next step shows the commands that make"
+    " one.\n"
     "• Your subnets are in the Availability Zone IDs listed above (AZ names differ per account;"
     " the IDs do not)."
 )
 CONSOLE_STEPS = (
     "*In the AWS Console*\n"
-    "1. Open *VPC → Endpoints → Create endpoint* in {region}.\n"
+    "1. Open {link} in {region}.\n"
     "2. Choose *Endpoint services that use NLBs and GWLBs* and enter the service name "
     "`{service}`, then *Verify service*.\n"
-    "3. Choose your VPC, one subnet in each Availability Zone you use, and the security group.\n"
+    "3. Choose your VPC, one subnet in each Availability Zone you use, and a security group "
+    "that allows TCP {port} from your clients.\n"
     "4. Create the endpoint and copy its ID (`vpce-…`) into the next step."
 )
 
@@ -72,25 +89,30 @@ def _service_waiting(state: WizardState) -> Block:
     )
 
 
-def _create_command(state: WizardState) -> str:
-    service, cluster, endpoint = state.service, state.cluster, state.endpoint
-    assert service is not None and service.service_name and cluster is not None
-    return commands.create_endpoint_template(
-        region=cluster.region,
-        service_name=service.service_name,
-        vpc_id=endpoint.vpc_id if endpoint else None,
-        subnet_ids=endpoint.subnet_ids if endpoint else (),
+def _subnets_that_fit(state: WizardState) -> Block:
+    """The command that lists the user's subnets in the service's AZ IDs."""
+    cluster, service, endpoint = state.cluster, state.service, state.endpoint
+    assert cluster is not None and service is not None and endpoint is not None
+    command = commands.describe_subnets_template(
+        vpc_id=endpoint.vpc_id, region=cluster.region, az_ids=service.az_ids
+    )
+    return section(
+        "*Which of your subnets fit?* This lists your VPC's subnets in the supported "
+        "Availability Zone IDs, one per line (subnet, AZ ID, name): pick one per AZ.\n"
+        + code(command)
     )
 
 
-def interface_endpoint(state: WizardState, show_instructions: bool) -> Built:
+def interface_endpoint(state: WizardState, shown: Shown) -> Built:
     cluster, endpoint = state.cluster, state.endpoint
     assert cluster is not None and endpoint is not None
     blocks: list[Block] = []
+    fits: list[Block] = []
     if service_ready(state):
         assert state.service is not None
         blocks += [_service_facts(state.service), section(PREREQUISITES.format(port=cluster.port))]
-        toggle = "hide" if show_instructions else "show"
+        fits = [_subnets_that_fit(state)] if state.service.az_ids else []
+        toggle = "hide" if shown.instructions else "show"
         blocks.append(
             actions(
                 [
@@ -102,17 +124,23 @@ def interface_endpoint(state: WizardState, show_instructions: bool) -> Built:
                 block_id=BlockId.INSTRUCTIONS,
             )
         )
-        if show_instructions:
+        if shown.instructions:
             blocks += [
                 section(
                     CONSOLE_STEPS.format(
-                        region=cluster.region, service=escape(state.service.service_name or "")
+                        link=wizard_tools.console_link(cluster.region),
+                        region=cluster.region,
+                        service=escape(state.service.service_name or ""),
+                        port=cluster.port,
                     )
                 ),
-                section(
-                    "*With the AWS CLI*, once you have filled in the fields below and the bot "
-                    "has allowed your account, the next step shows this command with your "
-                    "values:\n" + code(_create_command(state))
+                wizard_tools.tool_choice(shown.tool),
+                *wizard_tools.create_blocks(
+                    wizard_tools.values_of(state),
+                    shown.tool,
+                    intro=("*With the AWS CLI*, once" if shown.tool is Tool.CLI else "Once")
+                    + " you have filled in the fields below and the bot has allowed your "
+                    "account, the next step shows this with your values:",
                 ),
             ]
         if state.service.allows(endpoint.account_id):
@@ -143,6 +171,7 @@ def interface_endpoint(state: WizardState, show_instructions: bool) -> Built:
             initial=endpoint.vpc_id,
             placeholder="vpc-0a1b2c3d4e5f67890",
         ),
+        *fits,
         text_input(
             block_id=BlockId.SUBNET_IDS,
             action_id=ActionId.VALUE,
@@ -151,11 +180,24 @@ def interface_endpoint(state: WizardState, show_instructions: bool) -> Built:
             placeholder="subnet-0a1b2c3d4e5f67890 subnet-1b2c3d4e5f6789012",
             hint="One subnet per Availability Zone, separated by spaces or commas.",
         ),
+        {
+            **text_input(
+                block_id=BlockId.SECURITY_GROUP_IDS,
+                action_id=ActionId.VALUE,
+                label="Security group IDs",
+                initial=" ".join(endpoint.security_group_ids) or None,
+                placeholder="sg-0a1b2c3d4e5f67890",
+                hint=f"Groups in this VPC that allow inbound TCP {cluster.port} from your "
+                "clients, separated by spaces or commas. Leave it empty and the next step "
+                "shows the commands that make one.",
+            ),
+            "optional": True,
+        },
     ]
     return blocks, "Next"
 
 
-def accept_connection(state: WizardState, _: bool) -> Built:
+def accept_connection(state: WizardState, shown: Shown) -> Built:
     endpoint = state.endpoint
     assert endpoint is not None
     if endpoint.status is EndpointStatus.INITIATING and endpoint.vpce_id:
@@ -172,14 +214,15 @@ def accept_connection(state: WizardState, _: bool) -> Built:
         blocks.append(_service_facts(state.service))
         if state.service.allows(endpoint.account_id):
             blocks += [
-                section(
-                    f":white_check_mark: AWS account {account} is allowed to connect. *Create the "
-                    "interface endpoint in your VPC:*\n" + code(_create_command(state))
+                wizard_tools.tool_choice(shown.tool),
+                *wizard_tools.create_blocks(
+                    wizard_tools.values_of(state),
+                    shown.tool,
+                    intro=f":white_check_mark: AWS account {account} is allowed to connect. "
+                    "*Create the interface endpoint in your VPC:*",
                 ),
-                context(
-                    f"Run it with credentials of account {account}. It prints the endpoint's "
-                    "`VpcEndpointId` (`vpce-…`): paste it below."
-                ),
+                context(wizard_tools.run_hint(shown.tool, account=account)),
+                wizard_tools.console_line(state),
             ]
         else:
             blocks.append(
@@ -212,7 +255,7 @@ def accept_connection(state: WizardState, _: bool) -> Built:
     return blocks, "Next"
 
 
-def enable_private_dns(state: WizardState, _: bool) -> Built:
+def enable_private_dns(state: WizardState, shown: Shown) -> Built:
     endpoint, cluster, service = state.endpoint, state.cluster, state.service
     assert endpoint is not None and endpoint.vpce_id and cluster is not None
     host = escape(cluster.private_dns_host or "")
@@ -235,13 +278,22 @@ def enable_private_dns(state: WizardState, _: bool) -> Built:
                 f"--region {cluster.region}` (`DnsEntries`)."
             ),
         ], "Create"
-    command = commands.modify_endpoint_command(vpce_id=endpoint.vpce_id, region=cluster.region)
+    if service is not None and service.service_name:
+        how = [
+            wizard_tools.tool_choice(shown.tool),
+            *wizard_tools.private_dns_blocks(
+                wizard_tools.values_of(state), shown.tool, vpce_id=endpoint.vpce_id, host=host
+            ),
+        ]
+    else:  # the service is not known here (e.g. being made again): the AWS CLI needs nothing of it
+        how = [
+            wizard_tools.cli_private_dns(vpce_id=endpoint.vpce_id, region=cluster.region, host=host)
+        ]
+    console = wizard_tools.console_endpoint_line(vpce_id=endpoint.vpce_id, region=cluster.region)
     return [
         accepted,
-        section(
-            f"*Enable private DNS on your endpoint*, so that `{host}` resolves inside your VPC:\n"
-            + code(command)
-        ),
+        *how,
+        *([console] if console else []),
         context(
             "It needs `enableDnsSupport` and `enableDnsHostnames` on the VPC. Then press "
             "Create: the endpoint turns Active when AWS reports the connection available."

@@ -1,0 +1,154 @@
+"""The command line's view of Slack delivery: whether the bot can post in a project's channel
+(checked when `projects add` binds it), and `outbox list` / `outbox retry` for the notifications
+held (their channel takes no post until a person acts) or given up on.
+
+Slack is asked only by `channel_warning`; the outbox commands read and write the database only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings
+from bot.services.projects import parse_slack_id
+from bot.storage import outbox_queries
+from bot.storage.db import make_sessionmaker, transaction
+from bot.storage.orm import Outbox
+from bot.storage.types import utcnow
+
+SLACK_TIMEOUT_SECONDS = 10
+HEADER = ("ID", "STATE", "CHANNEL", "KIND", "THREAD", "ATTEMPTS", "SINCE", "WHY")
+EngineOf = Callable[[Settings], Engine]
+Table = Callable[[Sequence[str], Sequence[Sequence[str]]], None]
+
+
+def channel_warning(settings: Settings, channel_id: str) -> str | None:
+    """What keeps the bot from posting in the channel, as a line for the operator (None: it can
+    post there). Asks Slack (`conversations.info`) with the bot's token, if it is set."""
+    from slack_sdk import WebClient
+
+    from bot.slack.notifier import DEFAULT_BOT_NAME, Notifier, SlackFailure, blocker_of
+    from bot.slack.views import setup
+
+    channel = parse_slack_id(channel_id, kind="channel")
+    if settings.SLACK_BOT_TOKEN is None:
+        problem = "SLACK_BOT_TOKEN is not set"
+        return setup.unchecked_warning(channel=channel, problem=problem, bot_name=DEFAULT_BOT_NAME)
+    client = WebClient(
+        token=settings.SLACK_BOT_TOKEN.get_secret_value(),
+        base_url=settings.SLACK_API_URL,
+        timeout=SLACK_TIMEOUT_SECONDS,
+    )
+    bot_name = Notifier(client=client).bot_name()
+    try:
+        blocker = blocker_of(client=client, channel=channel)
+    except SlackFailure as failure:
+        return setup.unchecked_warning(channel=channel, problem=failure.error, bot_name=bot_name)
+    if blocker is None:
+        return None
+    return setup.operator_warning(blocker=blocker, channel=channel, bot_name=bot_name)
+
+
+@contextmanager
+def warn_after(settings: Settings, channel_id: str) -> Iterator[None]:
+    """Check that the bot can post in the channel the block binds a project to; after the
+    block (unless it failed), say on stderr what keeps it from posting there, if anything."""
+    warning = channel_warning(settings, channel_id)
+    yield
+    if warning is not None:
+        print(warning, file=sys.stderr)
+
+
+def _moment(value: datetime | None) -> str:
+    return "-" if value is None else f"{value:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def held_and_dead(rows: Sequence[Outbox]) -> list[tuple[str, ...]]:
+    """The table of `outbox list`: a held channel's head with its reason, the rows waiting
+    behind it, and the rows given up on."""
+    heads = {r.channel_id: r for r in rows if r.held_at is not None and r.dead_at is None}
+    table: list[tuple[str, ...]] = []
+    for row in rows:
+        head = heads.get(row.channel_id)
+        since: datetime | None
+        if row.dead_at is not None:
+            state, since, why = "dead", row.dead_at, row.last_error or "-"
+        elif row.held_at is not None or head is None:
+            state, since, why = "held", row.held_at, row.last_error or "-"
+        else:
+            since = max(row.created_at, head.held_at) if head.held_at else row.created_at
+            state, why = "held", f"waits for #{head.id}"
+        table.append(
+            (
+                str(row.id),
+                state,
+                row.channel_id or "-",
+                row.kind,
+                row.thread_key or "-",
+                str(row.attempts),
+                _moment(since),
+                why,
+            )
+        )
+    return table
+
+
+def register(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    *,
+    engine: EngineOf,
+    table: Table,
+) -> None:
+    """Add `outbox list` and `outbox retry` to the command line's `commands`; `engine` opens
+    the migrated database, `table` prints rows."""
+
+    def sessions(settings: Settings) -> sessionmaker[Session]:
+        return make_sessionmaker(engine(settings))
+
+    def outbox_list(args: argparse.Namespace, settings: Settings) -> int:
+        """Print the notifications held or given up on, and why."""
+        with transaction(sessions(settings)) as session:
+            rows = held_and_dead(outbox_queries.list_held_and_dead(session=session))
+        if not rows:
+            print("nothing is held or given up on: every notification was sent or is on its way")
+            return 0
+        table(HEADER, rows)
+        held = [r for r in rows if r[1] == "held"]
+        channels = len({r[2] for r in held})
+        print(
+            f"{len(held)} held in {channels} channel(s), {len(rows) - len(held)} given up on. "
+            "`python -m bot outbox retry [--channel C]` sends them again, in order."
+        )
+        return 0
+
+    def outbox_retry(args: argparse.Namespace, settings: Settings) -> int:
+        """Send the held and given-up notifications again, in order (one channel, or all)."""
+        channel = parse_slack_id(args.channel, kind="channel") if args.channel else None
+        with transaction(sessions(settings)) as session:
+            now = utcnow()
+            held = outbox_queries.release_held(session=session, now=now, channel_id=channel)
+            dead = outbox_queries.revive_dead(session=session, now=now, channel_id=channel)
+        where = f" in {channel}" if channel else ""
+        print(
+            f"released {held} held and {dead} given-up notification(s){where}: the worker "
+            "sends them in order (a channel that still takes no post is held again)"
+        )
+        return 0
+
+    parser = commands.add_parser(
+        "outbox", help="Slack notifications held (a channel the bot cannot post in) or dead"
+    )
+    actions = parser.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
+    actions.add_parser(
+        "list", help="what is held or given up on, and why (channel, kind, thread, attempts)"
+    ).set_defaults(handler=outbox_list)
+    retry = actions.add_parser("retry", help="send held and given-up notifications again")
+    retry.add_argument("--channel", help="only this channel's (C…)")
+    retry.set_defaults(handler=outbox_retry)

@@ -1,0 +1,35 @@
+"""`member_joined_channel`: when the bot itself joins a channel (someone invited it), the
+notifications held there are released; the worker's next pass posts them, in order.
+
+The release is made before the ack: if the database cannot take it, Slack sees an error and
+delivers the event again. Other members' joins change nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+
+from bot.slack.deps import Deps, log
+from bot.storage import outbox_queries
+from bot.storage.types import utcnow
+
+CHANNEL_ID_MAX = 32
+
+
+def register(app: App, deps: Deps) -> None:
+    """Wire the event: the bot's own joins release the notifications held in the channel."""
+
+    def on_member_joined(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
+        channel, user = event.get("channel"), event.get("user")
+        bot = context.bot_user_id
+        if bot and user == bot and isinstance(channel, str) and 0 < len(channel) <= CHANNEL_ID_MAX:
+            released = deps.run(
+                lambda session: outbox_queries.release_held(
+                    session=session, now=utcnow(), channel_id=channel
+                )
+            )
+            log.info("the bot joined %s: %s held notification(s) released", channel, released)
+        ack()
+
+    app.event("member_joined_channel")(on_member_joined)

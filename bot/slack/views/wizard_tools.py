@@ -1,0 +1,213 @@
+"""The user's side of the endpoint in the tool they choose: the AWS CLI, Terraform or
+CloudFormation, chosen with a row of buttons in the modal, and the console's Create endpoint
+page. Every snippet carries the same validated values as the CLI commands."""
+
+from __future__ import annotations
+
+from bot.domain import commands, iac
+from bot.domain.iac import EndpointValues, Tool
+from bot.services.wizard import WizardState
+from bot.slack.ids import ActionId, BlockId
+from bot.slack.metadata import ToolChoice
+from bot.slack.views.blocks import Block, actions, button, code, context, escape, section
+
+TOOL_ACTIONS = {
+    Tool.CLI: ActionId.SHOW_CLI,
+    Tool.TERRAFORM: ActionId.SHOW_TERRAFORM,
+    Tool.CLOUDFORMATION: ActionId.SHOW_CLOUDFORMATION,
+}
+TERRAFORM_FILE = "privatelink.tf"
+
+
+def tool_choice(chosen: Tool) -> Block:
+    """The row of buttons that chooses the tool; the chosen one is highlighted."""
+    return actions(
+        [
+            button(
+                tool.label,
+                action_id=action_id,
+                value=ToolChoice(tool=tool).dump(),
+                style="primary" if tool is chosen else None,
+            )
+            for tool, action_id in TOOL_ACTIONS.items()
+        ],
+        block_id=BlockId.TOOLS,
+    )
+
+
+def values_of(state: WizardState) -> EndpointValues:
+    """What the wizard knows of the user's side of the endpoint."""
+    cluster, service, endpoint = state.cluster, state.service, state.endpoint
+    assert cluster is not None and service is not None and service.service_name
+    assert endpoint is not None
+    return EndpointValues(
+        endpoint_id=endpoint.id,
+        cluster_name=cluster.name,
+        port=cluster.port,
+        region=cluster.region,
+        service_name=service.service_name,
+        vpc_id=endpoint.vpc_id,
+        subnet_ids=endpoint.subnet_ids,
+        security_group_ids=endpoint.security_group_ids,
+    )
+
+
+def cli_lines(values: EndpointValues) -> list[str]:
+    """The shell lines that create the endpoint: without a group of the user's, the lines that
+    make one first, and a create command that uses it."""
+    lines: list[str] = []
+    if values.new_group:
+        lines += commands.security_group_lines(
+            vpc_id=values.vpc_id,
+            region=values.region,
+            port=values.port,
+            cluster_name=values.cluster_name,
+            endpoint_id=values.endpoint_id,
+        )
+    lines.append(
+        commands.create_endpoint_template(
+            region=values.region,
+            service_name=values.service_name,
+            vpc_id=values.vpc_id,
+            subnet_ids=values.subnet_ids,
+            security_group_ids=values.security_group_ids,
+            new_group=values.new_group,
+        )
+    )
+    return lines
+
+
+def _deploy(values: EndpointValues, *, new_group: bool) -> str:
+    return "\n".join(
+        commands.cloudformation_deploy_lines(
+            vpc_id=values.vpc_id,
+            region=values.region,
+            cluster_name=values.cluster_name,
+            endpoint_id=values.endpoint_id,
+            new_group=new_group,
+        )
+    )
+
+
+def create_blocks(values: EndpointValues, tool: Tool, *, intro: str) -> list[Block]:
+    """How to create the endpoint with `tool`, after `intro` (mrkdwn)."""
+    port = values.port
+    if tool is Tool.TERRAFORM:
+        return [
+            section(
+                f"{intro}\n*With Terraform*: save this as `{TERRAFORM_FILE}` in an empty "
+                "directory, then run `terraform init` and `terraform apply`"
+                + (
+                    f" (it makes a security group allowing TCP {port} from your VPC, too):"
+                    if values.new_group
+                    else ":"
+                )
+            ),
+            section(code(iac.terraform_endpoint(values))),
+        ]
+    if tool is Tool.CLOUDFORMATION:
+        return [
+            section(
+                f"{intro}\n*With CloudFormation*: save this template as "
+                f"`{commands.TEMPLATE_FILE}`"
+                + (
+                    f" (it makes a security group allowing TCP {port} from your VPC, too):"
+                    if values.new_group
+                    else ":"
+                )
+            ),
+            section(code(iac.cloudformation_endpoint(values))),
+            section("Then deploy it:\n" + code(_deploy(values, new_group=values.new_group))),
+        ]
+    more = (
+        "\nRun these lines in one shell: the first ones make a security group for the endpoint "
+        f"that allows TCP {port} from your VPC's CIDR block, and the last one uses it."
+        if values.new_group
+        else ""
+    )
+    return [section(f"{intro}{more}\n" + code("\n".join(cli_lines(values))))]
+
+
+def run_hint(tool: Tool, *, account: str) -> str:
+    """Whose credentials run it, and where the endpoint's id comes from."""
+    if tool is Tool.TERRAFORM:
+        return (
+            f"Apply it with credentials of account {account}. It prints `vpc_endpoint_id` "
+            "(`vpce-…`): paste it below."
+        )
+    if tool is Tool.CLOUDFORMATION:
+        return (
+            f"Deploy it with credentials of account {account}. The stack's output "
+            "`VpcEndpointId` (`vpce-…`) is the ID to paste below."
+        )
+    return (
+        f"Run it with credentials of account {account}. It prints the endpoint's "
+        "`VpcEndpointId` (`vpce-…`): paste it below."
+    )
+
+
+def private_dns_blocks(
+    values: EndpointValues, tool: Tool, *, vpce_id: str, host: str
+) -> list[Block]:
+    """How to turn on private DNS for the user's endpoint with `tool`."""
+    if tool is Tool.TERRAFORM:
+        return [
+            section(
+                f"*Enable private DNS on your endpoint with Terraform*, so that `{host}` resolves "
+                "inside your VPC: add this to the configuration that made the endpoint (or to "
+                f"any with the `aws` provider in {values.region}), then `terraform apply`:\n"
+                + code(iac.terraform_private_dns(cluster_name=values.cluster_name, vpce_id=vpce_id))
+            )
+        ]
+    if tool is Tool.CLOUDFORMATION:
+        return [
+            section(
+                f"*Enable private DNS on your endpoint with CloudFormation*, so that `{host}` "
+                f"resolves inside your VPC: in `{commands.TEMPLATE_FILE}`, set "
+                "`PrivateDnsEnabled: true`, as here:"
+            ),
+            section(code(iac.cloudformation_endpoint(values, private_dns=True))),
+            section(
+                "Then deploy it again (the stack keeps its parameters):\n"
+                + code(_deploy(values, new_group=False))
+            ),
+        ]
+    return [cli_private_dns(vpce_id=vpce_id, region=values.region, host=host)]
+
+
+def cli_private_dns(*, vpce_id: str, region: str, host: str) -> Block:
+    """The AWS CLI command that turns on private DNS for the user's endpoint."""
+    command = commands.modify_endpoint_command(vpce_id=vpce_id, region=region)
+    return section(
+        f"*Enable private DNS on your endpoint*, so that `{host}` resolves inside your VPC:\n"
+        + code(command)
+    )
+
+
+def console_endpoint_line(*, vpce_id: str, region: str) -> Block | None:
+    """A link to the user's endpoint in the console, where private DNS can be turned on too."""
+    url = commands.console_endpoint_url(region=region, vpce_id=vpce_id)
+    if url is None:
+        return None
+    return context(
+        f"In the console instead: open <{url}|{vpce_id}> in {region} and turn private DNS on "
+        "for it."
+    )
+
+
+def console_link(region: str) -> str:
+    """The console's Create endpoint page in `region`, as a mrkdwn link (or its menu path)."""
+    url = commands.console_create_endpoint_url(region=region)
+    words = "VPC → Endpoints → Create endpoint"
+    return f"<{url}|{words}>" if url else words
+
+
+def console_line(state: WizardState) -> Block:
+    """A short pointer to the console, for whoever prefers it to a command."""
+    cluster, service = state.cluster, state.service
+    assert cluster is not None and service is not None
+    return context(
+        f"In the console instead: {console_link(cluster.region)} in {cluster.region}; choose "
+        f"*Endpoint services that use NLBs and GWLBs*, enter "
+        f"`{escape(service.service_name or '')}`, then your VPC, subnets and security group."
+    )
