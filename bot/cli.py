@@ -7,7 +7,6 @@ import gc
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import yaml
 from sqlalchemy import Engine
@@ -19,9 +18,6 @@ from bot.domain.errors import DomainError, InvalidInput
 from bot.services import clusters, projects
 from bot.storage import cluster_queries, endpoint_queries, migrate, project_queries, service_queries
 from bot.storage.db import make_engine, make_sessionmaker, transaction
-
-if TYPE_CHECKING:
-    pass
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -186,6 +182,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve Slack over HTTP (or Socket Mode when SLACK_APP_TOKEN is set), with the worker."""
     from bot import server
+    from bot.web import StatusApp
     from bot.worker.runner import start_worker
 
     settings.require_slack()
@@ -197,7 +194,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     _settle_garbage_collector()
     try:
         if settings.SLACK_APP_TOKEN is not None:  # /healthz and /metrics still on the port
-            with server.status_in_background(bot.web.status(), host=args.host, port=args.port):
+            status = StatusApp(engine=bot.engine, metrics=bot.web.metrics)
+            status.worker = bot.web.worker
+            with server.status_in_background(status, host=args.host, port=args.port):
                 server.serve_socket_mode(bot, app_token=settings.SLACK_APP_TOKEN.get_secret_value())
         else:
             server.serve_http(bot, host=args.host, port=args.port)

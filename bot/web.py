@@ -79,28 +79,12 @@ class WebApp(StatusApp):
             response_origins=(origin_of(api_url),),
         )
 
-    def status(self) -> StatusApp:
-        """The health and metrics routes alone (for Socket Mode, where Slack does not call in)."""
-        return _StatusOf(self)
-
     def other(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Slack's requests, through the gate; anything else is 404."""
         if environ.get("PATH_INFO", "") == SLACK_PATH:
             with observability.SLACK_ANSWER_SECONDS.time():
                 return self.gate(environ, start_response)
         return super().other(environ, start_response)
-
-
-class _StatusOf(StatusApp):
-    """A web app's health and metrics, following its `worker` as it is set."""
-
-    def __init__(self, web: StatusApp) -> None:
-        super().__init__(engine=web.engine, metrics=web.metrics)
-        self._web = web
-
-    def problem(self) -> str | None:
-        """The web app's own answer."""
-        return self._web.problem()
 
 
 def _reply(

@@ -26,8 +26,9 @@ def imports_of(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names if alias.name.startswith("bot")}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module.startswith("bot"):
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path}: a relative import the graph would not see"
+            if node.module and node.module.startswith("bot"):
                 for alias in node.names:
                     candidate = f"{node.module}.{alias.name}"
                     found.add(candidate if candidate in MODULES else node.module)

@@ -346,3 +346,22 @@ def test_installed_commands_start(installed: Installed, command: str) -> None:
     result = bot(installed, command, "--help")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"usage: python -m bot {command}")
+
+
+def test_the_installed_worker_and_server_import_from_the_wheel(installed: Installed) -> None:
+    """`--help` loads neither (the CLI imports them when a command runs): import them."""
+    code = (
+        "import bot.server, bot.worker.runner, bot.reconcile.passes, bot.slack.app;"
+        "print(bot.worker.runner.__file__)"
+    )
+    result = subprocess.run(
+        [str(installed.python), "-c", code],
+        cwd=installed.workdir,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().startswith(str(installed.site_packages))

@@ -57,6 +57,33 @@ def _groups(security_group_ids: Sequence[str]) -> list[str]:
     return list(parse_security_group_ids(" ".join(security_group_ids)))
 
 
+def _create_words(
+    *,
+    vpc: Arg,
+    region: str,
+    service_name: str,
+    subnets: Sequence[Arg],
+    groups: Sequence[Arg],
+) -> list[Arg]:
+    """The words of `aws ec2 create-vpc-endpoint`, every value already validated or a Raw."""
+    return [
+        "aws",
+        "ec2",
+        "create-vpc-endpoint",
+        "--vpc-id",
+        vpc,
+        "--region",
+        parse_region(region),
+        "--service-name",
+        parse_service_name(service_name),
+        "--vpc-endpoint-type",
+        "Interface",
+        "--subnet-ids",
+        *subnets,
+        *(["--security-group-ids", *groups] if groups else []),
+    ]
+
+
 def create_endpoint_argv(
     *,
     vpc_id: str,
@@ -66,23 +93,16 @@ def create_endpoint_argv(
     security_group_ids: Sequence[str] = (),
 ) -> list[str]:
     """The argument list of `aws ec2 create-vpc-endpoint` for the user's VPC."""
-    groups = _groups(security_group_ids)
-    return [
-        "aws",
-        "ec2",
-        "create-vpc-endpoint",
-        "--vpc-id",
-        parse_vpc_id(vpc_id),
-        "--region",
-        parse_region(region),
-        "--service-name",
-        parse_service_name(service_name),
-        "--vpc-endpoint-type",
-        "Interface",
-        "--subnet-ids",
-        *_subnets(subnet_ids),
-        *(["--security-group-ids", *groups] if groups else []),
-    ]
+    words = _create_words(
+        vpc=parse_vpc_id(vpc_id),
+        region=region,
+        service_name=service_name,
+        subnets=_subnets(subnet_ids),
+        groups=_groups(security_group_ids),
+    )
+    argv = [word for word in words if isinstance(word, str)]
+    assert len(argv) == len(words)  # every value given: no placeholder among the words
+    return argv
 
 
 def create_endpoint_command(
@@ -116,24 +136,15 @@ def create_endpoint_template(
 ) -> str:
     """The create command with every known value filled in and `<…>` where one is missing;
     with `new_group`, it uses the group `security_group_lines` makes (`"$SG_ID"`)."""
-    groups: list[Arg] = [SG_ID] if new_group else list(_groups(security_group_ids))
-    argv: list[Arg] = [
-        "aws",
-        "ec2",
-        "create-vpc-endpoint",
-        "--vpc-id",
-        parse_vpc_id(vpc_id) if vpc_id else Raw(VPC_PLACEHOLDER),
-        "--region",
-        parse_region(region),
-        "--service-name",
-        parse_service_name(service_name),
-        "--vpc-endpoint-type",
-        "Interface",
-        "--subnet-ids",
-        *(_subnets(subnet_ids) if subnet_ids else [Raw(SUBNETS_PLACEHOLDER)]),
-        *(["--security-group-ids", *groups] if groups else []),
-    ]
-    return _render(argv)
+    return _render(
+        _create_words(
+            vpc=parse_vpc_id(vpc_id) if vpc_id else Raw(VPC_PLACEHOLDER),
+            region=region,
+            service_name=service_name,
+            subnets=_subnets(subnet_ids) if subnet_ids else [Raw(SUBNETS_PLACEHOLDER)],
+            groups=[SG_ID] if new_group else _groups(security_group_ids),
+        )
+    )
 
 
 def modify_endpoint_argv(*, vpce_id: str, region: str) -> list[str]:
@@ -176,19 +187,15 @@ def delete_endpoint_command(*, vpce_id: str, region: str) -> str:
 # --- the endpoint's security group ----------------------------------------------------------
 
 
-def security_group_name(*, cluster_name: str, endpoint_id: int) -> str:
-    """The name of the group the wizard suggests: one per private endpoint."""
+def endpoint_resource_name(*, cluster_name: str, endpoint_id: int) -> str:
+    """The name of what the user makes for one private endpoint (its security group, its
+    CloudFormation stack): `privatelink-<cluster>-<id>`."""
     return f"privatelink-{parse_name(cluster_name)}-{int(endpoint_id)}"
 
 
 def security_group_description(*, cluster_name: str, port: int) -> str:
     """Its description, in the characters AWS allows in one."""
     return f"Allows TCP {parse_port(port)} to cluster {parse_name(cluster_name)} over PrivateLink"
-
-
-def stack_name(*, cluster_name: str, endpoint_id: int) -> str:
-    """The CloudFormation stack's name: one per private endpoint."""
-    return f"privatelink-{parse_name(cluster_name)}-{int(endpoint_id)}"
 
 
 def vpc_cidr_argv(*, vpc_id: str | None, region: str) -> list[Arg]:
@@ -219,7 +226,7 @@ def security_group_lines(
         "ec2",
         "create-security-group",
         "--group-name",
-        security_group_name(cluster_name=cluster_name, endpoint_id=endpoint_id),
+        endpoint_resource_name(cluster_name=cluster_name, endpoint_id=endpoint_id),
         "--description",
         security_group_description(cluster_name=cluster_name, port=port),
         "--vpc-id",
@@ -269,7 +276,7 @@ def cloudformation_deploy_lines(
         "--template-file",
         TEMPLATE_FILE,
         "--stack-name",
-        stack_name(cluster_name=cluster_name, endpoint_id=endpoint_id),
+        endpoint_resource_name(cluster_name=cluster_name, endpoint_id=endpoint_id),
         "--region",
         parse_region(region),
     ]

@@ -18,8 +18,8 @@ from bot.domain.commands import (
     SUBNETS_PLACEHOLDER,
     VPC_CIDR_PARAMETER,
     VPC_PLACEHOLDER,
+    endpoint_resource_name,
     security_group_description,
-    security_group_name,
 )
 from bot.domain.validation import (
     parse_name,
@@ -121,7 +121,7 @@ def terraform_endpoint(values: EndpointValues) -> str:
         "",
     ]
     if values.new_group:
-        group_name = security_group_name(
+        group_name = endpoint_resource_name(
             cluster_name=values.cluster_name, endpoint_id=values.endpoint_id
         )
         description = security_group_description(cluster_name=values.cluster_name, port=port)
@@ -202,7 +202,7 @@ def cloudformation_endpoint(values: EndpointValues, *, private_dns: bool = False
             "    Properties:",
             "      GroupName: "
             + yaml_string(
-                security_group_name(
+                endpoint_resource_name(
                     cluster_name=values.cluster_name, endpoint_id=values.endpoint_id
                 )
             ),

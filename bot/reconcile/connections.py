@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.aws.privatelink import ConnectionInfo, PrivateLinkGateway
+from bot.aws.privatelink import ACTIVE_CONNECTION_STATES, ConnectionInfo, PrivateLinkGateway
 from bot.domain.errors import AwsError
 from bot.domain.states import ConnectionState, EndpointStatus, Stage
 from bot.domain.transitions import EndpointEvent
@@ -32,7 +32,7 @@ from bot.reconcile.units import (
 
 S = ConnectionState
 ACCEPTED_STATES = frozenset({S.PENDING, S.AVAILABLE})
-REJECTABLE_STATES = frozenset({S.PENDING_ACCEPTANCE, S.PENDING, S.AVAILABLE})
+REJECTABLE_STATES = frozenset(ACTIVE_CONNECTION_STATES)
 UNDECIDED_CODES = frozenset({"InvalidState"})
 """A connection that changed state since it was read: the next pass decides it afresh."""
 

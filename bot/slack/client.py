@@ -1,14 +1,15 @@
 """The Web API client the bot uses: slack_sdk's, counting the calls that fail, and retrying what
 may be repeated: a lost connection, a 429 (after its Retry-After) and a 5xx, twice each.
 
-A repeat is safe for what this client sends from listeners and the worker (views.open,
-views.update, views.publish, auth.test): they replace state rather than add to it. The outbox
-posts through a copy without retries (`bot.slack.notifier.without_retries`): a hidden repeat of
-chat.postMessage would post twice; it paces and retries on its own.
+A repeat is safe for what goes through it (views.update, views.publish, auth.test): they
+replace state rather than add to it. What must not be repeated goes through a copy without
+retries (`without_retries`): the outbox's posts (a hidden repeat of chat.postMessage would post
+twice; the outbox paces and retries on its own) and views.open (its trigger opens one view).
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from slack_sdk import WebClient
@@ -24,6 +25,14 @@ from slack_sdk.web import SlackResponse
 from bot.observability import SLACK_ERRORS
 
 RETRIES = 2
+
+
+def without_retries(client: WebClient) -> WebClient:
+    """A copy of `client` that makes each call once (no retry handlers): for calls whose first
+    try may have worked unseen and must not be repeated (posts, views.open's one-use trigger)."""
+    clone = copy.copy(client)
+    clone.retry_handlers = []
+    return clone
 
 
 def retry_handlers() -> list[RetryHandler]:

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from prometheus_client import Counter
+from slack_bolt.request.internals import parse_body
 
 from bot.domain.validation import SLACK_ID_MAX
 from bot.observability import REGISTRY
@@ -59,7 +59,10 @@ class Refused(Exception):
 def signature_error(
     secret: str, headers: Mapping[str, str], body: bytes, *, now: float | None = None
 ) -> str | None:
-    """Why the request is not signed by Slack with `secret` just now, or None if it is."""
+    """Why the request is not signed by Slack with `secret` just now, or None if it is.
+
+    Not slack_sdk's SignatureVerifier: it raises on a text timestamp and decodes the body as
+    UTF-8 before hashing, so junk would crash it; this hashes the raw bytes."""
     timestamp = headers.get("x-slack-request-timestamp", "")
     signature = headers.get("x-slack-signature", "")
     if not _TIMESTAMP.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
@@ -72,16 +75,10 @@ def signature_error(
 
 
 def parse(body: bytes, content_type: str) -> dict[str, Any]:
-    """The request as Bolt will read it (form fields, or the JSON object), or Refused."""
+    """The request exactly as Bolt will read it (Bolt's own parser and content type: form
+    fields, the `payload` JSON, or the JSON object), or Refused."""
     try:
-        text = body.decode("utf-8")
-        if content_type.startswith("application/json"):
-            parsed: Any = json.loads(text)
-        else:
-            form = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text))
-            parsed = {key: values[-1] for key, values in form.items()}
-            if "payload" in parsed:
-                parsed = json.loads(parsed["payload"])
+        parsed: Any = parse_body(body.decode("utf-8"), content_type.split(";")[0] or None)
     except (UnicodeDecodeError, ValueError) as error:
         raise _malformed(f"unreadable body ({type(error).__name__})") from None
     if not isinstance(parsed, dict):
@@ -100,15 +97,17 @@ def shape_error(body: Mapping[str, Any], *, response_origins: tuple[str, ...] = 
         and url.startswith((SLACK_HOOKS, *response_origins))
     ):
         return "response_url is not Slack's"
-    try:
+    kind = body.get("type")
+    if "command" not in body and not isinstance(kind, str):
+        return "no type"
+    try:  # Bolt routes by `type` and by `command`: a body with both is checked as both
+        _objects(body)
         if "command" in body:
             _command(body)
-        elif body.get("type") in INTERACTIVE:
+        if kind in INTERACTIVE:
             _interactive(body)
-        elif body.get("type") == "event_callback":
+        if kind == "event_callback":
             _event(body)
-        elif not isinstance(body.get("type"), str):
-            return "no type"
     except _Shape as error:
         return str(error)
     return None
@@ -203,6 +202,26 @@ def _object(value: Any, what: str) -> Mapping[str, Any]:
     return value
 
 
+OBJECTS = ("view", "user", "channel", "event", "container", "message")
+"""Fields Slack sends as objects, which Bolt's own routing and logging read inside."""
+NULLABLE_OBJECTS = ("team", "enterprise")
+
+
+def _objects(body: Mapping[str, Any]) -> None:
+    """Every field Bolt looks inside, whatever the type, is an object (or null where Slack
+    sends null), and actions are a list of objects."""
+    for field in OBJECTS:
+        if field in body:
+            _object(body[field], field)
+    for field in NULLABLE_OBJECTS:
+        if body.get(field) is not None:
+            _object(body[field], field)
+    if "actions" in body:
+        actions = body["actions"]
+        if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
+            raise _Shape("actions is not a list of objects")
+
+
 def _command(body: Mapping[str, Any]) -> None:
     _text(body.get("command"), "command", limit=64)
     _text(body.get("text", ""), "text", limit=TEXT_MAX)
@@ -244,6 +263,9 @@ def _event(body: Mapping[str, Any]) -> None:
     _text(event.get("type"), "event.type", limit=64)
     if event["type"] == "app_home_opened":
         _slack_id(event.get("user"), "event.user")
+    if event["type"] == "member_joined_channel":
+        _slack_id(event.get("user"), "event.user")
+        _slack_id(event.get("channel"), "event.channel")
 
 
 def origin_of(url: str) -> str:

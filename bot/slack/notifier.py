@@ -14,7 +14,6 @@ Slack (`conversations.info`) whether the bot can post in a channel, and why not.
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -28,6 +27,7 @@ from slack_sdk.web import SlackResponse
 
 from bot.notices.base import Notice
 from bot.slack import renderers
+from bot.slack.client import without_retries
 from bot.slack.views.alerts import Message
 
 METADATA_EVENT_TYPE = "privatelink_notice"
@@ -132,13 +132,6 @@ class TransientFailure(SlackFailure):
 class OutcomeUnknown(TransientFailure):
     """The call may have been carried out: no answer in time, a reset connection, a 5xx, or
     an error Slack says may follow a partial success."""
-
-
-def without_retries(client: WebClient) -> WebClient:
-    """A copy of `client` that makes each call once (no retry handlers)."""
-    clone = copy.copy(client)
-    clone.retry_handlers = []
-    return clone
 
 
 def retry_after(headers: Mapping[str, Any]) -> float:

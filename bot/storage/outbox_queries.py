@@ -180,7 +180,9 @@ def count_unsent(*, session: Session) -> tuple[int, datetime | None]:
 
 def _held_channels() -> Select[str | None]:
     """The channels whose head row is held."""
-    return select(Outbox.channel_id).where(Outbox.held_at.is_not(None), Outbox.sent_at.is_(None))
+    return select(Outbox.channel_id).where(
+        Outbox.held_at.is_not(None), Outbox.sent_at.is_(None), Outbox.dead_at.is_(None)
+    )
 
 
 def _held_or_dead() -> ColumnElement[bool]:
@@ -214,7 +216,8 @@ def release_held(*, session: Session, now: datetime, channel_id: str | None = No
     query = update(Outbox).where(Outbox.held_at.is_not(None), Outbox.sent_at.is_(None))
     if channel_id is not None:
         query = query.where(Outbox.channel_id == channel_id)
-    values = {"held_at": None, "next_attempt_at": now, "attempts": 0}
+    # the claim goes too: a worker still trying the row cannot hold it again over the release
+    values = {"held_at": None, "next_attempt_at": now, "attempts": 0, "claimed_by": None}
     return session.connection().execute(query.values(**values)).rowcount
 
 

@@ -315,8 +315,9 @@ class Sender:
             until = now + timedelta(seconds=failure.retry_after)
             values |= {"next_attempt_at": until, "last_error": f"ratelimited: {failure.error}"}
             counter, level = "rate_limited", logging.INFO
-        else:
-            attempts = work.attempts + 1
+        else:  # a held row failing for another reason starts its tries afresh
+            attempts = (0 if work.held_at is not None else work.attempts) + 1
+            values["held_at"] = None
             permanent = isinstance(failure, PermanentFailure)
             limit = self.policy.max_permanent_attempts if permanent else self.policy.max_attempts
             until = now + timedelta(seconds=self.policy.backoff(attempts))
@@ -345,8 +346,6 @@ class Sender:
         if blocker is None:
             return False
         now = self.clock()
-        if work.held_at is None:
-            self._tell_owners(work.channel_id, blocker, failure.error)
         until = now + timedelta(seconds=self.policy.recheck)
         values: dict[str, Any] = {"held_at": work.held_at or now, "next_attempt_at": until}
         values |= {"attempts": work.attempts + 1, "claimed_by": None, "claimed_until": None}
@@ -356,6 +355,8 @@ class Sender:
         with transaction(self.sessions) as session:
             if not self._own(session, work.id, **values):
                 return True
+        if work.held_at is None:  # told once, after the hold is saved: a crash tells no one twice
+            self._tell_owners(work.channel_id, blocker, failure.error)
         self.report.held += 1
         log.warning("outbox row %s: %s; channel %s held", work.id, failure.error, work.channel_id)
         return True

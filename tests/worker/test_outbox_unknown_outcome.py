@@ -131,7 +131,7 @@ def test_a_failed_lookup_posts_nothing_and_is_tried_again(
         assert report.retried == 1 and report.sent == 0
         (row,) = rows(sessions)
         assert row.post_started_at is not None and row.parent_ts is None
-    assert len(posts(slack).by_step) == 1, "no post while Slack could not be asked"
+    assert sum(posts(slack).by_step.values()) == 1, "no post while Slack could not be asked"
     drain(sessions, client)
 
     assert_each_post_once(slack, sessions)

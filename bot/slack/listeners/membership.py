@@ -14,8 +14,6 @@ from bot.slack.deps import Deps, log
 from bot.storage import outbox_queries
 from bot.storage.types import utcnow
 
-CHANNEL_ID_MAX = 32
-
 
 def register(app: App, deps: Deps) -> None:
     """Wire the event: the bot's own joins release the notifications held in the channel."""
@@ -23,7 +21,7 @@ def register(app: App, deps: Deps) -> None:
     def on_member_joined(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
         channel, user = event.get("channel"), event.get("user")
         bot = context.bot_user_id
-        if bot and user == bot and isinstance(channel, str) and 0 < len(channel) <= CHANNEL_ID_MAX:
+        if bot and user == bot:  # the gate has checked both are Slack ids
             released = deps.run(
                 lambda session: outbox_queries.release_held(
                     session=session, now=utcnow(), channel_id=channel

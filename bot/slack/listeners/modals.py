@@ -6,9 +6,10 @@ from typing import Any
 
 from pydantic import ValidationError
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.services import wizard
+from bot.slack.client import without_retries
 from bot.slack.deps import Deps, log
 from bot.slack.ids import CallbackId
 from bot.slack.metadata import WizardMetadata
@@ -37,11 +38,15 @@ def endpoint_of(view: dict[str, Any]) -> int | None:
 
 
 def open_modal(deps: Deps, client: WebClient, trigger_id: str, view: dict[str, Any]) -> bool:
-    """Open `view`; a wizard view's id is kept so the worker can update it in place."""
+    """Open `view`; a wizard view's id is kept so the worker can update it in place. Tried once:
+    a trigger opens one view, and a repeat after a lost answer would only fail."""
     try:
-        opened = client.views_open(trigger_id=trigger_id, view=view)
+        opened = without_retries(client).views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as error:
         log.warning("views.open failed: %s", error.response.get("error"))
+        return False
+    except (SlackClientError, OSError) as error:
+        log.warning("views.open failed: %s", type(error).__name__)
         return False
     endpoint_id, view_id = endpoint_of(view), (opened.get("view") or {}).get("id")
     if endpoint_id is not None and view_id:

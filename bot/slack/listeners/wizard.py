@@ -73,7 +73,8 @@ def submit(session: Session, meta: WizardMetadata, body: dict[str, Any]) -> Wiza
                 channel_id=meta.channel_id,
                 cluster_id=_int(value(values, BlockId.CLUSTER), Field.CLUSTER),
             )
-        assert meta.cluster_id is not None
+        if meta.cluster_id is None:  # no Service Endpoint stage without a chosen cluster
+            raise InvalidInput(Field.CLUSTER, "This wizard has lost its cluster.")
         return wizard.submit_region(
             session=session,
             project=project,
@@ -204,4 +205,7 @@ def _shown(view: dict[str, Any]) -> tuple[bool, Tool]:
 
 
 def _has_block(view: dict[str, Any], block: BlockId) -> bool:
-    return any(b.get("block_id") == block for b in view.get("blocks", []))
+    blocks = view.get("blocks")
+    return isinstance(blocks, list) and any(
+        isinstance(b, dict) and b.get("block_id") == block for b in blocks
+    )

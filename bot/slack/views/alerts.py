@@ -143,7 +143,7 @@ def cleanup_blocks(*, vpce_id: str, region: str, cluster: str, endpoint_id: int)
     account (and billed): the exact command, and what to do with Terraform or CloudFormation."""
     try:
         command = commands.delete_endpoint_command(vpce_id=vpce_id, region=region)
-        stack = commands.stack_name(cluster_name=cluster, endpoint_id=endpoint_id)
+        stack = commands.endpoint_resource_name(cluster_name=cluster, endpoint_id=endpoint_id)
     except InvalidInput as error:
         return [
             context(f"Delete your interface endpoint in your AWS account ({escape(str(error))})")
