@@ -46,8 +46,12 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_projects_add(args: argparse.Namespace, settings: Settings) -> int:
     """Register a project bound to a channel; warn if the bot cannot post there."""
-    sessions = make_sessionmaker(_migrated_engine(settings))
-    with cli_slack.warn_after(settings, args.channel), transaction(sessions) as session:
+    if settings.oauth and not args.team:
+        raise CliError("--team: is required when workspaces install by OAuth (SLACK_CLIENT_ID)")
+    engine = _migrated_engine(settings)
+    sessions = make_sessionmaker(engine)
+    warn = cli_slack.warn_after(settings, args.channel, team=args.team, engine=engine)
+    with warn, transaction(sessions) as session:
         project = projects.add(
             session=session,
             name=args.name,
@@ -185,8 +189,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.web import StatusApp
     from bot.worker.runner import start_worker
 
+    processes = server.serving_processes(args.processes, settings)
     settings.require_slack()
     _migrated_engine(settings).dispose()
+    if processes > 1:  # on one socket, under gunicorn
+        from bot import prefork
+
+        prefork.serve(settings, args, processes, settle=_settle_garbage_collector)
+        return 0
     _log_setup(settings)
     bot = server.assemble(settings)
     worker = None if args.no_worker else start_worker(settings=settings, sessions=bot.deps.sessions)
@@ -212,7 +222,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from bot.web import StatusApp
     from bot.worker.runner import run_until_signalled, start_worker, stop_on_signals
 
-    settings.require_bot_token()
+    settings.require_slack_access()
     engine = _migrated_engine(settings)
     _log_setup(settings)
     sessions = make_sessionmaker(engine)
@@ -279,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve requests only; run `worker` processes separately",
     )
+    serve.add_argument(
+        "--processes", type=int, help="serving processes (default: one per core on Postgres)"
+    )
     serve.set_defaults(handler=cmd_serve)
     worker = commands.add_parser(
         "worker", help="the reconcile loop and the outbox sender alone (several may run)"
@@ -334,7 +347,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="USER",
         help="Slack user id (U…) of an owner; repeat for several",
     )
-    add.add_argument("--team", help="Slack team id (T…); default: learned from requests")
+    add.add_argument(
+        "--team",
+        help="Slack team id (T…) of the channel's workspace; required with installs by "
+        "OAuth, else learned from the first request",
+    )
     add.set_defaults(handler=cmd_projects_add)
     proj.add_parser("list", help="list projects").set_defaults(handler=cmd_projects_list)
 

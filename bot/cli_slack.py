@@ -29,23 +29,30 @@ EngineOf = Callable[[Settings], Engine]
 Table = Callable[[Sequence[str], Sequence[Sequence[str]]], None]
 
 
-def channel_warning(settings: Settings, channel_id: str) -> str | None:
+def channel_warning(
+    settings: Settings, channel_id: str, *, team: str | None, engine: Engine
+) -> str | None:
     """What keeps the bot from posting in the channel, as a line for the operator (None: it can
-    post there). Asks Slack (`conversations.info`) with the bot's token, if it is set."""
+    post there). Asks Slack (`conversations.info`) with the bot's token, or with installs by
+    OAuth the token of the workspace's install, if there is one."""
     from slack_sdk import WebClient
 
+    from bot.slack import oauth
     from bot.slack.notifier import DEFAULT_BOT_NAME, Notifier, SlackFailure, blocker_of
     from bot.slack.views import setup
 
     channel = parse_slack_id(channel_id, kind="channel")
-    if settings.SLACK_BOT_TOKEN is None:
-        problem = "SLACK_BOT_TOKEN is not set"
+    token, problem = None, "SLACK_BOT_TOKEN is not set"
+    if settings.SLACK_BOT_TOKEN is not None:
+        token = settings.SLACK_BOT_TOKEN.get_secret_value()
+    elif settings.oauth and team:
+        store = oauth.installation_store(settings, engine, installed=lambda team: None)
+        token, problem = store.bot_token(team), f"workspace {team} has not installed the app"
+    if token is None:
+        if settings.oauth:
+            return f"note: {problem}: its messages wait until it installs the app"
         return setup.unchecked_warning(channel=channel, problem=problem, bot_name=DEFAULT_BOT_NAME)
-    client = WebClient(
-        token=settings.SLACK_BOT_TOKEN.get_secret_value(),
-        base_url=settings.SLACK_API_URL,
-        timeout=SLACK_TIMEOUT_SECONDS,
-    )
+    client = WebClient(token=token, base_url=settings.SLACK_API_URL, timeout=SLACK_TIMEOUT_SECONDS)
     bot_name = Notifier(client=client).bot_name()
     try:
         blocker = blocker_of(client=client, channel=channel)
@@ -57,10 +64,12 @@ def channel_warning(settings: Settings, channel_id: str) -> str | None:
 
 
 @contextmanager
-def warn_after(settings: Settings, channel_id: str) -> Iterator[None]:
+def warn_after(
+    settings: Settings, channel_id: str, *, team: str | None, engine: Engine
+) -> Iterator[None]:
     """Check that the bot can post in the channel the block binds a project to; after the
     block (unless it failed), say on stderr what keeps it from posting there, if anything."""
-    warning = channel_warning(settings, channel_id)
+    warning = channel_warning(settings, channel_id, team=team, engine=engine)
     yield
     if warning is not None:
         print(warning, file=sys.stderr)
@@ -70,13 +79,18 @@ def _moment(value: datetime | None) -> str:
     return "-" if value is None else f"{value:%Y-%m-%dT%H:%M:%SZ}"
 
 
+def _where(row: Outbox) -> tuple[str, str | None]:
+    """The row's channel, in its workspace (the same id may name a channel in another)."""
+    return row.team_id, row.channel_id
+
+
 def held_and_dead(rows: Sequence[Outbox]) -> list[tuple[str, ...]]:
     """The table of `outbox list`: a held channel's head with its reason, the rows waiting
     behind it, and the rows given up on."""
-    heads = {r.channel_id: r for r in rows if r.held_at is not None and r.dead_at is None}
+    heads = {_where(r): r for r in rows if r.held_at is not None and r.dead_at is None}
     table: list[tuple[str, ...]] = []
     for row in rows:
-        head = heads.get(row.channel_id)
+        head = heads.get(_where(row))
         since: datetime | None
         if row.dead_at is not None:
             state, since, why = "dead", row.dead_at, row.last_error or "-"

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -14,6 +22,7 @@ from bot.domain.validation import parse_dns_name
 
 DEFAULT_DATABASE_URL = "sqlite:///privatelink-bot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_SLACK_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
 SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg")
 
 
@@ -42,7 +51,11 @@ class Settings(BaseSettings):
     SLACK_BOT_TOKEN: SecretStr | None = None
     SLACK_SIGNING_SECRET: SecretStr | None = None
     SLACK_APP_TOKEN: SecretStr | None = None
+    SLACK_CLIENT_ID: str | None = None  # with SLACK_CLIENT_SECRET: installs by OAuth
+    SLACK_CLIENT_SECRET: SecretStr | None = None
+    SLACK_REDIRECT_URI: str | None = None  # the redirect URL registered with the app, if several
     SLACK_API_URL: str = DEFAULT_SLACK_API_URL
+    SLACK_AUTHORIZE_URL: str = DEFAULT_SLACK_AUTHORIZE_URL
     DATABASE_URL: SecretStr = SecretStr(DEFAULT_DATABASE_URL)  # may carry a password
     BOT_RECONCILE_INTERVAL: float = Field(default=15.0, gt=0, le=3600)
     BOT_HTTP_THREADS: int = Field(default=DEFAULT_HTTP_THREADS, ge=1, le=MAX_HTTP_THREADS)
@@ -71,9 +84,49 @@ class Settings(BaseSettings):
     @field_validator("SLACK_API_URL")
     @classmethod
     def _api_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")) or _has_space(SecretStr(value)):
+        if not _is_url(value):
             raise ValueError("must be an http(s) URL such as https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("SLACK_AUTHORIZE_URL", "SLACK_REDIRECT_URI")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not _is_url(value):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("SLACK_CLIENT_ID")
+    @classmethod
+    def _client_id(cls, value: str | None) -> str | None:
+        if value is not None and not _CLIENT_ID.fullmatch(value):
+            raise ValueError("must be the app's client id, such as 1234567890.1234567890")
+        return value
+
+    @field_validator("SLACK_CLIENT_SECRET")
+    @classmethod
+    def _client_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and (not value.get_secret_value() or _has_space(value)):
+            raise ValueError("must be the app's client secret, without spaces")
+        return value
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> Settings:
+        oauth = (self.SLACK_CLIENT_ID is not None, self.SLACK_CLIENT_SECRET is not None)
+        if any(oauth) and not all(oauth):
+            missing = "SLACK_CLIENT_SECRET" if oauth[0] else "SLACK_CLIENT_ID"
+            raise ValueError(f"{missing}: is required with the other (OAuth installs)")
+        if all(oauth) and self.SLACK_BOT_TOKEN is not None:
+            raise ValueError(
+                "SLACK_BOT_TOKEN: set it for one workspace, or SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET for installs by OAuth, not both"
+            )
+        return self
+
+    @property
+    def oauth(self) -> bool:
+        """Whether workspaces install the app by OAuth (tokens per workspace, in the database)
+        rather than the one workspace of SLACK_BOT_TOKEN."""
+        return self.SLACK_CLIENT_ID is not None and self.SLACK_CLIENT_SECRET is not None
 
     @field_validator("DATABASE_URL")
     @classmethod
@@ -89,19 +142,33 @@ class Settings(BaseSettings):
     def require_bot_token(self) -> str:
         """The bot token, or ConfigError when it is missing."""
         if self.SLACK_BOT_TOKEN is None:
-            raise ConfigError("SLACK_BOT_TOKEN: is required to talk to Slack")
+            raise ConfigError(
+                "SLACK_BOT_TOKEN: is required to talk to Slack "
+                "(or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for installs by OAuth)"
+            )
         return self.SLACK_BOT_TOKEN.get_secret_value()
 
-    def require_slack(self) -> tuple[str, str]:
-        """The bot token and signing secret, or ConfigError naming the one missing."""
-        for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
-            if getattr(self, name) is None:
-                raise ConfigError(f"{name}: is required to serve Slack requests")
-        assert self.SLACK_BOT_TOKEN is not None and self.SLACK_SIGNING_SECRET is not None
-        return (
-            self.SLACK_BOT_TOKEN.get_secret_value(),
-            self.SLACK_SIGNING_SECRET.get_secret_value(),
-        )
+    def require_slack_access(self) -> None:
+        """ConfigError unless the bot can call Slack: a bot token, or OAuth installs."""
+        if not self.oauth:
+            self.require_bot_token()
+
+    def require_slack(self) -> tuple[str | None, str]:
+        """The bot token (None when workspaces install by OAuth) and the signing secret, or
+        ConfigError naming what is missing."""
+        if self.SLACK_SIGNING_SECRET is None:
+            raise ConfigError("SLACK_SIGNING_SECRET: is required to serve Slack requests")
+        secret = self.SLACK_SIGNING_SECRET.get_secret_value()
+        if self.oauth:
+            return None, secret
+        return self.require_bot_token(), secret
+
+
+_CLIENT_ID = re.compile(r"\d{1,20}\.\d{1,20}")
+
+
+def _is_url(value: str) -> bool:
+    return value.startswith(("http://", "https://")) and not any(ch.isspace() for ch in value)
 
 
 def _has_space(value: SecretStr) -> bool:
@@ -120,6 +187,6 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as error:
         first = error.errors()[0]
-        name = ".".join(str(part) for part in first["loc"]) or "settings"
-        message = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{name}: {message}") from None
+        name = ".".join(str(part) for part in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")  # names its variables if no `name`
+        raise ConfigError(f"{name}: {message}" if name else message) from None

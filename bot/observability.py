@@ -3,14 +3,19 @@ long Slack waited for its answers, reconcile passes (and regions they could not 
 transitions.
 
 Each process (a `serve` replica, a `worker`) counts its own; `GET /metrics` shows them with the
-database's gauges, which every replica reads alike.
+database's gauges, which every replica reads alike. The serving processes of one
+`serve --processes N` count together: `bot.prefork` starts them with `PROMETHEUS_MULTIPROC_DIR`
+set, each keeps its metrics in files there, and `render` sums counters and histograms over all
+of them (prometheus_client's multiprocess mode).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from bot.aws.errors import AWS_FAILURES, CLIENT, error_kind, failure_kind
 
@@ -106,6 +111,20 @@ def watch_aws_client(client: Any) -> None:
     client.meta.events.register("after-call-error.ec2", after_error)
 
 
+def _scraped(multiprocess_dir: str | None) -> CollectorRegistry:
+    """REGISTRY; or, in multiprocess mode, a registry that reads every process's files."""
+    if multiprocess_dir is None:
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=multiprocess_dir)  # type: ignore[no-untyped-call]
+    return registry
+
+
+# the variable by which prometheus_client chose its mode when it was first imported
+SCRAPED = _scraped(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
 def render() -> str:
-    """This process's counters and histograms, in Prometheus text."""
-    return generate_latest(REGISTRY).decode()
+    """This process's counters and histograms (with several serving processes, all of theirs,
+    summed), in Prometheus text."""
+    return generate_latest(SCRAPED).decode()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -17,11 +19,13 @@ from sqlalchemy import Engine
 from waitress.server import BaseWSGIServer, create_server
 
 from bot import metrics
-from bot.config import Settings
+from bot.config import ConfigError, Settings
+from bot.slack import oauth
 from bot.slack.app import build_app
 from bot.slack.deps import Deps
 from bot.slack.gate import MAX_BODY
-from bot.storage.db import make_engine, make_sessionmaker
+from bot.slack.listeners.installs import resume_posts
+from bot.storage.db import database_url, make_engine, make_sessionmaker
 from bot.web import StatusApp, WebApp
 
 if TYPE_CHECKING:
@@ -53,7 +57,11 @@ def assemble(settings: Settings) -> Bot:
     engine = make_engine(settings.DATABASE_URL.get_secret_value())
     sessions = make_sessionmaker(engine)
     deps = Deps(sessions=sessions, settings=settings)
-    app = build_app(deps)
+    installs = None
+    if settings.oauth:
+        resume = functools.partial(resume_posts, sessions)
+        installs = oauth.installation_store(settings, engine, installed=resume)
+    app = build_app(deps, installs=installs)
     _, signing_secret = settings.require_slack()
     web = WebApp(
         app=app,
@@ -63,6 +71,27 @@ def assemble(settings: Settings) -> Bot:
         api_url=settings.SLACK_API_URL,
     )
     return Bot(deps=deps, engine=engine, web=web)
+
+
+def serving_processes(asked: int | None, settings: Settings) -> int:
+    """How many processes `serve` runs: as asked, else one per core on Postgres; SQLite (one
+    writer at a time) and Socket Mode (one connection to Slack) take one."""
+    if asked is not None and asked < 1:
+        raise ConfigError(f"--processes: must be 1 or more, not {asked}")
+    if settings.SLACK_APP_TOKEN is not None:
+        if asked is not None and asked > 1:
+            raise ConfigError(
+                "--processes: Socket Mode takes one process (one connection to Slack); "
+                "unset SLACK_APP_TOKEN to serve HTTP from more"
+            )
+        return 1
+    if database_url(settings.DATABASE_URL.get_secret_value()).get_backend_name() == "sqlite":
+        if asked is not None and asked > 1:
+            raise ConfigError(
+                "--processes: SQLite takes one serving process; use Postgres for more"
+            )
+        return 1
+    return asked if asked is not None else os.cpu_count() or 1
 
 
 def serve_http(bot: Bot, *, host: str, port: int) -> None:

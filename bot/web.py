@@ -80,10 +80,16 @@ class WebApp(StatusApp):
         )
 
     def other(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        """Slack's requests, through the gate; anything else is 404."""
-        if environ.get("PATH_INFO", "") == SLACK_PATH:
+        """Slack's requests, through the gate; with installs by OAuth, Bolt's install pages
+        (`GET /slack/install`, `GET /slack/oauth_redirect`); anything else is 404."""
+        path = environ.get("PATH_INFO", "")
+        if path == SLACK_PATH:
             with observability.SLACK_ANSWER_SECONDS.time():
                 return self.gate(environ, start_response)
+        flow = self.slack.app.oauth_flow
+        if flow is not None and environ.get("REQUEST_METHOD") == "GET":
+            if path in (flow.install_path, flow.redirect_uri_path):
+                return self.slack(environ, start_response)
         return super().other(environ, start_response)
 
 

@@ -325,3 +325,41 @@ def test_long_running_commands_settle_the_garbage_collector() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.split() == ["True", "True"]
+
+
+def test_a_channel_id_is_unique_within_a_workspace(url: str, db_engine: Engine) -> None:
+    ok(url, "projects", "add", "alpha", "--channel", "C0SAME0001", "--team", "T0AAAAAAA1")
+    ok(url, "projects", "add", "beta", "--channel", "C0SAME0001", "--team", "T0BBBBBBB2")
+    before = snapshot(db_engine)
+    for extra in (["--team", "T0AAAAAAA1"], []):  # the same workspace, or any: a clash
+        clash = run(url, "projects", "add", "gamma", "--channel", "C0SAME0001", *extra)
+        assert clash.returncode == 1
+        assert clash.stderr.strip().splitlines() == [
+            "error: Channel C0SAME0001 already belongs to project alpha."
+        ]
+    assert snapshot(db_engine) == before
+    listed = ok(url, "projects", "list")
+    assert "T0AAAAAAA1" in listed and "T0BBBBBBB2" in listed
+
+
+def test_installs_by_oauth_need_the_team_of_a_project(url: str, db_engine: Engine) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SLACK_CLIENT_ID": "1234.5678",
+        "SLACK_CLIENT_SECRET": "client-secret",
+    }
+    env.pop("SLACK_BOT_TOKEN", None)
+    command = [sys.executable, "-m", "bot", "projects", "add", "alpha", "--channel", "C0ALPHA001"]
+    before = snapshot(db_engine)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: --team: is required when workspaces install by OAuth (SLACK_CLIENT_ID)"
+    )
+    assert snapshot(db_engine) == before
+    added = subprocess.run(
+        [*command, "--team", "T0ALPHA001"], env=env, capture_output=True, text=True, check=False
+    )
+    assert added.returncode == 0, added.stderr
+    assert "workspace T0ALPHA001 has not installed the app" in added.stderr

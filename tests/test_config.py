@@ -13,6 +13,10 @@ SETTINGS = {
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
     "SLACK_APP_TOKEN",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "SLACK_REDIRECT_URI",
+    "SLACK_AUTHORIZE_URL",
     "SLACK_API_URL",
     "DATABASE_URL",
     "BOT_RECONCILE_INTERVAL",
@@ -96,3 +100,35 @@ def test_startup_stops_with_one_line(tmp_path: object) -> None:
     assert result.stderr.strip().splitlines() == [
         "error: BOT_RECONCILE_INTERVAL: Input should be greater than 0"
     ]
+
+
+def test_installs_by_oauth_need_both_credentials_and_no_bot_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "8f742231b10e8888abcd99yyyzzz85a5")
+    monkeypatch.setenv("SLACK_CLIENT_ID", "1234567890.987654321")
+    with pytest.raises(ConfigError, match=r"^SLACK_CLIENT_SECRET: is required with the other"):
+        load_settings()
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "s3cr3t-value")
+    settings = load_settings()
+    assert settings.oauth and settings.require_slack() == (None, "8f742231b10e8888abcd99yyyzzz85a5")
+    assert settings.SLACK_AUTHORIZE_URL == "https://slack.com/oauth/v2/authorize"
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-abc")
+    with pytest.raises(ConfigError, match=r"^SLACK_BOT_TOKEN: set it for one workspace") as error:
+        load_settings()
+    assert "s3cr3t-value" not in str(error.value) and "xoxb-1-2-abc" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SLACK_CLIENT_ID", "not-a-client-id"),
+        ("SLACK_CLIENT_SECRET", "has space"),
+        ("SLACK_REDIRECT_URI", "ftp://bot.example.com/slack/oauth_redirect"),
+        ("SLACK_AUTHORIZE_URL", "slack.com/oauth/v2/authorize"),
+    ],
+)
+def test_oauth_settings_are_checked(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=rf"^{name}: "):
+        load_settings()

@@ -34,6 +34,8 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
 EVENT_SCOPES: dict[str, frozenset[str]] = {
     "app_home_opened": frozenset(),
     "member_joined_channel": READ_CHANNELS,
+    "app_uninstalled": frozenset(),  # Slack's docs: no scope required
+    "tokens_revoked": frozenset(),
 }
 
 
@@ -63,7 +65,10 @@ def test_declares_the_command_interactivity_and_home() -> None:
     assert m["settings"]["event_subscriptions"]["bot_events"] == [
         "app_home_opened",
         "member_joined_channel",
+        "app_uninstalled",
+        "tokens_revoked",
     ]
+    assert m["oauth_config"]["redirect_urls"] == ["https://bot.example.com/slack/oauth_redirect"]
     urls = {
         command["url"],
         m["settings"]["interactivity"]["request_url"],
@@ -97,3 +102,10 @@ def test_owners_can_read_the_direct_messages_the_bot_sends() -> None:
 
 def test_the_outbox_reads_back_its_posts() -> None:
     assert {"conversations_history", "conversations_replies"} <= methods_called()
+
+
+def test_an_install_asks_for_the_manifests_scopes() -> None:
+    from bot.slack.oauth import bot_scopes
+
+    assert (ROOT / "manifest.yml").resolve() == (ROOT / "bot" / "manifest.yml").resolve()
+    assert list(bot_scopes()) == manifest()["oauth_config"]["scopes"]["bot"]

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.sandbox import render
-from bot.sandbox.demo_env import CHANNEL, CONSUMER_ACCOUNT, World, world
+from bot.sandbox.demo_env import CONSUMER_ACCOUNT, World, world
 from bot.sandbox.demo_support import (
     AwsCommandFailed,
     Transcript,
@@ -41,7 +41,9 @@ def _show_modal(w: World, t: Transcript) -> dict[str, Any]:
 
 def _modal_with(w: World, needle: str) -> dict[str, Any] | None:
     standin = w.owner.slack.standin
-    return wait_until(lambda: _if_contains(standin.view(w.owner.view_id or ""), needle))
+    return wait_until(
+        lambda: _if_contains(standin.view(w.owner.view_id or "", team=w.owner.team_id), needle)
+    )
 
 
 def _if_contains(shown: dict[str, Any] | None, needle: str) -> dict[str, Any] | None:
@@ -72,14 +74,14 @@ def _channel(w: World, t: Transcript) -> None:
     standin = w.owner.slack.standin
     for message in _parents(w):
         t.show(render.message(message, prefix="  │ "))
-        for reply in standin.replies(CHANNEL, message["ts"]):
+        for reply in standin.replies(w.owner.channel_id, message["ts"], team=w.owner.team_id):
             also = " (also sent to the channel)" if _broadcasted(reply) else ""
             t.show(f"  │   ↳ in thread{also}:")
             t.show(render.message(reply, prefix="  │     "))
 
 
 def _broadcast(w: World, word: str) -> dict[str, Any] | None:
-    for message in w.owner.slack.standin.messages(CHANNEL):
+    for message in w.owner.slack.standin.messages(w.owner.channel_id, team=w.owner.team_id):
         if _broadcasted(message) and word in text_of(message):
             return message
     return None
@@ -92,7 +94,7 @@ def _broadcasted(message: dict[str, Any]) -> bool:
 def _parents(w: World) -> list[dict[str, Any]]:
     return [
         m
-        for m in w.owner.slack.standin.messages(CHANNEL)
+        for m in w.owner.slack.standin.messages(w.owner.channel_id, team=w.owner.team_id)
         if m.get("thread_ts") in (None, m.get("ts"))
     ]
 
@@ -187,7 +189,9 @@ def verify_dns(w: World, t: Transcript) -> bool:
     answer = w.owner.slack.standin.wait_for("response_url", count=responses + 1)[-1]
     t.show(render.message(answer.args, prefix="  (only you) "))
     verified = wait_until(lambda: _reply_with(w, message["ts"], "Verified"))
-    for reply in w.owner.slack.standin.replies(CHANNEL, message["ts"]):
+    for reply in w.owner.slack.standin.replies(
+        w.owner.channel_id, message["ts"], team=w.owner.team_id
+    ):
         t.show(render.message(reply, prefix="  │   ↳ "))
     return t.expect("AWS verified the name; its thread says so", verified is not None)
 
@@ -197,7 +201,7 @@ def _parent_with(w: World, needle: str) -> dict[str, Any] | None:
 
 
 def _reply_with(w: World, ts: str, needle: str) -> dict[str, Any] | None:
-    replies = w.owner.slack.standin.replies(CHANNEL, ts)
+    replies = w.owner.slack.standin.replies(w.owner.channel_id, ts, team=w.owner.team_id)
     return next((r for r in replies if needle in text_of(r)), None)
 
 

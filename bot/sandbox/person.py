@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.sandbox.slack.workspace import TEAM_ID
 from bot.sandbox.slack_api import RunningStandIn
 from bot.sandbox.slack_client import (
     BotResponse,
@@ -36,6 +37,7 @@ class Person:
     client: SlackRequestClient
     slack: RunningStandIn
     view_id: str | None = None
+    team_id: str = TEAM_ID  # the person's workspace
 
     def command(
         self, text: str, *, delivery: Delivery = SIGNED, trigger_id: str | None = None
@@ -46,17 +48,21 @@ class Person:
             text,
             user_id=self.user_id,
             channel_id=self.channel_id,
-            response_url=self.slack.response_url(),
+            response_url=self.slack.response_url(team=self.team_id),
             trigger_id=trigger_id,
+            team_id=self.team_id,
         )
         return self.client.send_slash_command(body, delivery=delivery)
 
     def open_wizard(self, text: str = "create") -> JsonDict:
         """Type a command that opens the wizard; the modal Slack then shows."""
-        before = len(self.slack.standin.calls("views.open"))
+        team = self.team_id
+        before = len(self.slack.standin.calls("views.open", team=team))
         response = self.command(text)
         assert response.status == 200, response.text
-        calls = self.slack.standin.wait_for("views.open", count=before + 1, timeout=WAIT_SECONDS)
+        calls = self.slack.standin.wait_for(
+            "views.open", count=before + 1, timeout=WAIT_SECONDS, team=team
+        )
         call = calls[-1]
         assert call.ok, call.response
         self.view_id = call.response["view"]["id"]
@@ -65,7 +71,7 @@ class Person:
     def view(self) -> JsonDict:
         """The modal on screen now."""
         assert self.view_id is not None, "no modal open"
-        view = self.slack.standin.view(self.view_id)
+        view = self.slack.standin.view(self.view_id, team=self.team_id)
         assert view is not None, "the modal is closed"
         return view
 
@@ -75,12 +81,12 @@ class Person:
         """Fill the modal's inputs (by block id) and press its submit button."""
         view = self.view()
         payload = view_submission_payload(
-            view, state_values(view, answers or {}), user_id=self.user_id
+            view, state_values(view, answers or {}), user_id=self.user_id, team_id=self.team_id
         )
         response = self.client.send_interaction(payload, delivery=delivery)
         if response.status == 200 and delivery.signed and delivery.secret is None:
             body = response.json() if response.text else None
-            self.slack.standin.apply_view_response(view["id"], body)
+            self.slack.standin.apply_view_response(view["id"], body, team=self.team_id)
         return response
 
     def resend(self, payload: JsonDict, *, delivery: Delivery) -> BotResponse:
@@ -91,7 +97,9 @@ class Person:
         """Press a button (or pick an option) in the modal or the Home tab."""
         shown = view or self.view()
         action = element_action(shown["blocks"], action_id)
-        payload = block_actions_payload(action, user_id=self.user_id, view=shown)
+        payload = block_actions_payload(
+            action, user_id=self.user_id, view=shown, team_id=self.team_id
+        )
         return self.client.send_interaction(payload)
 
     def click_in_message(
@@ -104,6 +112,7 @@ class Person:
             user_id=self.user_id,
             channel_id=self.channel_id,
             message=message,
-            response_url=self.slack.response_url(),
+            response_url=self.slack.response_url(team=self.team_id),
+            team_id=self.team_id,
         )
         return self.client.send_interaction(payload)

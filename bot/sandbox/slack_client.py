@@ -1,7 +1,8 @@
 """Signed HTTP requests to a running bot, as Slack sends them to ``POST /slack/events``.
 
 Build a payload with the pure builders re-exported here (``slash_command_body``,
-``block_actions_payload``, ``view_submission_payload``, ``app_home_opened_payload`` …), then send
+``block_actions_payload``, ``view_submission_payload``, ``app_home_opened_payload``,
+``app_uninstalled_payload``, ``tokens_revoked_payload`` …; each takes ``team_id``), then send
 it with :class:`SlackRequestClient`; :class:`Delivery` chooses a forged, unsigned, stale or
 retried delivery for the tests of the bot's request verification.
 """
@@ -21,6 +22,7 @@ from bot.sandbox.slack.payloads import (
     RESPONSE_URL,
     VERIFICATION_TOKEN,
     app_home_opened_payload,
+    app_uninstalled_payload,
     block_actions_payload,
     element_action,
     event_callback,
@@ -29,6 +31,7 @@ from bot.sandbox.slack.payloads import (
     member_joined_channel_payload,
     slash_command_body,
     state_values,
+    tokens_revoked_payload,
     view_closed_payload,
     view_submission_payload,
 )
@@ -41,6 +44,7 @@ __all__ = [
     "Delivery",
     "SlackRequestClient",
     "app_home_opened_payload",
+    "app_uninstalled_payload",
     "block_actions_payload",
     "element_action",
     "event_callback",
@@ -52,6 +56,7 @@ __all__ = [
     "signed_headers",
     "slash_command_body",
     "state_values",
+    "tokens_revoked_payload",
     "view_closed_payload",
     "view_submission_payload",
 ]

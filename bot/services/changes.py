@@ -9,7 +9,7 @@ from bot.domain.states import EndpointStatus
 from bot.domain.transitions import EndpointChange, EndpointEvent, endpoint_transition
 from bot.notices import outbox
 from bot.notices.endpoint import EndpointSnapshot, EndpointUpdate
-from bot.storage import event_log, orm, service_queries
+from bot.storage import event_log, orm, project_queries, service_queries
 
 ENDPOINT_SUBJECT = "private_endpoint"
 
@@ -95,6 +95,7 @@ def refreshed(
         session=session,
         notice=notice,
         dedupe_key=f"endpoint:{endpoint.id}:refresh:{cause.id}",
+        team_id=_team_of(session, endpoint),
         channel_id=endpoint.channel_id,
         private_endpoint_id=endpoint.id,
     )
@@ -113,9 +114,21 @@ def _queue(
         session=session,
         notice=notice,
         dedupe_key=f"endpoint:{endpoint.id}:event:{event.id}",
+        team_id=_team_of(session, endpoint),
         channel_id=endpoint.channel_id,
         private_endpoint_id=endpoint.id,
     )
+
+
+def _team_of(session: Session, endpoint: orm.PrivateEndpoint) -> str | None:
+    """The workspace of the endpoint's project (None while it is not known), read once per
+    project and session: a pass queues for many endpoints of a few projects."""
+    teams: dict[int, str | None] = session.info.setdefault("team_by_project", {})
+    if endpoint.project_id not in teams:
+        teams[endpoint.project_id] = project_queries.get_team_id(
+            session=session, project_id=endpoint.project_id
+        )
+    return teams[endpoint.project_id]
 
 
 def snapshot(session: Session, endpoint: orm.PrivateEndpoint) -> EndpointSnapshot:

@@ -106,6 +106,7 @@ def queue_notice(
         session=session,
         notice=notice,
         dedupe_key=f"{thread}:{change.value}:{count}",
+        team_id=project.team_id,
         channel_id=project.channel_id,
     )
     return row is not None

@@ -12,8 +12,9 @@ from bot.domain import billing, entities, rules
 from bot.domain.connection import ConnectionString, connection_strings
 from bot.domain.dns import is_verified
 from bot.domain.errors import NotFound
-from bot.domain.states import Action, EndpointStatus
-from bot.storage import cluster_queries, endpoint_queries, orm, service_queries
+from bot.domain.states import Action
+from bot.storage import cluster_queries, endpoint_queries, orm
+from bot.storage.project_cache import ProjectLike
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +62,23 @@ def _rows_of(session: Session, endpoints: Sequence[orm.PrivateEndpoint]) -> list
 
 
 def listings(*, session: Session, project_ids: Sequence[int], limit: int) -> dict[int, Listing]:
-    """The first `limit` endpoints of each project and their totals, in three queries: what a
+    """The first `limit` endpoints of each project and their totals, in two queries: what a
     page costs does not grow with the projects' endpoints."""
-    endpoints = endpoint_queries.list_endpoints_of_projects(
+    listed = endpoint_queries.list_rows_of_projects(
         session=session, project_ids=project_ids, per_project=limit
     )
     totals = endpoint_queries.count_endpoints_of_projects(session=session, project_ids=project_ids)
     shown: dict[int, list[EndpointRow]] = {pid: [] for pid in project_ids}
-    for row in _rows_of(session, endpoints):
-        shown[row.endpoint.project_id].append(row)
+    for endpoint, cluster, created_at in listed:
+        shown[endpoint.project_id].append(
+            EndpointRow(
+                endpoint=endpoint,
+                cluster=cluster,
+                created_at=created_at,
+                can_edit=rules.can_edit(endpoint),
+                can_terminate=rules.can_terminate(endpoint),
+            )
+        )
     # (rows and counts are two reads: a row created between them still counts)
     return {
         pid: Listing(rows=shown[pid], total=max(totals[pid], len(shown[pid])))
@@ -78,7 +87,7 @@ def listings(*, session: Session, project_ids: Sequence[int], limit: int) -> dic
 
 
 def list_rows(
-    *, session: Session, project: orm.Project, user_id: str, limit: int = LIST_ROWS_MAX
+    *, session: Session, project: ProjectLike, user_id: str, limit: int = LIST_ROWS_MAX
 ) -> Listing:
     """`/private-endpoint list`: the project's endpoints, the first `limit` of them."""
     rules.authorize(project.to_domain(), user_id, Action.LIST)
@@ -86,7 +95,7 @@ def list_rows(
 
 
 def find_in_project(
-    *, session: Session, project: orm.Project, user_id: str, endpoint_id: int
+    *, session: Session, project: ProjectLike, user_id: str, endpoint_id: int
 ) -> orm.PrivateEndpoint:
     """One endpoint of the project, or NotFound (an id of another project is not found)."""
     rules.authorize(project.to_domain(), user_id, Action.LIST)
@@ -100,7 +109,7 @@ def find_in_project(
 
 
 def get_row(
-    *, session: Session, project: orm.Project, user_id: str, endpoint_id: int
+    *, session: Session, project: ProjectLike, user_id: str, endpoint_id: int
 ) -> EndpointRow:
     """One endpoint of the project, as a listing shows it."""
     endpoint = find_in_project(
@@ -118,44 +127,37 @@ class Connect:
 
 
 def connect(
-    *, session: Session, project: orm.Project, user_id: str, cluster_name: str | None
+    *, session: Session, project: ProjectLike, user_id: str, cluster_name: str | None
 ) -> Connect:
     """Connection strings of a cluster with an active private endpoint, or why there are none."""
     rules.authorize(project.to_domain(), user_id, Action.CONNECT)
-    named = None
-    if cluster_name:
-        named = cluster_queries.get_cluster_by_name(
-            session=session, project_id=project.id, name=cluster_name
-        )
-        if named is None:
-            raise NotFound(f"There is no cluster named {cluster_name!r} in {project.name}.")
-    active = endpoint_queries.first_endpoint(
-        session=session,
-        project_id=project.id,
-        status=EndpointStatus.ACTIVE,
-        cluster_id=named.id if named is not None else None,
+    found = cluster_queries.first_connectable(
+        session=session, project_id=project.id, cluster_name=cluster_name
     )
-    if active is None and cluster_name:
+    if found is None and cluster_name:
+        if not cluster_queries.has_cluster_named(
+            session=session, project_id=project.id, name=cluster_name
+        ):
+            raise NotFound(f"There is no cluster named {cluster_name!r} in {project.name}.")
         raise NotFound(
             f"{cluster_name} has no active private endpoint yet: create one with "
             f"`/private-endpoint create {cluster_name}`."
         )
-    if active is None:
+    if found is None:
         raise NotFound(
             f"No cluster in {project.name} has an active private endpoint yet: "
             "create one with `/private-endpoint create`."
         )
-    cluster = active.cluster.to_domain()
+    cluster, dns_state, has_service = found
     assert cluster.private_dns_host is not None
-    service = service_queries.get_service_by_cluster(session=session, cluster_id=cluster.id)
     return Connect(
         cluster=cluster,
         strings=connection_strings(host=cluster.private_dns_host, port=cluster.port),
-        dns_verified=is_verified(service.dns_state) if service is not None else None,
+        dns_verified=is_verified(dns_state) if has_service else None,
     )
 
 
-def estimate(*, session: Session, project: orm.Project, user_id: str) -> billing.BillingEstimate:
+def estimate(*, session: Session, project: ProjectLike, user_id: str) -> billing.BillingEstimate:
     """The project's monthly estimate for its billable endpoints."""
     rules.authorize(project.to_domain(), user_id, Action.BILLING)
     subnets = endpoint_queries.subnet_ids_of_project(

@@ -38,16 +38,19 @@ def add(
     team_id: str | None = None,
     actor: str = event_log.SYSTEM_ACTOR,
 ) -> orm.Project:
-    """Register a project bound to a channel; names and channels are unique."""
+    """Register a project bound to a channel; names are unique, and so are channels within a
+    workspace (a project whose workspace is not known yet keeps its channel id to itself)."""
     project_name = parse_name(name, what="project name")
     channel = parse_slack_id(channel_id, kind="channel")
     owner_ids = list(dict.fromkeys(parse_slack_id(u, kind="user") for u in owners))
     team = parse_slack_id(team_id, kind="team") if team_id else None
     if project_queries.get_project_by_name(session=session, name=project_name) is not None:
         raise Conflict(f"A project named {project_name} already exists.")
-    bound = project_queries.get_project_by_channel(session=session, channel_id=channel)
-    if bound is not None:
-        raise Conflict(f"Channel {channel} already belongs to project {bound.name}.")
+    bound = project_queries.list_projects_bound_to(
+        session=session, channel_id=channel, team_id=team
+    )
+    if bound:
+        raise Conflict(f"Channel {channel} already belongs to project {bound[0].name}.")
     project = project_queries.create_project(
         session=session, name=project_name, channel_id=channel, team_id=team, owners=owner_ids
     )

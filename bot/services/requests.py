@@ -238,5 +238,6 @@ def _record(
         session=session,
         notice=notice,
         dedupe_key=f"request:{row.id}:event:{audit.id}",
+        team_id=where.project.team_id,
         channel_id=where.project.channel_id,
     )

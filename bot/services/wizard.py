@@ -26,6 +26,7 @@ from bot.domain.validation import (
 )
 from bot.services import changes, services
 from bot.storage import cluster_queries, endpoint_queries, orm, service_queries
+from bot.storage.project_cache import ProjectLike
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ STALE = "This private endpoint had already moved on, so what you entered was not
 def start(
     *,
     session: Session,
-    project: orm.Project,
+    project: ProjectLike,
     user_id: str,
     channel_id: str,
     requested: str | None = None,
@@ -56,13 +57,11 @@ def start(
     """The Choose Cluster stage: eligible clusters, the excluded ones with reasons, a default."""
     domain_project = project.to_domain()
     rules.authorize(domain_project, user_id, Action.CREATE)
-    clusters = cluster_queries.list_clusters(session=session, project_id=project.id)
+    clusters = cluster_queries.list_project_clusters(session=session, project_id=project.id)
     counts = endpoint_queries.count_endpoints_by_cluster(
         session=session, cluster_ids=[c.id for c in clusters]
     )
-    choice = rules.choose_cluster(
-        [c.to_domain() for c in clusters], requested=requested, with_endpoint=set(counts)
-    )
+    choice = rules.choose_cluster(clusters, requested=requested, with_endpoint=set(counts))
     return WizardState(
         project=domain_project, channel_id=channel_id, stage=Stage.CHOOSE_CLUSTER, choice=choice
     )
@@ -82,7 +81,7 @@ def _cluster(session: Session, project: entities.Project, cluster_id: int) -> or
 
 
 def submit_cluster(
-    *, session: Session, project: orm.Project, user_id: str, channel_id: str, cluster_id: int
+    *, session: Session, project: ProjectLike, user_id: str, channel_id: str, cluster_id: int
 ) -> WizardState:
     """Choose Cluster submitted: on to Service Endpoint with the cluster's region."""
     domain_project = project.to_domain()
@@ -99,7 +98,7 @@ def submit_cluster(
 def submit_region(
     *,
     session: Session,
-    project: orm.Project,
+    project: ProjectLike,
     user_id: str,
     channel_id: str,
     cluster_id: int,

@@ -8,22 +8,40 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
+from bot.slack import oauth
 from bot.slack.client import MeteredWebClient
 from bot.slack.deps import Deps
 from bot.slack.gate import origin_of, shape_error
 from bot.slack.listeners import commands, dns, home, membership, requests, wizard
+from bot.slack.listeners import installs as uninstalls
+from bot.slack.oauth import InstallationStore
 
 
-def build_app(deps: Deps, *, client: WebClient | None = None) -> App:
-    """The Bolt app with every listener registered; Slack calls go to SLACK_API_URL."""
+def build_app(
+    deps: Deps, *, client: WebClient | None = None, installs: InstallationStore | None = None
+) -> App:
+    """The Bolt app with every listener registered; Slack calls go to SLACK_API_URL. With
+    `installs` (SLACK_CLIENT_ID set), workspaces install it by OAuth and each request is
+    answered with its workspace's token; else every request uses SLACK_BOT_TOKEN."""
     token, signing_secret = deps.settings.require_slack()
     if client is None:
         client = MeteredWebClient(token=token, base_url=deps.settings.SLACK_API_URL)
-    app = App(client=client, signing_secret=signing_secret, process_before_response=True)
+    flow = None
+    if installs is not None:
+        engine = deps.sessions.kw["bind"]
+        flow = oauth.oauth_settings(deps.settings, installs, engine)
+    app = App(
+        client=client,
+        signing_secret=signing_secret,
+        process_before_response=True,
+        oauth_settings=flow,
+    )
     origins = (origin_of(deps.settings.SLACK_API_URL),)
     app.middleware(lambda body, next: well_shaped(body, next, origins))
     for module in (commands, wizard, home, dns, requests, membership):
         module.register(app, deps)
+    if installs is not None:
+        uninstalls.register(app, deps, installs)
     return app
 
 

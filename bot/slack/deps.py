@@ -1,16 +1,17 @@
-"""What listeners need besides Slack: the database and the settings."""
+"""What listeners need besides Slack: the database, the settings and the project cache."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.storage.db import read_only, run_in_transaction
+from bot.storage.project_cache import ProjectCache
 
 T = TypeVar("T")
 log = logging.getLogger("bot.slack")
@@ -20,6 +21,8 @@ log = logging.getLogger("bot.slack")
 class Deps:
     sessions: sessionmaker[Session]
     settings: Settings
+    projects: ProjectCache = field(default_factory=ProjectCache)
+    """The channels' projects this process has read, checked against the database on each use."""
 
     def run(self, work: Callable[[Session], T]) -> T:
         """Run `work` in one transaction; a lost race (stale version, duplicate key) reruns it."""

@@ -1,8 +1,9 @@
 """Listener plumbing: the channel's project, one refusal for any DomainError, acks, lazy halves.
 
-- The channel's project: `Caller.project` finds it inside the listener's own transaction (no
-  query of its own) and notes whether the project already knows the caller; a new caller is
-  remembered in one write after it, and only then.
+- The channel's project: `Caller.project` finds it inside the listener's own transaction (the
+  process's `ProjectCache`, checked against the database by one small query) and notes whether
+  the project already knows the caller; a new caller is remembered in one write after it, and
+  only then.
 - Refusals: `_attempt` is the one place where a `DomainError` becomes the words the user reads,
   in the form of the surface they are looking at: a message (a slash command's ack, a reply to
   a button) or a modal (a submission's ack, a modal opened or updated after a click).
@@ -27,11 +28,12 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from bot.domain.errors import DomainError, PermissionDenied
+from bot.domain.errors import DomainError, ForeignWorkspace, PermissionDenied
 from bot.slack.deps import Deps, log
 from bot.slack.listeners.modals import message_view, open_modal
 from bot.slack.views import messages
 from bot.storage import orm, project_queries
+from bot.storage.project_cache import ChannelProject, ProjectCache
 
 Body = dict[str, Any]
 View = dict[str, Any]
@@ -52,8 +54,10 @@ class UnboundChannel(LookupError):
 
 def find_project(session: Session, *, channel_id: str, team_id: str) -> orm.Project:
     """The project bound to the channel (in this workspace), or UnboundChannel."""
-    project = project_queries.get_project_by_channel(session=session, channel_id=channel_id)
-    if project is None or (project.team_id and project.team_id != team_id):
+    project = project_queries.get_project_for_channel(
+        session=session, channel_id=channel_id, team_id=team_id
+    )
+    if project is None:
         raise UnboundChannel(channel_id)
     return project
 
@@ -66,25 +70,28 @@ class Caller:
     team_id: str
     channel_id: str
     user_id: str
+    projects: ProjectCache
     is_new: bool = False
 
     @classmethod
-    def of_command(cls, body: Body) -> Caller:
+    def of_command(cls, body: Body, projects: ProjectCache) -> Caller:
         """The person running a slash command, in the channel they run it in."""
         return cls(
             team_id=str(body.get("team_id") or ""),
             channel_id=str(body.get("channel_id") or ""),
             user_id=str(body.get("user_id") or ""),
+            projects=projects,
         )
 
-    def project(self, session: Session) -> orm.Project:
-        """The channel's project, read in the caller's transaction, or UnboundChannel."""
+    def project(self, session: Session) -> ChannelProject:
+        """The channel's project, as of the caller's transaction (from the process's cache,
+        checked against the database), or UnboundChannel."""
         if not (self.team_id and self.channel_id and self.user_id):
             raise UnboundChannel(self.channel_id)
-        project = find_project(session, channel_id=self.channel_id, team_id=self.team_id)
-        self.is_new = project.team_id != self.team_id or all(
-            member.user_id != self.user_id for member in project.members
-        )
+        project = self.projects.get(session, channel_id=self.channel_id, team_id=self.team_id)
+        if project is None:
+            raise UnboundChannel(self.channel_id)
+        self.is_new = project.team_id != self.team_id or self.user_id not in project.members
         return project
 
     def remember(self, session: Session) -> orm.Project:
@@ -163,7 +170,7 @@ def answer_command(deps: Deps, listener: Callable[[Body, Caller], Answer]) -> Li
     opened right after the ack by `open_answered_view`."""
 
     def ack_command(ack: Ack, body: Body, context: BoltContext) -> None:
-        caller = Caller.of_command(body)
+        caller = Caller.of_command(body, deps.projects)
         refused = False
 
         def in_message(reason: str) -> Answer:
@@ -254,16 +261,21 @@ def open_after_ack(
     then: Callable[[Body, WebClient], None] | None = None,
 ) -> Listener:
     """A click's lazy half: open the listener's modal, or one that says why it was refused;
-    `then` runs after either (not when the listener answers None, which shows nothing)."""
+    `then` runs after either (not when the listener answers None, which shows nothing, nor
+    for a click from another workspace, for which nothing is done but saying so)."""
 
     def open_view(body: Body, client: WebClient) -> None:
         with after_ack(what):
-            answer = _attempt(lambda: listener(body), _in_modal)
+            foreign = False
+            try:
+                answer = _attempt(lambda: listener(body), _in_modal, identity=False)
+            except PermissionDenied as error:
+                answer, foreign = _in_modal(str(error)), isinstance(error, ForeignWorkspace)
             if answer is None:
                 return
             if answer.view is not None:
                 open_modal(deps, client, body["trigger_id"], answer.view)
-            if then is not None:
+            if then is not None and not foreign:
                 then(body, client)
 
     return _named(open_view, listener)

@@ -83,6 +83,7 @@ class Blocker(StrEnum):
     ARCHIVED = "is_archived"  # unarchive the channel
     NOT_FOUND = "channel_not_found"  # deleted, mistyped, or private without the bot
     APP_SETUP = "app_setup"  # the app's token, scopes or workspace settings: reinstall
+    UNINSTALLED = "app_uninstalled"  # installs by OAuth: the workspace has no install now
 
 
 # Errors after which Slack "may have completed some aspect of the operation" (its words).

@@ -4,15 +4,39 @@ transaction."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, literal, select
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
 
-from bot.storage.orm import (
-    Cluster,
-)
+from bot.domain import entities
+from bot.domain.states import EndpointStatus
+from bot.storage.orm import Cluster, EndpointService, PrivateEndpoint
+
+_cluster = cast(Table, Cluster.__table__)
+_endpoint = cast(Table, PrivateEndpoint.__table__)
+_service = cast(Table, EndpointService.__table__)
+_COLUMNS = tuple(
+    _cluster.c[name]
+    for name in ("id", "project_id", "name", "tier", "cloud", "region", "status", "nlb_arn")
+) + (_cluster.c.port, _cluster.c.private_dns_host)
+
+
+def _domain(row: Sequence[Any]) -> entities.Cluster:
+    cid, project_id, name, tier, cloud, region, status, nlb, port, host = row[:10]
+    return entities.Cluster(
+        id=cid,
+        project_id=project_id,
+        name=name,
+        tier=tier,
+        cloud=cloud,
+        region=region,
+        status=status,
+        nlb_arn=nlb,
+        port=port,
+        private_dns_host=host,
+    )
 
 
 def create_cluster(*, session: Session, **values: Any) -> Cluster:
@@ -78,3 +102,39 @@ def lock_cluster(*, session: Session, cluster: Cluster) -> Cluster:
     if locked is None:
         raise NoResultFound(f"cluster {cluster.id} was deleted")
     return locked
+
+
+def list_project_clusters(*, session: Session, project_id: int) -> list[entities.Cluster]:
+    """A project's clusters by name, as the domain sees them (Core: no ORM objects)."""
+    query = select(*_COLUMNS).where(_cluster.c.project_id == project_id).order_by(_cluster.c.name)
+    return [_domain(row) for row in session.connection().execute(query)]
+
+
+def has_cluster_named(*, session: Session, project_id: int, name: str) -> bool:
+    """Whether the project has a cluster called `name`."""
+    query = select(literal(1)).where(_cluster.c.project_id == project_id, _cluster.c.name == name)
+    return session.connection().execute(query).first() is not None
+
+
+def first_connectable(
+    *, session: Session, project_id: int, cluster_name: str | None
+) -> tuple[entities.Cluster, str | None, bool] | None:
+    """The cluster of the project's oldest active private endpoint (on the cluster named, when
+    given), its service's private DNS state and whether it has a service, in one query."""
+    query = (
+        select(*_COLUMNS, _service.c.dns_state, _service.c.id)
+        .select_from(
+            _endpoint.join(_cluster, _cluster.c.id == _endpoint.c.cluster_id).outerjoin(
+                _service, _service.c.cluster_id == _cluster.c.id
+            )
+        )
+        .where(_endpoint.c.project_id == project_id, _endpoint.c.status == EndpointStatus.ACTIVE)
+        .order_by(_endpoint.c.id)
+        .limit(1)
+    )
+    if cluster_name:
+        query = query.where(_cluster.c.name == cluster_name, _cluster.c.project_id == project_id)
+    row = session.connection().execute(query).first()
+    if row is None:
+        return None
+    return _domain(row), row[10], row[11] is not None

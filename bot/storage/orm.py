@@ -5,8 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from bot.domain import entities
 from bot.domain.states import (
@@ -40,11 +55,26 @@ class Timestamped:
 
 class Project(Timestamped, Base):
     __tablename__ = "project"
+    # A channel id is unique within its workspace; a project whose workspace is not learned
+    # yet (team_id NULL, one-workspace installs) keeps its channel to itself.
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id"),
+        Index(
+            "uq_project_channel_id_team_unknown",
+            "channel_id",
+            unique=True,
+            sqlite_where=text("team_id IS NULL"),
+            postgresql_where=text("team_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(63), unique=True)
     team_id: Mapped[str | None] = mapped_column(String(32))
-    channel_id: Mapped[str] = mapped_column(String(32), unique=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """Moved on by every change to the project or its members (`_bump_project_versions`), in
+    the same transaction: what a process's cache of the project checks before each use."""
 
     members: Mapped[list[ProjectMember]] = relationship(
         back_populates="project", cascade="all, delete-orphan", lazy="selectin"
@@ -73,8 +103,51 @@ class ProjectMember(Timestamped, Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
     user_id: Mapped[str] = mapped_column(String(32))
     role: Mapped[Role] = mapped_column(StrEnumType(Role))
+    home_digest: Mapped[str | None] = mapped_column(String(64))
+    """A digest of the Home tab last published to this user with success (the same on each of
+    the user's member rows), so that an unchanged page is not sent again."""
+    home_hash: Mapped[str | None] = mapped_column(String(255))
+    """Slack's hash of that published page: the next publish names it, so a page another
+    process has published since is not overwritten with an older one."""
 
     project: Mapped[Project] = relationship(back_populates="members")
+
+
+MEMBERSHIP = ("user_id", "role", "project_id", "project")
+"""What makes a member row part of its project's version (its Home tab record is not)."""
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_project_versions(session: Session, _context: Any, _instances: Any) -> None:
+    """Move on the `version` of every project whose row or membership this flush changes, by
+    an increment done in SQL (two writers never both write the same next version). A write
+    that goes around the ORM (a Core statement) must move the version on itself."""
+    touched: dict[int, Project] = {}
+    with session.no_autoflush:
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            if isinstance(obj, Project) and session.is_modified(obj, include_collections=False):
+                touched[id(obj)] = obj
+            if not isinstance(obj, ProjectMember):
+                continue
+            state = inspect(obj)
+            histories = [state.attrs[name].history for name in MEMBERSHIP]
+            if not (
+                obj in session.new
+                or obj in session.deleted
+                or any(h.has_changes() for h in histories)
+            ):
+                continue
+            moved = histories[-1]  # a member taken out of `project.members` has no project now
+            for project in (obj.project, *moved.added, *moved.deleted):
+                if isinstance(project, Project):
+                    touched[id(project)] = project
+            if obj.project is None and obj.project_id is not None:
+                owner = session.get(Project, obj.project_id)
+                if owner is not None:
+                    touched[id(owner)] = owner
+    for project in touched.values():
+        if not (project in session.new or project in session.deleted):
+            project.version = Project.version + 1
 
 
 class Cluster(Timestamped, Base):
@@ -238,6 +311,8 @@ class Outbox(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(191), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
+    team_id: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    """The channel's workspace ("" while its project's is not known: the one workspace)."""
     channel_id: Mapped[str | None] = mapped_column(String(32), index=True)
     private_endpoint_id: Mapped[int | None] = mapped_column(Integer, index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -278,3 +353,12 @@ class ConnectionRequest(Timestamped, Base):
     status: Mapped[str] = mapped_column(String(32))
     """pending, accept_requested, reject_requested, accepted, rejected or gone."""
     decided_by: Mapped[str | None] = mapped_column(String(32))
+
+
+# Installs by OAuth, in slack_sdk's own table shapes (its stores read and write them; the
+# migrations make them, and tests/storage checks that both agree).
+SLACK_TABLES: tuple[Table, ...] = (
+    SQLAlchemyInstallationStore.build_installations_table(Base.metadata, "slack_installations"),
+    SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots"),
+    SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, "slack_oauth_states"),
+)

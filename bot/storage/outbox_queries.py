@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.storage.orm import Outbox, PrivateEndpoint
@@ -29,6 +29,7 @@ def add(
     payload: dict[str, Any],
     thread_key: str,
     private_endpoint_id: int | None = None,
+    team_id: str | None = None,
 ) -> Outbox | None:
     """Queue a Slack notification unless one with `dedupe_key` is already queued."""
     existing = session.scalar(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key))
@@ -37,6 +38,7 @@ def add(
     row = Outbox(
         dedupe_key=dedupe_key,
         kind=kind,
+        team_id=team_id or "",
         channel_id=channel_id,
         payload=payload,
         thread_key=thread_key,
@@ -69,6 +71,7 @@ def claim_heads(
         select(earlier.id)
         .where(
             earlier.channel_id == Outbox.channel_id,
+            earlier.team_id == Outbox.team_id,
             earlier.id < Outbox.id,
             earlier.sent_at.is_(None),
             earlier.dead_at.is_(None),
@@ -79,6 +82,7 @@ def claim_heads(
         select(posted.id)
         .where(
             posted.channel_id == Outbox.channel_id,
+            posted.team_id == Outbox.team_id,
             posted.last_post_at > now - spacing,
         )
         .exists()
@@ -149,6 +153,7 @@ def get_known_parent(*, session: Session, row: Outbox) -> str | None:
         .where(
             Outbox.thread_key == row.thread_key,
             Outbox.channel_id == row.channel_id,
+            Outbox.team_id == row.team_id,
             Outbox.parent_ts.is_not(None),
             Outbox.id < row.id,
         )
@@ -178,25 +183,32 @@ def count_unsent(*, session: Session) -> tuple[int, datetime | None]:
     return backlog, _aware(oldest)
 
 
-def _held_channels() -> Select[str | None]:
-    """The channels whose head row is held."""
-    return select(Outbox.channel_id).where(
-        Outbox.held_at.is_not(None), Outbox.sent_at.is_(None), Outbox.dead_at.is_(None)
+def _in_held_channel() -> ColumnElement[bool]:
+    """Whether the row's channel (in its workspace) has a held head row."""
+    head = aliased(Outbox)
+    return (
+        select(head.id)
+        .where(
+            head.channel_id == Outbox.channel_id,
+            head.team_id == Outbox.team_id,
+            head.held_at.is_not(None),
+            head.sent_at.is_(None),
+            head.dead_at.is_(None),
+        )
+        .exists()
     )
 
 
 def _held_or_dead() -> ColumnElement[bool]:
     """Rows given up on, or unsent in a held channel (the held head and the rows behind it)."""
     waiting = Outbox.sent_at.is_(None) & Outbox.dead_at.is_(None)
-    return or_(Outbox.dead_at.is_not(None), waiting & Outbox.channel_id.in_(_held_channels()))
+    return or_(Outbox.dead_at.is_not(None), waiting & _in_held_channel())
 
 
 def count_held(*, session: Session) -> int:
     """How many unsent rows are held: their channel takes no post until a person acts."""
     query = select(func.count()).where(
-        Outbox.sent_at.is_(None),
-        Outbox.dead_at.is_(None),
-        Outbox.channel_id.in_(_held_channels()),
+        Outbox.sent_at.is_(None), Outbox.dead_at.is_(None), _in_held_channel()
     )
     return session.scalar(query) or 0
 
@@ -211,11 +223,20 @@ def list_held_and_dead(
     return list(session.scalars(query.order_by(Outbox.channel_id, Outbox.id).limit(limit)))
 
 
-def release_held(*, session: Session, now: datetime, channel_id: str | None = None) -> int:
-    """Let the held rows (of one channel, or all) be sent from `now`; how many."""
+def release_held(
+    *,
+    session: Session,
+    now: datetime,
+    channel_id: str | None = None,
+    team_id: str | None = None,
+) -> int:
+    """Let the held rows (of one channel, of one workspace, or all) be sent from `now`; how
+    many."""
     query = update(Outbox).where(Outbox.held_at.is_not(None), Outbox.sent_at.is_(None))
     if channel_id is not None:
         query = query.where(Outbox.channel_id == channel_id)
+    if team_id is not None:  # and the rows queued before the project's workspace was known
+        query = query.where(Outbox.team_id.in_((team_id, "")))
     # the claim goes too: a worker still trying the row cannot hold it again over the release
     values = {"held_at": None, "next_attempt_at": now, "attempts": 0, "claimed_by": None}
     return session.connection().execute(query.values(**values)).rowcount

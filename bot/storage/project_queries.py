@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from bot.domain.states import Role
@@ -38,6 +38,42 @@ def get_project_by_channel(*, session: Session, channel_id: str) -> Project | No
         select(Project).where(Project.channel_id == channel_id).options(joinedload(Project.members))
     )
     return session.scalars(query).unique().one_or_none()
+
+
+def of_channel(channel_id: str, team_id: str) -> ColumnElement[bool]:
+    """Projects bound to the channel in this workspace, or in a workspace not learned yet."""
+    return and_(
+        Project.channel_id == channel_id, or_(Project.team_id == team_id, Project.team_id.is_(None))
+    )
+
+
+def get_project_for_channel(*, session: Session, channel_id: str, team_id: str) -> Project | None:
+    """The project bound to the channel in workspace `team_id` (one whose workspace is not
+    learned yet if none is bound there), with its members."""
+    query = (
+        select(Project)
+        .where(of_channel(channel_id, team_id))
+        .order_by(Project.team_id.is_(None))  # the workspace's own first
+        .limit(1)
+        .options(joinedload(Project.members))
+    )
+    return session.scalars(query).unique().one_or_none()
+
+
+def list_projects_bound_to(
+    *, session: Session, channel_id: str, team_id: str | None
+) -> Sequence[Project]:
+    """The projects a new binding of the channel in workspace `team_id` would clash with: in
+    that workspace or one not known yet (every workspace's, when `team_id` is None)."""
+    query = select(Project).where(Project.channel_id == channel_id)
+    if team_id is not None:
+        query = query.where(or_(Project.team_id == team_id, Project.team_id.is_(None)))
+    return session.scalars(query.order_by(Project.id)).all()
+
+
+def get_team_id(*, session: Session, project_id: int) -> str | None:
+    """The workspace of the project (None while it is not known)."""
+    return session.scalar(select(Project.team_id).where(Project.id == project_id))
 
 
 def list_projects(*, session: Session) -> Sequence[Project]:

@@ -29,6 +29,7 @@ LAST_PASS = Gauge(
     "privatelink_worker_last_pass_timestamp_seconds",
     "When each worker loop last finished a pass (Unix time).",
     ["loop"],
+    multiprocess_mode="max",  # with several serving processes: the latest of any of them
     registry=REGISTRY,
 )
 

@@ -22,16 +22,14 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
-from bot.slack.notifier import (
-    Notifier,
-)
+from bot.slack.workspaces import Workspaces, workspaces_of
 from bot.storage.types import utcnow
 from bot.worker.health import Heartbeat
-from bot.worker.sender import (
+from bot.worker.sender import Sender
+from bot.worker.sending import (
     DEFAULT_POLICY,
     MIN_PAUSE_SECONDS,
     Checkpoint,
-    Sender,
     SendPolicy,
     SendReport,
 )
@@ -59,7 +57,7 @@ def default_worker_id() -> str:
 def send_due(
     *,
     sessions: sessionmaker[Session],
-    client: WebClient,
+    client: WebClient | Workspaces,
     now: datetime | None = None,
     worker_id: str | None = None,
     policy: SendPolicy = DEFAULT_POLICY,
@@ -68,7 +66,7 @@ def send_due(
     """Send what is due now, one claimed row per channel; `checkpoint` runs after each step."""
     sender = Sender(
         sessions=sessions,
-        notifier=Notifier(client=client),
+        workspaces=workspaces_of(client),
         clock=Clock(now),
         worker=worker_id or default_worker_id(),
         policy=policy,
@@ -82,7 +80,7 @@ def send_due(
 def run_forever(
     *,
     sessions: sessionmaker[Session],
-    client: WebClient,
+    client: WebClient | Workspaces,
     stop_event: threading.Event,
     interval: float = 1.0,
     worker_id: str | None = None,

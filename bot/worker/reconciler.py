@@ -24,6 +24,7 @@ from bot.reconcile.passes import Checkpoint, Gateways, ReconcilePolicy, run_pass
 from bot.reconcile.report import PassReport
 from bot.services.wizard import WizardState
 from bot.slack.views.wizard import wizard_view
+from bot.slack.workspaces import Workspaces, workspaces_of
 from bot.worker.health import Heartbeat
 from bot.worker.outbox import default_worker_id
 
@@ -64,11 +65,16 @@ def gateway_factory(*, endpoint_url: str | None = None) -> Gateways:
     return gateway
 
 
-def show_wizard(client: WebClient) -> ShowModal:
-    """Live modal updates through Slack's `views.update`; a closed modal (`not_found`) and one
-    another update got to first (`hash_conflict`) are sorted out, not errors."""
+def show_wizard(slack: WebClient | Workspaces) -> ShowModal:
+    """Live modal updates through Slack's `views.update`, as the bot of the project's
+    workspace; a closed modal (`not_found`) and one another update got to first
+    (`hash_conflict`) are sorted out, not errors."""
+    workspaces = workspaces_of(slack)
 
     def show(view_id: str, state: WizardState) -> Shown:
+        client = workspaces.client(state.project.team_id)
+        if client is None:  # uninstalled since it opened: the modal is gone with the app
+            return Shown(ModalResult.CLOSED, "no_installation")
         try:
             client.views_update(view_id=view_id, view=wizard_view(state))
         except SlackApiError as error:
@@ -89,7 +95,7 @@ def reconcile_once(
     *,
     sessions: sessionmaker[Session],
     gateways: Gateways,
-    slack: WebClient | None,
+    slack: WebClient | Workspaces | None,
     worker_id: str,
     now: datetime | None = None,
     policy: ReconcilePolicy = DEFAULT_POLICY,
@@ -114,7 +120,7 @@ def run_forever(
     interval: float,
     sessions: sessionmaker[Session],
     gateways: Gateways,
-    slack: WebClient | None,
+    slack: WebClient | Workspaces | None,
     worker_id: str | None = None,
     policy: ReconcilePolicy = DEFAULT_POLICY,
     heartbeat: Heartbeat | None = None,

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.reconcile.passes import ReconcilePolicy
-from bot.slack.client import MeteredWebClient
+from bot.slack import oauth
+from bot.slack.workspaces import InstalledWorkspaces, OneWorkspace, Workspaces, metered_client
 from bot.worker import outbox, reconciler
 from bot.worker.health import Heartbeat
 from bot.worker.outbox import SendPolicy
@@ -55,20 +56,24 @@ class Worker:
         return all(thread.is_alive() for thread in self.threads)
 
 
-def slack_client(settings: Settings) -> WebClient:
-    """The Web API client the worker posts and updates with."""
-    return MeteredWebClient(
-        token=settings.require_bot_token(),
-        base_url=settings.SLACK_API_URL,
-        timeout=SLACK_TIMEOUT_SECONDS,
-    )
+def slack_workspaces(settings: Settings, sessions: sessionmaker[Session]) -> Workspaces:
+    """Who the worker posts and updates as: the one bot token, or each workspace's install."""
+    make_client = metered_client(base_url=settings.SLACK_API_URL, timeout=SLACK_TIMEOUT_SECONDS)
+    if not settings.oauth:
+        return OneWorkspace(make_client(settings.require_bot_token()))
+    engine = sessions.kw["bind"]
+    store = oauth.installation_store(settings, engine, installed=lambda team: None)
+    return InstalledWorkspaces(bot_token=store.bot_token, make_client=make_client)
 
 
 def start_worker(
-    *, settings: Settings, sessions: sessionmaker[Session], slack: WebClient | None = None
+    *,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    slack: WebClient | Workspaces | None = None,
 ) -> Worker:
     """Start the reconcile loop (every BOT_RECONCILE_INTERVAL seconds) and the outbox sender."""
-    client = slack or slack_client(settings)
+    client = slack or slack_workspaces(settings, sessions)
     reconcile_policy, send_policy = policies(settings.BOT_RECONCILE_INTERVAL)
     worker = Worker(stop_event=threading.Event())
     loops = {

@@ -15,11 +15,11 @@ are told once, and it is tried again each `recheck` until sent or released. The 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
@@ -37,79 +37,25 @@ from bot.slack.notifier import (
     SlackFailure,
 )
 from bot.slack.views import setup
+from bot.slack.workspaces import Workspaces
 from bot.storage import outbox_queries, project_queries
 from bot.storage.db import read_only, transaction
 from bot.storage.orm import Outbox
+from bot.worker.sending import Checkpoint, SendPolicy, SendReport, Work
 
 log = logging.getLogger("bot.worker.outbox")
-
-MIN_PAUSE_SECONDS = 0.05
-Checkpoint = Callable[[int, str], None]
-
-
-@dataclass(frozen=True)
-class SendPolicy:
-    """How the sender paces, leases and retries (seconds; the lease outlasts a Slack call)."""
-
-    spacing: float = 1.0
-    lease: float = 120.0
-    batch: int = 50
-    backoff_base: float = 2.0
-    backoff_cap: float = 900.0
-    max_attempts: int = 8
-    max_permanent_attempts: int = 3
-    recheck: float = 900.0  # a held channel is tried again this often (a missed fix, an event)
-
-    def backoff(self, attempts: int) -> float:
-        """The wait before try number `attempts + 1`."""
-        return float(min(self.backoff_cap, self.backoff_base * 2 ** max(0, attempts - 1)))
-
-
-DEFAULT_POLICY = SendPolicy()
-
-
-@dataclass
-class SendReport:
-    """What one pass did, for metrics and benchmarks."""
-
-    claimed: int = 0
-    sent: int = 0
-    retried: int = 0
-    rate_limited: int = 0
-    dead: int = 0
-    deferred: int = 0
-    lost: int = 0
-    found: int = 0  # posts found made already, after a try whose outcome was unknown
-    held: int = 0  # rows held: their channel takes no post until a person acts
-    next_due_at: datetime | None = None
-
-    def due(self, at: datetime) -> None:
-        """Note that a row this pass left behind is due again at `at`."""
-        self.next_due_at = at if self.next_due_at is None else min(self.next_due_at, at)
-
-
-@dataclass(frozen=True)
-class Work:
-    id: int
-    channel_id: str
-    notice: Notice
-    attempts: int
-    parent_ts: str | None  # this row's parent step is done, on this message
-    known_parent: str | None  # the endpoint's parent message, from earlier rows
-    endpoint_id: int | None
-    post_started_at: datetime | None  # a post of the next step may have been made since then
-    held_at: datetime | None  # held since then: the owners were told
 
 
 @dataclass(kw_only=True)
 class Sender:
     sessions: sessionmaker[Session]
-    notifier: Notifier
+    workspaces: Workspaces
     clock: Clock
     worker: str
     policy: SendPolicy
     checkpoint: Checkpoint | None
     report: SendReport = field(default_factory=SendReport)
+    _notifiers: dict[WebClient, Notifier] = field(default_factory=dict)
 
     # --- claiming -------------------------------------------------------------------------
 
@@ -160,6 +106,9 @@ class Sender:
         work = self._load(row_id)
         if work is None:
             return
+        if work.notifier is None:
+            self._hold_uninstalled(work)
+            return
         try:
             parent_ts, posted = work.parent_ts, False
             if parent_ts is None:
@@ -189,8 +138,9 @@ class Sender:
                 log.error("outbox row %s cannot be sent, given up: %s", row.id, problem)
                 self.report.dead += 1
                 return None
-            return Work(
+            work = Work(
                 id=row.id,
+                team_id=row.team_id,
                 channel_id=row.channel_id,
                 notice=payload,
                 attempts=row.attempts,
@@ -199,12 +149,25 @@ class Sender:
                 endpoint_id=row.private_endpoint_id,
                 post_started_at=row.post_started_at,
                 held_at=row.held_at,
+                notifier=None,
             )
+        return replace(work, notifier=self._notifier(work.team_id))
+
+    def _notifier(self, team_id: str) -> Notifier | None:
+        """Slack as the bot of the workspace (one notifier per client: it remembers the bot's
+        name); None when the app is not installed there."""
+        client = self.workspaces.client(team_id or None)
+        if client is None:
+            return None
+        notifier = self._notifiers.get(client)
+        if notifier is None:
+            notifier = self._notifiers[client] = Notifier(client=client)
+        return notifier
 
     def _parent(self, work: Work) -> tuple[str | None, bool]:
         """Update the endpoint's parent message, or post one; its ts (None: claim lost)."""
         if work.post_started_at is not None:
-            found = self.notifier.find_parent(
+            found = work.slack.find_parent(
                 channel=work.channel_id, outbox_id=work.id, since=work.post_started_at
             )
             if found is not None:
@@ -212,7 +175,7 @@ class Sender:
                 return self._record_parent(work, found, posted=True), True
         if work.known_parent is not None:
             try:
-                self.notifier.update_parent(
+                work.slack.update_parent(
                     channel=work.channel_id, ts=work.known_parent, notice=work.notice
                 )
             except MessageGone as gone:
@@ -221,9 +184,7 @@ class Sender:
                 return self._record_parent(work, work.known_parent, posted=False), False
         if not self._posting(work):
             return None, False
-        ts = self.notifier.post_parent(
-            channel=work.channel_id, notice=work.notice, outbox_id=work.id
-        )
+        ts = work.slack.post_parent(channel=work.channel_id, notice=work.notice, outbox_id=work.id)
         return self._record_parent(work, ts, posted=True), True
 
     def _record_parent(self, work: Work, ts: str, *, posted: bool) -> str | None:
@@ -246,7 +207,7 @@ class Sender:
     def _reply(self, work: Work, parent_ts: str) -> None:
         ts, since = None, work.post_started_at
         if since is not None and work.parent_ts is not None:  # the mark is the reply's
-            ts = self.notifier.find_reply(
+            ts = work.slack.find_reply(
                 channel=work.channel_id, thread_ts=parent_ts, outbox_id=work.id, since=since
             )
             if ts is not None:
@@ -254,7 +215,7 @@ class Sender:
         if ts is None:
             if not self._posting(work):
                 return
-            ts = self.notifier.post_reply(
+            ts = work.slack.post_reply(
                 channel=work.channel_id, thread_ts=parent_ts, notice=work.notice, outbox_id=work.id
             )
         now = self.clock()
@@ -342,7 +303,7 @@ class Sender:
         """Hold the row, and so its channel, while Slack takes no post there; the project's
         owners are told when the hold begins. False if Slack says the bot may post there (the
         failure was then not the channel's)."""
-        blocker = self.notifier.why_blocked(channel=work.channel_id, failure=failure)
+        blocker = work.slack.why_blocked(channel=work.channel_id, failure=failure)
         if blocker is None:
             return False
         now = self.clock()
@@ -356,29 +317,55 @@ class Sender:
             if not self._own(session, work.id, **values):
                 return True
         if work.held_at is None:  # told once, after the hold is saved: a crash tells no one twice
-            self._tell_owners(work.channel_id, blocker, failure.error)
+            self._tell_owners(work, blocker, failure.error)
         self.report.held += 1
         log.warning("outbox row %s: %s; channel %s held", work.id, failure.error, work.channel_id)
         return True
 
-    def _tell_owners(self, channel: str, blocker: Blocker, error: str) -> None:
+    def _hold_uninstalled(self, work: Work) -> None:
+        """Hold the row, and so its channel, while its workspace has no install of the app: no
+        one there can be told, and its posts go out when it installs the app again."""
+        now = self.clock()
+        until = now + timedelta(seconds=self.policy.recheck)
+        values: dict[str, Any] = {"held_at": work.held_at or now, "next_attempt_at": until}
+        values |= {"attempts": work.attempts + 1, "claimed_by": None, "claimed_until": None}
+        values["last_error"] = setup.reason(blocker=Blocker.UNINSTALLED, error="no_installation")
+        with transaction(self.sessions) as session:
+            if not self._own(session, work.id, **values):
+                return
+        self.report.held += 1
+        if work.held_at is None:
+            log.warning(
+                "outbox row %s: workspace %s has no install of the app; channel %s held",
+                work.id,
+                work.team_id or "(not known yet)",
+                work.channel_id,
+            )
+
+    def _tell_owners(self, work: Work, blocker: Blocker, error: str) -> None:
         """A direct message to each owner of the channel's project: what to do (one that cannot
         be sent is logged: the hold still shows in `/metrics` and `outbox list`)."""
+        channel = work.channel_id
         with self.sessions.begin() as session:
-            project = project_queries.get_project_by_channel(
-                session=read_only(session), channel_id=channel
+            read = read_only(session)
+            project = (  # a row queued before its workspace was known: the channel's project
+                project_queries.get_project_for_channel(
+                    session=read, channel_id=channel, team_id=work.team_id
+                )
+                if work.team_id
+                else project_queries.get_project_by_channel(session=read, channel_id=channel)
             )
             name, owners = (project.name, sorted(project.owners())) if project else ("", [])
         if not owners:
             log.warning("channel %s held: no project owner to tell (%s)", channel, error)
             return
-        bot = self.notifier.bot_name()
+        bot = work.slack.bot_name()
         message = setup.held_message(
             blocker=blocker, error=error, channel=channel, project=name, bot_name=bot
         )
         for owner in owners:
             try:
-                self.notifier.tell(user=owner, message=message)
+                work.slack.tell(user=owner, message=message)
             except SlackFailure as failure:
                 log.warning("channel %s held; owner %s not told: %s", channel, owner, failure.error)
 

@@ -1,12 +1,13 @@
 """The floor: a bare Bolt app whose listeners only ack, under the bot's server stack.
 
-`python -m tests.benchmarks.floor_app --port P [--threads T] [--process-before-response]`:
-waitress (the bot's thread count unless told), Bolt's WSGI adapter and the same signing
-secret as `bot.slack.app.build_app`; its Web API client points at the Slack stand-in
-(`SLACK_API_URL`) for Bolt's one `auth.test`. With `--process-before-response` it is Bolt
-configured as the bot is; without, Bolt's default (the ack is sent from a thread of its own and
-the request thread polls for it every 10 ms). Whatever the bot takes beyond these apps'
-latency is the bot's own work.
+`python -m tests.benchmarks.floor_app --port P [--threads T] [--process-before-response]
+[--processes N]`: waitress (the bot's thread count unless told) or, with N > 1, gunicorn's
+gthread processes with the settings of `serve --processes N` (`bot.prefork`); Bolt's WSGI
+adapter and the same signing secret as `bot.slack.app.build_app`; its Web API client points at
+the Slack stand-in (`SLACK_API_URL`) for Bolt's one `auth.test`. With
+`--process-before-response` it is Bolt configured as the bot is; without, Bolt's default (the
+ack is sent from a thread of its own and the request thread polls for it every 10 ms).
+Whatever the bot takes beyond these apps' latency is the bot's own work.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
 from bot.config import DEFAULT_HTTP_THREADS
+from bot.prefork import GunicornServer, gunicorn_options
 from bot.slack.ids import COMMAND
 from bot.web import SLACK_PATH
 
@@ -64,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         help="run listeners in the request thread (no ack polling), as the bot does",
     )
     parser.add_argument("--threads", type=int, default=DEFAULT_HTTP_THREADS)
+    parser.add_argument("--processes", type=int, default=1, help="more than 1: under gunicorn")
     options = parser.parse_args(argv)
     app = build_floor(
         token=os.environ["SLACK_BOT_TOKEN"],
@@ -72,6 +75,15 @@ def main(argv: list[str] | None = None) -> None:
         process_before_response=options.process_before_response,
     )
     handler = SlackRequestHandler(app, path=SLACK_PATH)
+    if options.processes > 1:  # the bot's gunicorn settings, limits included
+        settings = gunicorn_options(
+            host=options.host,
+            port=options.port,
+            processes=options.processes,
+            threads=options.threads,
+        )
+        GunicornServer(handler, settings).run()
+        return
     try:
         waitress.serve(
             handler,

@@ -10,6 +10,11 @@ count); and the Slack stand-in they all call. The load generator, a process of i
 each the same mix of signed requests (see `_load`). The bot's p99 is compared with both floors';
 the targets are judged against Bolt's default.
 
+That is each app in one process. On Postgres, where `serve` runs one process per core by
+default, the same three also run that way: the bot as `serve --no-worker` (gunicorn's gthread
+processes, `bot.prefork`) and the floors under the same gunicorn settings with as many
+processes (`floor_app --processes N`), each floor with its thread count above.
+
 Fails on any answer other than 200 and on any answer slower than Slack's 3 seconds; the latency
 targets (p99 at most 1.5 × the floor's, and under 100 ms at concurrency 32) are reported as met
 or missed. `BENCH_REQUESTS` (default 2000) and `BENCH_WARMUP` (default 200) set the requests
@@ -21,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +63,12 @@ POLLING_FLOOR_THREADS = 16
 LOADGEN_TIMEOUT = 600.0
 FLOOR, BOT, EAGER_FLOOR = "floor", "bot", "floor (process_before_response)"
 APPS = (FLOOR, BOT, EAGER_FLOOR)
+CORES = os.cpu_count() or 1  # the processes of `serve` on Postgres by default
+
+
+def layouts(backend: str) -> list[int]:
+    """The processes each app runs in: one; and on Postgres, `serve`'s default, one per core."""
+    return [1, CORES] if backend == "postgres" and CORES > 1 else [1]
 
 
 @dataclass(frozen=True)
@@ -98,9 +110,10 @@ class Run:
 
 @dataclass(frozen=True)
 class Setting:
-    """Every app at one concurrency, and the bot against the floor."""
+    """Every app at one concurrency in as many processes each, and the bot against the floor."""
 
     concurrency: int
+    processes: int
     runs: dict[str, Run]
 
     def ratio_to(self, floor_app: str) -> float:
@@ -121,6 +134,7 @@ class Setting:
     def as_json(self) -> dict[str, Any]:
         return {
             "concurrency": self.concurrency,
+            "processes": self.processes,
             "p99_ratio_bot_to_floor": self.ratio,
             "p99_ratio_bot_to_eager_floor": self.ratio_to(EAGER_FLOOR),
             "targets": self.targets,
@@ -148,66 +162,83 @@ def test_ack_latency(backend: str, tmp_path: Path, standin_process: StandIn) -> 
             )
         finally:
             engine.dispose()
-        settings, bot_log = measure(workload, database_url, standin_process, tmp_path)
+        settings, bot_log = measure(
+            workload, database_url, standin_process, tmp_path, layouts=layouts(backend)
+        )
     report(backend, settings, workload, bot_log=bot_log)
     for setting in settings:
         for app, run in setting.runs.items():
-            where = f"{app} at concurrency {setting.concurrency}"
+            where = f"{app} ×{setting.processes} at concurrency {setting.concurrency}"
             assert run.non_200 == 0, f"{where}: {run.non_200} answers not 200: {run.errors}"
             assert run.over_3s == 0, f"{where}: {run.over_3s} answers over Slack's 3 s"
 
 
 def measure(
-    workload: Workload, database_url: str, standin: StandIn, folder: Path
-) -> tuple[list[Setting], dict[str, int]]:
-    """Each app at each concurrency, in turn; and what the bot's log says went wrong."""
+    workload: Workload, database_url: str, standin: StandIn, folder: Path, *, layouts: list[int]
+) -> tuple[list[Setting], dict[str, dict[str, int]]]:
+    """Each app in each layout at each concurrency, in turn (both layouts see the database grow
+    alike); and what each bot's log says went wrong."""
     env = {
         "SLACK_BOT_TOKEN": DEFAULT_TOKEN,
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": standin.api_url,
         "DATABASE_URL": database_url,
     }
-    ports = {app: free_port() for app in APPS}
-    urls = {app: f"http://127.0.0.1:{port}{SLACK_PATH}" for app, port in ports.items()}
     plan = folder / "plan.json"
     order = plan_order(REQUESTS + WARMUP, len(workload.templates))
     templates = [t.as_json() for t in workload.templates]
     plan.write_text(json.dumps({"templates": templates, "order": order}), encoding="utf-8")
+    settings = []
+    with ExitStack() as stack:
+        urls, bots = {}, {}
+        for processes in layouts:
+            urls[processes], bots[processes] = start_apps(stack, processes, env=env, folder=folder)
+        for processes in layouts:
+            for app, url in urls[processes].items():
+                check_answers(url, workload, standin, floor=app != BOT)
+        for concurrency in CONCURRENCY:
+            for processes in layouts:
+                runs = {}
+                for index, app in enumerate(APPS):
+                    out = folder / f"load-{index}-p{processes}-c{concurrency}.json"
+                    runs[app] = Run.of(
+                        run_loadgen(urls[processes][app], plan, concurrency, out=out)
+                    )
+                settings.append(Setting(concurrency=concurrency, processes=processes, runs=runs))
+                bot = bots[processes]
+                assert bot.alive(), f"the bot died:\n{bot.log_tail()}"
+    return settings, {f"bot ×{n}": _log_findings(bot) for n, bot in bots.items()}
+
+
+def start_apps(
+    stack: ExitStack, processes: int, *, env: dict[str, str], folder: Path
+) -> tuple[dict[str, str], Proc]:
+    """The bot and both floors, each in `processes` processes; their URLs, and the bot."""
+    ports = {app: free_port() for app in APPS}
+    urls = {app: f"http://127.0.0.1:{port}{SLACK_PATH}" for app, port in ports.items()}
+    # one process: `--processes 1`, waitress; more: `serve`'s default on Postgres, gunicorn
+    layout = ["--processes", "1"] if processes == 1 else []
+    floor_layout = [] if processes == 1 else ["--processes", str(processes)]
     floor_args = ["--port", str(ports[FLOOR]), "--threads", str(POLLING_FLOOR_THREADS)]
     eager_args = ["--port", str(ports[EAGER_FLOOR]), "--process-before-response"]
     bot_args = ["serve", "--no-worker", "--host", "127.0.0.1", "--port", str(ports[BOT])]
     healthz = f"http://127.0.0.1:{ports[BOT]}/healthz"
-    settings = []
-    with (
-        serving(BOT, "bot", bot_args, ready_url=healthz, env=env, log_dir=folder) as bot,
-        serving(
-            "floor",
-            "tests.benchmarks.floor_app",
-            floor_args,
-            ready_url=urls[FLOOR],
-            env=env,
-            log_dir=folder,
-        ),
-        serving(
-            "floor-eager",
-            "tests.benchmarks.floor_app",
-            eager_args,
-            ready_url=urls[EAGER_FLOOR],
-            env=env,
-            log_dir=folder,
-        ),
-    ):
-        check_answers(urls[BOT], workload, standin, floor=False)
-        check_answers(urls[FLOOR], workload, standin, floor=True)
-        check_answers(urls[EAGER_FLOOR], workload, standin, floor=True)
-        for concurrency in CONCURRENCY:
-            runs = {}
-            for index, app in enumerate(APPS):
-                out = folder / f"load-{index}-c{concurrency}.json"
-                runs[app] = Run.of(run_loadgen(urls[app], plan, concurrency, out=out))
-            settings.append(Setting(concurrency=concurrency, runs=runs))
-            assert bot.alive(), f"the bot died:\n{bot.log_tail()}"
-    return settings, _log_findings(bot)
+    name = f"bot-x{processes}"
+    bot = stack.enter_context(
+        serving(name, "bot", [*bot_args, *layout], ready_url=healthz, env=env, log_dir=folder)
+    )
+    for floor, args in (("floor", floor_args), ("floor-eager", eager_args)):
+        stack.enter_context(
+            serving(
+                f"{floor}-x{processes}",
+                "tests.benchmarks.floor_app",
+                [*args, *floor_layout],
+                ready_url=urls[FLOOR if floor == "floor" else EAGER_FLOOR],
+                env=env,
+                log_dir=folder,
+            )
+        )
+    return urls, bot
 
 
 def _filled(template: Template, n: int) -> bytes:
@@ -215,10 +246,14 @@ def _filled(template: Template, n: int) -> bytes:
     return body.encode("utf-8")
 
 
+AFTER_ACK = ("views.open", "views.update", "views.publish", "response_url")
+
+
 def check_answers(url: str, workload: Workload, standin: StandIn, *, floor: bool) -> None:
     """Send each request once: every answer is 200 and, from the bot, says what it should;
     the bot's work after the ack reaches the stand-in."""
     client = SlackRequestClient(url.removesuffix(SLACK_PATH), signing_secret=SECRET)
+    before = {method: len(standin.remote.calls(method)) for method in AFTER_ACK}
     for n, template in enumerate(workload.templates):
         answer = client.post(_filled(template, n), content_type=template.content_type)
         assert answer.status == 200, f"{template.kind}: {answer.status} {answer.text[:300]}"
@@ -231,10 +266,10 @@ def check_answers(url: str, workload: Workload, standin: StandIn, *, floor: bool
             assert body["view"]["callback_id"] == CallbackId.WIZARD, f"{template.kind}: {body}"
     if floor:
         return
-    for method in ("views.open", "views.update", "views.publish", "response_url"):
-        calls = standin.remote.wait_for(method, count=1, timeout=10)
+    for method in AFTER_ACK:
+        calls = standin.remote.wait_for(method, count=before[method] + 1, timeout=10)
         assert calls[-1].ok, f"{method} after the ack: {calls[-1].response}"
-    (update,) = standin.remote.calls("views.update")
+    (update,) = standin.remote.calls("views.update")[before["views.update"] :]
     assert update.args["view_id"] == workload.toggle_view_id
 
 
@@ -266,7 +301,11 @@ def _log_findings(bot: Proc) -> dict[str, int]:
 
 
 def report(
-    backend: str, settings: list[Setting], workload: Workload, *, bot_log: dict[str, int]
+    backend: str,
+    settings: list[Setting],
+    workload: Workload,
+    *,
+    bot_log: dict[str, dict[str, int]],
 ) -> None:
     """Print the tables and write `bench-results/ack_latency_<backend>.json`."""
     rows = []
@@ -277,6 +316,7 @@ def report(
             rows.append(
                 (
                     setting.concurrency,
+                    setting.processes,
                     app,
                     figures.count,
                     figures.p50,
@@ -291,16 +331,17 @@ def report(
                 )
             )
     header = (
-        *("conc", "app", "n", "p50", "p95", "p99", "max", "req/s", "non-200"),
+        *("conc", "procs", "app", "n", "p50", "p95", "p99", "max", "req/s", "non-200"),
         *("p99/floor", "p99/eager floor"),
     )
-    print(f"\nAck latency, {backend}, {REQUESTS} requests per setting, in ms:")
+    print(f"\nAck latency, {backend}, {REQUESTS} requests per setting, in ms (procs: each app's")
+    print("serving processes; one under waitress, more under gunicorn's gthread):")
     print(table((*header, "targets"), rows))
     kinds = [t.kind for t in workload.templates]
     print("\nThe bot by request kind, p50 / p99 in ms:")
     print(
         table(
-            ("kind", *(f"c={s.concurrency}" for s in settings)),
+            ("kind", *(f"c={s.concurrency} ×{s.processes}" for s in settings)),
             [(kind, *(_p50_p99(s.runs[BOT].per_kind[kind]) for s in settings)) for kind in kinds],
         )
     )
@@ -310,6 +351,7 @@ def report(
         {
             "backend": backend,
             "requests_per_setting": REQUESTS,
+            "processes": sorted({s.processes for s in settings}),
             "warmup": WARMUP,
             "mix": kinds,
             "targets": {

@@ -122,7 +122,8 @@ def test_serve_peak_rss_while_tracking_endpoints(tmp_path: Path) -> None:
             with serving(
                 "bot-serve",
                 "bot",
-                ["serve", "--host", "127.0.0.1", "--port", str(bot_port)],
+                # one process: its RSS is the figure (`--processes N` forks N of them)
+                ["serve", "--host", "127.0.0.1", "--port", str(bot_port), "--processes", "1"],
                 ready_url=f"{bot_url}/healthz",
                 env=env,
                 log_dir=tmp_path,

@@ -18,6 +18,9 @@ TABLES = {
     "private_endpoint",
     "event",
     "outbox",
+    "slack_installations",
+    "slack_bots",
+    "slack_oauth_states",
 }
 
 

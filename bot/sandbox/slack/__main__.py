@@ -6,7 +6,12 @@ import argparse
 import logging
 
 from bot.sandbox.slack.server import serve
-from bot.sandbox.slack.workspace import DEFAULT_TOKEN, TRIGGER_TTL_SECONDS
+from bot.sandbox.slack.workspace import (
+    DEFAULT_TOKEN,
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+    TRIGGER_TTL_SECONDS,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,6 +26,13 @@ def main(argv: list[str] | None = None) -> None:
         default=TRIGGER_TTL_SECONDS,
         help="seconds a trigger id stays valid; 0 for never expiring",
     )
+    parser.add_argument("--client-id", default=SANDBOX_CLIENT_ID, help="the OAuth app's client id")
+    parser.add_argument(
+        "--client-secret", default=SANDBOX_CLIENT_SECRET, help="the OAuth app's client secret"
+    )
+    parser.add_argument(
+        "--redirect-uri", default=None, help="the app's configured OAuth redirect URL, if any"
+    )
     parser.add_argument(
         "--rate-limit", action="store_true", help="about 1 chat.postMessage per second per channel"
     )
@@ -33,6 +45,9 @@ def main(argv: list[str] | None = None) -> None:
             options.token,
             trigger_ttl=options.trigger_ttl or None,
             rate_limit=options.rate_limit,
+            client_id=options.client_id,
+            client_secret=options.client_secret,
+            redirect_uri=options.redirect_uri,
         )
     except KeyboardInterrupt:
         pass

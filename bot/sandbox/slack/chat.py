@@ -7,14 +7,7 @@ from typing import Any
 from bot.sandbox.slack.args import flag_arg, json_arg, text_arg
 from bot.sandbox.slack.blockkit import MESSAGE_BLOCKS_MAX, blocks_errors
 from bot.sandbox.slack.state import ApiError, Workspace
-from bot.sandbox.slack.workspace import (
-    APP_ID,
-    BOT_ID,
-    BOT_NAME,
-    BOT_USER_ID,
-    TEAM_ID,
-    JsonDict,
-)
+from bot.sandbox.slack.workspace import APP_ID, BOT_NAME, JsonDict
 
 TEXT_MAX = 40_000
 
@@ -41,17 +34,17 @@ def _bot_message(ws: Workspace, args: JsonDict, ts: str) -> JsonDict:
     text, blocks, attachments = _content(args)
     message: JsonDict = {
         "type": "message",
-        "user": BOT_USER_ID,
-        "bot_id": BOT_ID,
+        "user": ws.team.bot_user_id,
+        "bot_id": ws.team.bot_id,
         "app_id": APP_ID,
-        "team": TEAM_ID,
+        "team": ws.team.id,
         "text": text or "",
         "ts": ts,
         "bot_profile": {
-            "id": BOT_ID,
+            "id": ws.team.bot_id,
             "app_id": APP_ID,
             "name": BOT_NAME,
-            "team_id": TEAM_ID,
+            "team_id": ws.team.id,
             "deleted": False,
         },
     }
@@ -94,7 +87,7 @@ def update(ws: Workspace, args: JsonDict) -> JsonDict:
     message = ws.by_ts.get((channel.id, ts))
     if message is None:
         raise ApiError("message_not_found")
-    if message.get("user") != BOT_USER_ID:
+    if message.get("user") != ws.team.bot_user_id:
         raise ApiError("cant_update_message")
     text, blocks, attachments = _content(args)
     if text is not None:
@@ -105,7 +98,7 @@ def update(ws: Workspace, args: JsonDict) -> JsonDict:
     metadata = json_arg(args, "metadata", error="invalid_metadata_format")
     if metadata is not None:
         message["metadata"] = metadata
-    message["edited"] = {"user": BOT_USER_ID, "ts": ws.ts.next()}
+    message["edited"] = {"user": ws.team.bot_user_id, "ts": ws.ts.next()}
     return {
         "ok": True,
         "channel": channel.id,

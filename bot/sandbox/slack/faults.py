@@ -8,6 +8,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from threading import Condition
 
 from bot.sandbox.slack.workspace import JsonDict
 
@@ -152,3 +153,60 @@ class FaultPlan:
             return None
         wait = (1 - bucket.tokens) / limit.per_second
         return rate_limited(max(1, math.ceil(wait)))
+
+
+class FaultControls:
+    """The faults a test plans on a stand-in, in every workspace; ``_cond`` guards the stand-in
+    (a subclass answers calls under it, consulting ``_faults`` and ``_latency``)."""
+
+    def __init__(self) -> None:
+        self._cond = Condition()
+        self._faults = FaultPlan()
+        self._latency: dict[str, float] = {}
+
+    def fail_next(self, method: str, *, error: str, times: int = 1, status: int = 200) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``{"ok": false, "error": error}``."""
+        with self._cond:
+            self._faults.fail_next(method, error=error, times=times, status=status)
+
+    def rate_limit_next(self, method: str, *, times: int = 1, retry_after: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with 429 and ``Retry-After``."""
+        with self._cond:
+            self._faults.rate_limit_next(method, times=times, retry_after=retry_after)
+
+    def rate_limit_for(
+        self, method: str, *, seconds: float, retry_after: int | None = None
+    ) -> None:
+        """Answer every call of ``method`` with 429 for ``seconds`` from now."""
+        with self._cond:
+            self._faults.rate_limit_for(method, seconds=seconds, retry_after=retry_after)
+
+    def limit_rate(
+        self, *, method: str = "chat.postMessage", per_second: float = 1.0, burst: int = 1
+    ) -> None:
+        """Enforce Slack's rate per channel on ``method`` (429 with ``Retry-After`` beyond it)."""
+        with self._cond:
+            self._faults.limit_rate(method=method, per_second=per_second, burst=burst)
+
+    def unlimit_rate(self, *, method: str = "chat.postMessage") -> None:
+        """Stop enforcing a rate on ``method``."""
+        with self._cond:
+            self._faults.unlimit_rate(method=method)
+
+    def answer_late(self, method: str, *, seconds: float, times: int = 1) -> None:
+        """Carry out the next ``times`` calls of ``method`` (a post is made), but answer each
+        only after ``seconds`` (longer than the client's timeout: it gives up first)."""
+        with self._cond:
+            self._faults.answer_late(method, seconds=seconds, times=times)
+
+    def drop_answer(self, method: str, *, times: int = 1) -> None:
+        """Carry out the next ``times`` calls of ``method`` (a post is made), then reset the
+        connection instead of answering."""
+        with self._cond:
+            self._faults.drop_answer(method, times=times)
+
+    def slow_down(self, method: str, *, seconds: float) -> None:
+        """Answer every call of ``method`` only after ``seconds`` (0 to stop), carrying it out
+        only then."""
+        with self._cond:
+            self._latency[method] = seconds

@@ -7,29 +7,21 @@ from collections.abc import Callable
 from bot.sandbox.slack import chat, conversations, views
 from bot.sandbox.slack.args import text_arg
 from bot.sandbox.slack.state import ApiError, Workspace
-from bot.sandbox.slack.workspace import (
-    BOT_ID,
-    BOT_NAME,
-    BOT_USER_ID,
-    TEAM_DOMAIN,
-    TEAM_ID,
-    TEAM_NAME,
-    JsonDict,
-)
+from bot.sandbox.slack.workspace import BOT_NAME, JsonDict
 
 Method = Callable[[Workspace, JsonDict], JsonDict]
 
 
 def auth_test(ws: Workspace, args: JsonDict) -> JsonDict:
-    """auth.test: who the bot token belongs to."""
+    """auth.test: who the bot token belongs to: its workspace and the bot user there."""
     return {
         "ok": True,
-        "url": f"https://{TEAM_DOMAIN}.slack.com/",
-        "team": TEAM_NAME,
+        "url": ws.team.url,
+        "team": ws.team.name,
         "user": BOT_NAME,
-        "team_id": TEAM_ID,
-        "user_id": BOT_USER_ID,
-        "bot_id": BOT_ID,
+        "team_id": ws.team.id,
+        "user_id": ws.team.bot_user_id,
+        "bot_id": ws.team.bot_id,
         "is_enterprise_install": False,
     }
 
@@ -37,7 +29,7 @@ def auth_test(ws: Workspace, args: JsonDict) -> JsonDict:
 def conversations_info(ws: Workspace, args: JsonDict) -> JsonDict:
     """conversations.info: a channel's conversation object (``is_member``: the bot's); a private
     channel the bot is not in is not found."""
-    return {"ok": True, "channel": ws.seen_by_bot(args.get("channel")).info()}
+    return {"ok": True, "channel": ws.seen_by_bot(args.get("channel")).info(ws.team)}
 
 
 def conversations_open(ws: Workspace, args: JsonDict) -> JsonDict:
@@ -55,7 +47,7 @@ def conversations_open(ws: Workspace, args: JsonDict) -> JsonDict:
 
 def users_info(ws: Workspace, args: JsonDict) -> JsonDict:
     """users.info: a user's user object."""
-    return {"ok": True, "user": ws.user(args.get("user")).info()}
+    return {"ok": True, "user": ws.user(args.get("user")).info(ws.team.id)}
 
 
 METHODS: dict[str, Method] = {

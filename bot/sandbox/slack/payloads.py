@@ -1,4 +1,8 @@
-"""What Slack sends to the bot, built as pure functions in the shapes of Slack's payloads."""
+"""What Slack sends to the bot, built as pure functions in the shapes of Slack's payloads.
+
+Every builder takes ``team_id`` (the default workspace if omitted): the workspace's domain and
+the app's bot user and bot id in it follow from it, as the stand-in answers for that team.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,15 @@ from urllib.parse import quote
 
 from bot.sandbox.slack.workspace import (
     APP_ID,
-    BOT_ID,
-    BOT_USER_ID,
     ENTERPRISE_ID,
     ENTERPRISE_NAME,
-    TEAM_DOMAIN,
     TEAM_ID,
     JsonDict,
+    bot_id_for,
+    bot_user_id_for,
     new_trigger_id,
     random_id,
+    team_domain_for,
 )
 
 VERIFICATION_TOKEN = "gIkuvaNzQIHg97ATvDxqgjtO"  # the deprecated ``token`` Slack still sends
@@ -53,7 +57,7 @@ def slash_command_body(
     fields = [
         ("token", VERIFICATION_TOKEN),
         ("team_id", team_id),
-        ("team_domain", TEAM_DOMAIN),
+        ("team_domain", team_domain_for(team_id)),
         ("enterprise_id", enterprise_id),
         ("enterprise_name", ENTERPRISE_NAME if enterprise_id else None),
         ("channel_id", channel_id),
@@ -86,7 +90,7 @@ def _common(kind: str, *, user_id: str, team_id: str, user_name: str | None) -> 
         "user": _user(user_id, team_id, user_name),
         "api_app_id": APP_ID,
         "token": VERIFICATION_TOKEN,
-        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "team": {"id": team_id, "domain": team_domain_for(team_id)},
         "enterprise": None,
         "is_enterprise_install": False,
     }
@@ -196,7 +200,7 @@ def full_view(view: JsonDict, *, team_id: str = TEAM_ID) -> JsonDict:
         "previous_view_id": None,
         "app_id": APP_ID,
         "app_installed_team_id": team_id,
-        "bot_id": BOT_ID,
+        "bot_id": bot_id_for(team_id),
     }
     return defaults | view
 
@@ -212,7 +216,7 @@ def block_actions_payload(
     team_id: str = TEAM_ID,
     user_name: str | None = None,
     trigger_id: str | None = None,
-    response_url: str = "https://hooks.slack.com/actions/T0001/1234/abcd",
+    response_url: str | None = None,
 ) -> JsonDict:
     """A block_actions payload from a view (modal or App Home) or from a channel message."""
     payload = _common("block_actions", user_id=user_id, team_id=team_id, user_name=user_name)
@@ -233,7 +237,7 @@ def block_actions_payload(
         payload["channel"] = {"id": channel_id, "name": f"channel-{channel_id.lower()}"}
         payload["message"] = message
         payload["state"] = {"values": values or {}}
-        payload["response_url"] = response_url
+        payload["response_url"] = response_url or f"https://hooks.slack.com/actions/{team_id}/1/ab"
     else:
         raise ValueError("a block_actions payload needs a view, or a channel_id and a message")
     payload["actions"] = [action]
@@ -289,7 +293,7 @@ def event_callback(
             {
                 "enterprise_id": None,
                 "team_id": team_id,
-                "user_id": BOT_USER_ID,
+                "user_id": bot_user_id_for(team_id),
                 "is_bot": True,
                 "is_enterprise_install": False,
             }
@@ -323,7 +327,7 @@ def app_home_opened_payload(
 def member_joined_channel_payload(
     *,
     channel: str,
-    user_id: str = BOT_USER_ID,
+    user_id: str | None = None,
     inviter: str | None = None,
     channel_type: str = "C",
     team_id: str = TEAM_ID,
@@ -333,7 +337,7 @@ def member_joined_channel_payload(
     invited by `inviter` if given."""
     event: JsonDict = {
         "type": "member_joined_channel",
-        "user": user_id,
+        "user": user_id or bot_user_id_for(team_id),
         "channel": channel,
         "channel_type": channel_type,
         "team": team_id,
@@ -341,4 +345,24 @@ def member_joined_channel_payload(
     }
     if inviter is not None:
         event["inviter"] = inviter
+    return event_callback(event, team_id=team_id, event_id=event_id)
+
+
+def app_uninstalled_payload(*, team_id: str = TEAM_ID, event_id: str | None = None) -> JsonDict:
+    """An app_uninstalled event callback: the app was removed from the workspace ``team_id``."""
+    return event_callback({"type": "app_uninstalled"}, team_id=team_id, event_id=event_id)
+
+
+def tokens_revoked_payload(
+    *,
+    team_id: str = TEAM_ID,
+    bot: Sequence[str] | None = None,
+    oauth: Sequence[str] = (),
+    event_id: str | None = None,
+) -> JsonDict:
+    """A tokens_revoked event callback: the user ids whose tokens went, by kind (``bot``: the
+    app's bot user in ``team_id`` by default; ``oauth``: user tokens, none by default)."""
+    bots = [bot_user_id_for(team_id)] if bot is None else list(bot)
+    tokens: JsonDict = {"oauth": list(oauth), "bot": bots}
+    event: JsonDict = {"type": "tokens_revoked", "tokens": tokens}
     return event_callback(event, team_id=team_id, event_id=event_id)

@@ -1,4 +1,5 @@
-"""Inspecting and steering a stand-in that runs in another process, over ``/_standin/``."""
+"""Inspecting and steering a stand-in that runs in another process, over ``/_standin/``: the
+same methods, with the same ``team=`` keywords, as :class:`SlackStandIn`."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.sandbox.slack.standin import Call
-from bot.sandbox.slack.workspace import JsonDict
+from bot.sandbox.slack.calls import Call
+from bot.sandbox.slack.workspace import TEAM_ID, JsonDict, TeamIdentity
 
 
 class StandInError(RuntimeError):
@@ -42,64 +43,104 @@ class StandInRemote:
                 raise TimeoutError(detail.get("error")) from exc
             raise StandInError(f"{verb} {path}: {exc.code} {detail}") from exc
 
-    def calls(self, method: str | None = None) -> list[Call]:
-        """Every call so far (of one method if given), oldest first."""
-        return [Call.from_json(c) for c in self._request("GET", "calls", method=method)["calls"]]
-
-    def wait_for(self, method: str, *, count: int = 1, timeout: float = 5.0) -> list[Call]:
-        """Block until ``count`` calls of ``method`` are recorded; them."""
-        answer = self._request("GET", "wait", method=method, count=count, timeout=timeout)
+    def calls(self, method: str | None = None, *, team: str | None = None) -> list[Call]:
+        """Every call so far (of one method, for one workspace, if given), oldest first."""
+        answer = self._request("GET", "calls", method=method, team=team)
         return [Call.from_json(c) for c in answer["calls"]]
 
-    def messages(self, channel: str) -> list[JsonDict]:
-        """What the channel shows, oldest first: top-level messages and broadcast replies."""
-        return list(self._request("GET", "messages", channel=channel)["messages"])
-
-    def replies(self, channel: str, thread_ts: str) -> list[JsonDict]:
-        """The replies in a thread, oldest first (the parent message not included)."""
-        return list(
-            self._request("GET", "replies", channel=channel, thread_ts=thread_ts)["replies"]
+    def wait_for(
+        self, method: str, *, count: int = 1, timeout: float = 5.0, team: str | None = None
+    ) -> list[Call]:
+        """Block until ``count`` calls of ``method`` (for ``team``) are recorded; them."""
+        answer = self._request(
+            "GET", "wait", method=method, count=count, timeout=timeout, team=team
         )
+        return [Call.from_json(c) for c in answer["calls"]]
 
-    def message(self, channel: str, ts: str) -> JsonDict | None:
+    def messages(self, channel: str, *, team: str = TEAM_ID) -> list[JsonDict]:
+        """What the channel shows, oldest first: top-level messages and broadcast replies."""
+        return list(self._request("GET", "messages", channel=channel, team=team)["messages"])
+
+    def replies(self, channel: str, thread_ts: str, *, team: str = TEAM_ID) -> list[JsonDict]:
+        """The replies in a thread, oldest first (the parent message not included)."""
+        answer = self._request("GET", "replies", channel=channel, thread_ts=thread_ts, team=team)
+        return list(answer["replies"])
+
+    def message(self, channel: str, ts: str, *, team: str = TEAM_ID) -> JsonDict | None:
         """One message or reply as it is now, by its ts."""
-        found = self._request("GET", "message", channel=channel, ts=ts)
+        found = self._request("GET", "message", channel=channel, ts=ts, team=team)
         return None if found is None else dict(found["message"])
 
-    def ephemerals(self, channel: str | None = None) -> list[JsonDict]:
+    def ephemerals(self, channel: str | None = None, *, team: str = TEAM_ID) -> list[JsonDict]:
         """Ephemeral messages (``channel``, ``user``, ``message_ts``, ``message``), oldest first."""
-        return list(self._request("GET", "ephemerals", channel=channel)["ephemerals"])
+        return list(self._request("GET", "ephemerals", channel=channel, team=team)["ephemerals"])
 
-    def views(self) -> list[JsonDict]:
+    def views(self, *, team: str = TEAM_ID) -> list[JsonDict]:
         """The modal views open now, each stack from its root up."""
-        return list(self._request("GET", "views")["views"])
+        return list(self._request("GET", "views", team=team)["views"])
 
-    def view(self, view_id: str) -> JsonDict | None:
+    def view(self, view_id: str, *, team: str = TEAM_ID) -> JsonDict | None:
         """An open modal or an App Home page as it is now, by id."""
-        found = self._request("GET", f"views/{view_id}")
+        found = self._request("GET", f"views/{view_id}", team=team)
         return None if found is None else dict(found["view"])
 
-    def home_view(self, user_id: str) -> JsonDict | None:
+    def home_view(self, user_id: str, *, team: str = TEAM_ID) -> JsonDict | None:
         """The App Home page last published for a user."""
-        found = self._request("GET", "home", user=user_id)
+        found = self._request("GET", "home", user=user_id, team=team)
         return None if found is None else dict(found["view"])
 
-    def direct_messages(self, user_id: str) -> list[JsonDict]:
+    def direct_messages(self, user_id: str, *, team: str = TEAM_ID) -> list[JsonDict]:
         """What the bot sent a user in their direct message conversation, oldest first."""
-        return list(self._request("GET", "dms", user=user_id)["messages"])
+        return list(self._request("GET", "dms", user=user_id, team=team)["messages"])
 
-    def new_trigger_id(self) -> str:
-        """A trigger id as minted for a user's interaction now."""
-        return str(self._request("POST", "trigger_id", {})["trigger_id"])
+    def new_trigger_id(self, *, team: str = TEAM_ID) -> str:
+        """A trigger id as minted for a user's interaction in a workspace now."""
+        return str(self._request("POST", "trigger_id", {}, team=team)["trigger_id"])
 
-    def close_view(self, view_id: str) -> list[JsonDict]:
+    def close_view(self, view_id: str, *, team: str = TEAM_ID) -> list[JsonDict]:
         """The user closes a modal: it and the views above it go; the closed views, top first."""
-        return list(self._request("POST", f"views/{view_id}/close", {})["closed"])
+        return list(self._request("POST", f"views/{view_id}/close", {}, team=team)["closed"])
 
-    def apply_view_response(self, view_id: str, response: JsonDict | None) -> JsonDict | None:
+    def apply_view_response(
+        self, view_id: str, response: JsonDict | None, *, team: str = TEAM_ID
+    ) -> JsonDict | None:
         """Do what Slack does with the bot's answer to a view_submission; the view shown after."""
-        shown = self._request("POST", f"views/{view_id}/response", response or {})["view"]
+        path = f"views/{view_id}/response"
+        shown = self._request("POST", path, response or {}, team=team)["view"]
         return None if shown is None else dict(shown)
+
+    def add_workspace(
+        self, team_id: str, *, name: str | None = None, domain: str | None = None
+    ) -> TeamIdentity:
+        """Add an empty workspace, with no token yet (install the app to get one); who it is."""
+        answer = self._request(
+            "POST", "workspaces", {"id": team_id, "name": name, "domain": domain}
+        )
+        return TeamIdentity.from_json(answer["team"])
+
+    def team(self, team: str = TEAM_ID) -> TeamIdentity:
+        """Who a workspace is, and who the app's bot is in it."""
+        return TeamIdentity.from_json(self._request("GET", "team", team=team)["team"])
+
+    def teams(self) -> list[TeamIdentity]:
+        """Every workspace, the default one first."""
+        return [TeamIdentity.from_json(t) for t in self._request("GET", "workspaces")["teams"]]
+
+    def install(self, team: str = TEAM_ID) -> str:
+        """A fresh bot token for a workspace, as a finished OAuth install would issue it."""
+        return str(self._request("POST", "install", {"team": team})["token"])
+
+    def tokens(self, team: str = TEAM_ID) -> list[str]:
+        """The bot tokens of a workspace that still work, oldest first."""
+        return list(self._request("GET", "tokens", team=team)["tokens"])
+
+    def revoke_tokens(self, team: str) -> list[str]:
+        """Revoke a workspace's bot tokens (calls with them get ``token_revoked``); the tokens."""
+        return list(self._request("POST", "revoke_tokens", {"team": team})["revoked"])
+
+    def uninstall(self, team: str) -> list[str]:
+        """Uninstall the app from a workspace: tokens revoked, bot out of every channel."""
+        return list(self._request("POST", "uninstall", {"team": team})["revoked"])
 
     def add_channel(
         self,
@@ -110,16 +151,18 @@ class StandInRemote:
         is_archived: bool = False,
         members: Iterable[str] | None = None,
         bot_member: bool = True,
+        team: str = TEAM_ID,
     ) -> None:
         """Create (or replace) a channel; ``members`` None lets every user in; the bot is in
         it unless ``bot_member`` is False."""
         body: JsonDict = {"id": channel_id, "name": name, "is_private": is_private}
         body |= {"is_archived": is_archived, "members": None if members is None else list(members)}
-        self._request("POST", "channels", body | {"bot_member": bot_member})
+        self._request("POST", "channels", body | {"bot_member": bot_member, "team": team})
 
-    def invite_bot(self, channel_id: str, *, member: bool = True) -> None:
+    def invite_bot(self, channel_id: str, *, member: bool = True, team: str = TEAM_ID) -> None:
         """Someone invites the bot to the channel (or, ``member`` False, removes it)."""
-        self._request("POST", "invite_bot", {"channel": channel_id, "member": member})
+        body = {"channel": channel_id, "member": member, "team": team}
+        self._request("POST", "invite_bot", body)
 
     def add_user(
         self,
@@ -130,9 +173,10 @@ class StandInRemote:
         is_admin: bool = False,
         is_bot: bool = False,
         deleted: bool = False,
+        team: str = TEAM_ID,
     ) -> None:
         """Create (or replace) a user."""
-        body: JsonDict = {"id": user_id, "name": name, "real_name": real_name}
+        body: JsonDict = {"id": user_id, "name": name, "real_name": real_name, "team": team}
         body |= {"is_admin": is_admin, "is_bot": is_bot, "deleted": deleted}
         self._request("POST", "users", body)
 
@@ -173,5 +217,6 @@ class StandInRemote:
         self._request("POST", "rate_limit", {"method": method, "enabled": False})
 
     def reset(self) -> None:
-        """Forget every call, message, view, channel, user and planned fault."""
+        """Forget every call, message, view, channel, user, planned fault, added workspace,
+        issued token and OAuth code: only the default workspace and its token are left."""
         self._request("POST", "reset", {})

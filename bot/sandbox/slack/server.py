@@ -1,4 +1,5 @@
-"""The stand-in over HTTP: ``/api/<method>`` as Slack serves it, plus ``/_standin/`` and hooks."""
+"""The stand-in over HTTP: ``/api/<method>`` and ``/oauth/v2/authorize`` as Slack serves them,
+plus ``/_standin/`` and hooks."""
 
 from __future__ import annotations
 
@@ -18,9 +19,17 @@ from urllib.parse import parse_qsl, urlsplit
 from bot.sandbox.slack import control
 from bot.sandbox.slack.args import decode_json_fields
 from bot.sandbox.slack.faults import Reply
+from bot.sandbox.slack.oauth import AUTHORIZE_PATH, basic_credentials
 from bot.sandbox.slack.socket_link import accept_key
 from bot.sandbox.slack.standin import SlackStandIn
-from bot.sandbox.slack.workspace import DEFAULT_TOKEN, TEAM_ID, TRIGGER_TTL_SECONDS, JsonDict
+from bot.sandbox.slack.workspace import (
+    DEFAULT_TOKEN,
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+    TEAM_ID,
+    TRIGGER_TTL_SECONDS,
+    JsonDict,
+)
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.05  # how soon stop() is noticed
@@ -30,7 +39,8 @@ SOCKET_PATH = "/socket-mode/"  # where apps.connections.open sends Socket Mode a
 def parse_api_request(
     *, content_type: str, body: bytes, query: str, authorization: str | None
 ) -> tuple[JsonDict, str | None]:
-    """The arguments and token of a Web API request, form-encoded or JSON, as Slack reads them."""
+    """The arguments and token of a Web API request, form-encoded or JSON, as Slack reads them;
+    an app's client id and secret sent with HTTP Basic auth become those two arguments."""
     args: JsonDict = dict(parse_qsl(query, keep_blank_values=True))
     kind = content_type.split(";")[0].strip().lower()
     if kind == "application/json":
@@ -46,6 +56,9 @@ def parse_api_request(
     token = None
     if authorization and authorization.lower().startswith("bearer "):
         token = authorization[len("bearer ") :].strip()
+    client = basic_credentials(authorization)
+    if client is not None:
+        args["client_id"], args["client_secret"] = client
     return decode_json_fields(args), token or form_token
 
 
@@ -77,6 +90,8 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if url.path == SOCKET_PATH and verb == "GET":
             self._socket(standin)
+        elif url.path == AUTHORIZE_PATH and verb == "GET":
+            self._authorize(standin, url.query)
         elif url.path == "/api/apps.connections.open":
             self._open_connection(standin)
         elif url.path.startswith("/api/"):
@@ -104,6 +119,14 @@ class _Handler(BaseHTTPRequestHandler):
             standin.record(method, {}, reply)
             return reply
         return standin.handle(method, args, token=token)
+
+    def _authorize(self, standin: SlackStandIn, query: str) -> None:
+        """The authorize page: a redirect back to the app, or a page saying what is wrong."""
+        answer = standin.authorize(query)
+        if answer.location is not None:
+            self._send_text(302, "", {"Location": answer.location})
+        else:
+            self._send_text(answer.status, f"Slack could not install the app: {answer.error}\n")
 
     def _answer(self, reply: Reply) -> None:
         """Send a Web API answer: late, or never (a TCP reset) if a fault says so."""
@@ -163,9 +186,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, {"ok": True})
 
     def _send(self, status: int, body: JsonDict, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode("utf-8")
+        self._write(status, json.dumps(body).encode("utf-8"), "application/json", headers)
+
+    def _send_text(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
+        self._write(status, text.encode("utf-8"), "text/plain", headers)
+
+    def _write(
+        self, status: int, data: bytes, kind: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", f"{kind}; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -191,9 +221,13 @@ class RunningStandIn:
         )
         self._thread.start()
 
-    def response_url(self) -> str:
-        """A fresh ``response_url`` served by the stand-in, for slash command payloads."""
-        return f"{self.root_url}hooks/commands/{TEAM_ID}/{next(self._hooks)}/{secrets.token_hex(8)}"
+    def response_url(self, *, team: str = TEAM_ID) -> str:
+        """A fresh ``response_url`` served by the stand-in, for a workspace's slash commands."""
+        return f"{self.root_url}hooks/commands/{team}/{next(self._hooks)}/{secrets.token_hex(8)}"
+
+    def authorize_url(self) -> str:
+        """The stand-in's ``/oauth/v2/authorize``, for Bolt's ``authorization_url``."""
+        return self.root_url + AUTHORIZE_PATH.lstrip("/")
 
     def stop(self) -> None:
         """Stop serving and release the port."""
@@ -228,9 +262,18 @@ def serve(
     *,
     trigger_ttl: float | None = TRIGGER_TTL_SECONDS,
     rate_limit: bool = False,
+    client_id: str = SANDBOX_CLIENT_ID,
+    client_secret: str = SANDBOX_CLIENT_SECRET,
+    redirect_uri: str | None = None,
 ) -> None:
     """Serve a stand-in in the foreground until interrupted."""
-    standin = SlackStandIn(token=token, trigger_ttl=trigger_ttl)
+    standin = SlackStandIn(
+        token=token,
+        trigger_ttl=trigger_ttl,
+        client_id=client_id,
+        client_secret=client_secret,
+        redirect_uri=redirect_uri,
+    )
     if rate_limit:
         standin.limit_rate()
     with _Server((host, port), standin) as server:

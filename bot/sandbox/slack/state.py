@@ -1,5 +1,5 @@
-"""The sandbox workspace's state: channels (with the bot a member or not), users, direct
-messages, messages, views and spent trigger ids."""
+"""One sandbox workspace's state: who it is, its channels (with the bot a member or not), users,
+direct messages, messages, views and spent trigger ids."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot.sandbox.slack.workspace import (
-    BOT_USER_ID,
-    TEAM_ID,
     JsonDict,
+    TeamIdentity,
     TsClock,
     is_ts,
     random_id,
@@ -54,8 +53,8 @@ class Channel:
     members: set[str] | None = None
     bot_member: bool = True
 
-    def info(self) -> JsonDict:
-        """The conversation object of conversations.info."""
+    def info(self, team: TeamIdentity) -> JsonDict:
+        """The conversation object of conversations.info, in the workspace ``team``."""
         is_im = self.id.startswith("D")
         return {
             "id": self.id,
@@ -72,8 +71,8 @@ class Channel:
             "is_ext_shared": False,
             "is_org_shared": False,
             "is_member": self.bot_member,
-            "creator": BOT_USER_ID,
-            "context_team_id": TEAM_ID,
+            "creator": team.bot_user_id,
+            "context_team_id": team.id,
             "topic": {"value": "", "creator": "", "last_set": 0},
             "purpose": {"value": "", "creator": "", "last_set": 0},
         }
@@ -91,11 +90,11 @@ class User:
     deleted: bool = False
     tz: str = "Europe/London"
 
-    def info(self) -> JsonDict:
-        """The user object of users.info."""
+    def info(self, team_id: str) -> JsonDict:
+        """The user object of users.info, for a member of the workspace ``team_id``."""
         return {
             "id": self.id,
-            "team_id": TEAM_ID,
+            "team_id": team_id,
             "name": self.name,
             "deleted": self.deleted,
             "real_name": self.real_name,
@@ -115,7 +114,7 @@ class User:
                 "display_name": self.name,
                 "real_name_normalized": self.real_name,
                 "display_name_normalized": self.name,
-                "team": TEAM_ID,
+                "team": team_id,
             },
         }
 
@@ -127,6 +126,7 @@ class Workspace:
     clock: Callable[[], float]
     auto_create: bool = True
     trigger_ttl: float | None = None
+    team: TeamIdentity = field(default_factory=TeamIdentity)
     ts: TsClock = field(init=False)
     channels: dict[str, Channel] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
@@ -218,7 +218,7 @@ class Workspace:
         """The bot's direct message conversation with a user, opened on first use."""
         if user_id not in self.ims:
             channel_id = random_id("D")
-            self.add_channel(channel_id, name=user_id, members=[user_id, BOT_USER_ID])
+            self.add_channel(channel_id, name=user_id, members=[user_id, self.team.bot_user_id])
             self.ims[user_id] = channel_id
         return self.channels[self.ims[user_id]]
 

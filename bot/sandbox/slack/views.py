@@ -7,8 +7,6 @@ from bot.sandbox.slack.blockkit import view_errors
 from bot.sandbox.slack.state import ApiError, Workspace
 from bot.sandbox.slack.workspace import (
     APP_ID,
-    BOT_ID,
-    TEAM_ID,
     JsonDict,
     new_view_hash,
     random_id,
@@ -23,7 +21,7 @@ def stored_view(
     """The view object Slack keeps and returns for a view payload, with a fresh hash."""
     stored: JsonDict = {
         "id": view_id,
-        "team_id": TEAM_ID,
+        "team_id": ws.team.id,
         "type": view["type"],
         "blocks": view.get("blocks", []),
         "private_metadata": view.get("private_metadata", ""),
@@ -39,8 +37,8 @@ def stored_view(
         "root_view_id": root_view_id,
         "app_id": APP_ID,
         "external_id": view.get("external_id", ""),
-        "app_installed_team_id": TEAM_ID,
-        "bot_id": BOT_ID,
+        "app_installed_team_id": ws.team.id,
+        "bot_id": ws.team.bot_id,
     }
     return ws.snapshot(stored)
 

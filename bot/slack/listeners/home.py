@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,39 +23,104 @@ from bot.slack.ids import ActionId
 from bot.slack.metadata import ConnectChoice, EndpointRef, button_value
 from bot.slack.middleware import (
     Answer,
-    UnboundChannel,
     ack_now,
     after_ack,
-    find_project,
     open_after_ack,
     reply_after_ack,
 )
 from bot.slack.views import messages
 from bot.slack.views.home import home_view, rows_that_fit
 from bot.slack.views.wizard import wizard_view
-from bot.storage import cluster_queries, project_queries
+from bot.storage import cluster_queries, home_queries
 
 
-def home_for(session: Session, user_id: str) -> dict[str, Any]:
-    """The Home tab of `user_id`, in five queries whatever the number of endpoints."""
-    projects = project_queries.list_projects_of_user(session=session, user_id=user_id)
+@dataclass(frozen=True, slots=True)
+class HomePage:
+    """The Home tab as built now, and what the user's rows record as last published."""
+
+    view: dict[str, Any]
+    digest: str
+    mine: home_queries.HomeProjects
+
+    @property
+    def unchanged(self) -> bool:
+        """Whether Slack already shows this very page (as this or another process sent it)."""
+        return self.mine.digest == self.digest
+
+
+def home_for(session: Session, user_id: str, team_id: str) -> HomePage:
+    """The Home tab of `user_id` in workspace `team_id` (its projects only), in four queries
+    whatever the number of endpoints."""
+    mine = home_queries.list_home_projects(session=session, user_id=user_id, team_id=team_id)
     listings = endpoints.listings(
-        session=session, project_ids=[p.id for p in projects], limit=rows_that_fit(len(projects))
+        session=session,
+        project_ids=[p.id for p in mine.projects],
+        limit=rows_that_fit(len(mine.projects)),
     )
-    return home_view(
-        user_id=user_id,
-        projects=[p.to_domain() for p in projects],
-        listings=listings,
-        now=datetime.now(UTC),
+    view = home_view(
+        user_id=user_id, projects=mine.projects, listings=listings, now=datetime.now(UTC)
     )
+    text = json.dumps(view, sort_keys=True, separators=(",", ":"))
+    return HomePage(view=view, digest=hashlib.sha256(text.encode()).hexdigest(), mine=mine)
 
 
-def _publish(deps: Deps, client: WebClient, user_id: str) -> None:
-    view = deps.read(lambda session: home_for(session, user_id))
+class OnePerUser:
+    """Runs a user's publish one at a time in this process: opens that arrive while one runs
+    are folded into one more run after it (which reads what they saw, or newer), so a burst
+    of opens makes a few publishes, never two at once that race each other."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._again: dict[str, bool] = {}  # users being published, and whether to go again
+
+    def run(self, user_id: str, publish: Callable[[], None]) -> None:
+        """`publish` now, or once more after the one running for this user."""
+        with self._lock:
+            if user_id in self._again:
+                self._again[user_id] = True
+                return
+            self._again[user_id] = False
+        try:
+            while True:
+                publish()
+                with self._lock:
+                    if not self._again[user_id]:
+                        del self._again[user_id]  # (under the lock: no open is lost)
+                        return
+                    self._again[user_id] = False
+        except BaseException:
+            with self._lock:
+                self._again.pop(user_id, None)
+            raise
+
+
+def _publish(deps: Deps, client: WebClient, user_id: str, team_id: str) -> None:
+    """Publish the user's Home tab unless Slack shows it already; a page another process has
+    published since this one's record (`hash_conflict`) is read and built again, then sent."""
+    page = deps.read(lambda session: home_for(session, user_id, team_id))
+    if page.unchanged:
+        return
     try:
-        client.views_publish(user_id=user_id, view=view)
+        published = client.views_publish(user_id=user_id, view=page.view, hash=page.mine.slack_hash)
     except SlackApiError as error:
-        log.warning("views.publish failed: %s", error.response.get("error"))
+        if error.response.get("error") != "hash_conflict":
+            log.warning("views.publish failed: %s", error.response.get("error"))
+            return
+        page = deps.read(lambda session: home_for(session, user_id, team_id))
+        try:
+            published = client.views_publish(user_id=user_id, view=page.view)
+        except SlackApiError as again:
+            log.warning("views.publish failed: %s", again.response.get("error"))
+            return
+    slack_hash = (published.get("view") or {}).get("hash")
+    deps.run(  # only once Slack has taken the page
+        lambda session: home_queries.record_published(
+            session=session,
+            member_ids=page.mine.member_ids,
+            digest=page.digest,
+            slack_hash=slack_hash,
+        )
+    )
 
 
 def _endpoint_id(body: dict[str, Any]) -> int | None:
@@ -61,10 +131,16 @@ def _endpoint_id(body: dict[str, Any]) -> int | None:
 def register(app: App, deps: Deps) -> None:
     """Wire the Home tab, Edit, Retry, Terminate and the connect picker."""
 
-    def on_home(event: dict[str, Any], client: WebClient) -> None:
+    one_per_user = OnePerUser()
+
+    def publish(client: WebClient, user_id: str, team_id: str) -> None:
+        key = f"{team_id}:{user_id}"
+        one_per_user.run(key, lambda: _publish(deps, client, user_id, team_id))
+
+    def on_home(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") == "home":
             with after_ack("publish the Home tab"):
-                _publish(deps, client, event["user"])
+                publish(client, event["user"], str(body.get("team_id") or ""))
 
     app.event("app_home_opened")(ack=ack_now, lazy=[on_home])
 
@@ -98,7 +174,7 @@ def register(app: App, deps: Deps) -> None:
         return None if terminate(body) is None else Answer()
 
     def republish(body: dict[str, Any], client: WebClient) -> None:
-        _publish(deps, client, body["user"]["id"])
+        publish(client, body["user"]["id"], body["team"]["id"])
 
     app.action(ActionId.TERMINATE)(
         ack=ack_now,
@@ -136,9 +212,8 @@ def register(app: App, deps: Deps) -> None:
             return None
 
         def load(session: Session) -> dict[str, Any]:
-            try:
-                project = find_project(session, channel_id=channel, team_id=team)
-            except UnboundChannel:
+            project = deps.projects.get(session, channel_id=channel, team_id=team)
+            if project is None:
                 return messages.refusal("That cluster is not in this channel's project.")
             cluster = cluster_queries.get_cluster(session=session, cluster_id=choice.cluster_id)
             if cluster is None or cluster.project_id != project.id:

@@ -19,12 +19,12 @@ def register(app: App, deps: Deps) -> None:
     """Wire the event: the bot's own joins release the notifications held in the channel."""
 
     def on_member_joined(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
-        channel, user = event.get("channel"), event.get("user")
+        channel, user, team = event.get("channel"), event.get("user"), context.team_id
         bot = context.bot_user_id
         if bot and user == bot:  # the gate has checked both are Slack ids
-            released = deps.run(
+            released = deps.run(  # the channel in this workspace: its id may name another's
                 lambda session: outbox_queries.release_held(
-                    session=session, now=utcnow(), channel_id=channel
+                    session=session, now=utcnow(), channel_id=channel, team_id=team
                 )
             )
             log.info("the bot joined %s: %s held notification(s) released", channel, released)

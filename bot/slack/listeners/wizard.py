@@ -28,6 +28,7 @@ from bot.slack.middleware import (
 )
 from bot.slack.views.wizard import wizard_view
 from bot.slack.views.wizard_tools import TOOL_ACTIONS
+from bot.storage.project_cache import ProjectCache, ProjectLike
 
 FIELD_BLOCKS: dict[str, BlockId] = {
     Field.CLUSTER: BlockId.CLUSTER,
@@ -58,13 +59,17 @@ def _int(text: str, field: Field) -> int:
     return int(text)
 
 
-def submit(session: Session, meta: WizardMetadata, body: dict[str, Any]) -> WizardState:
+def submit(
+    session: Session, meta: WizardMetadata, body: dict[str, Any], projects: ProjectCache
+) -> WizardState:
     """Apply one stage's submission and return the wizard as it stands after it."""
     view, user, team = body["view"], body["user"]["id"], body["team"]["id"]
     values = view.get("state", {}).get("values", {})
     if meta.endpoint_id is None:
-        caller = Caller(team_id=team, channel_id=meta.channel_id, user_id=user)
-        project = caller.remember(session)
+        caller = Caller(team_id=team, channel_id=meta.channel_id, user_id=user, projects=projects)
+        project: ProjectLike = caller.project(session)
+        if caller.is_new:  # a write only the first time someone uses the bot there
+            project = caller.remember(session)
         if meta.stage is Stage.CHOOSE_CLUSTER:
             return wizard.submit_cluster(
                 session=session,
@@ -136,7 +141,7 @@ def register(app: App, deps: Deps) -> None:
         except ValidationError:
             return Answer(view=message_view("This wizard has expired; run the command again."))
         try:
-            state = deps.run(lambda session: submit(session, meta, body))
+            state = deps.run(lambda session: submit(session, meta, body, deps.projects))
         except InvalidInput as error:  # not a refusal: the person corrects a field
             return _field_error(body["view"], error)
         return Answer(view=wizard_view(state, tool=meta.tool))  # the tool carries on

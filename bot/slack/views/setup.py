@@ -18,6 +18,8 @@ REASONS: dict[Blocker, str] = {
     Blocker.ARCHIVED: "the channel is archived",
     Blocker.NOT_FOUND: "the bot cannot see the channel (deleted, or private without the bot)",
     Blocker.APP_SETUP: "the app's token, scopes or workspace settings keep it from posting",
+    Blocker.UNINSTALLED: "the workspace has not installed the app (or uninstalled it); "
+    "its posts go out once it installs the app",
 }
 
 
@@ -27,6 +29,7 @@ IN_FIRST_PERSON: dict[Blocker, str] = {
     Blocker.ARCHIVED: "the channel is archived",
     Blocker.NOT_FOUND: "I cannot see the channel (deleted, or private and I am not in it)",
     Blocker.APP_SETUP: "the app's token, scopes or workspace settings keep me from posting",
+    Blocker.UNINSTALLED: "the app is not installed in this workspace",
 }
 
 
@@ -59,6 +62,8 @@ def _what_to_do(blocker: Blocker, *, channel: str, bot_name: str) -> str:
                 "`manifest.yml` and to update `SLACK_BOT_TOKEN`; then to run "
                 "`python -m bot outbox retry`."
             )
+        case Blocker.UNINSTALLED:
+            return "Install the app in this workspace again: the held messages then go out."
 
 
 def held_message(
@@ -94,6 +99,8 @@ def wizard_warning(*, blocker: Blocker, bot_name: str) -> Message:
             why = "this channel is archived. Unarchive it, or ask an operator about another one."
         case Blocker.APP_SETUP:
             why = "the app's set-up keeps me from posting. Ask the operator to reinstall it."
+        case Blocker.UNINSTALLED:
+            why = "the app is not installed in this workspace. Install it again."
     text = (
         ":warning: This endpoint's status messages and alerts go to this channel, but I cannot "
         f"post here yet: {why} Until then they wait; none is lost."
@@ -113,6 +120,8 @@ def operator_warning(*, blocker: Blocker, channel: str, bot_name: str) -> str:
             todo = "unarchive the channel, or bind the project to another one"
         case Blocker.APP_SETUP:
             todo = "reinstall the app with manifest.yml's scopes"
+        case Blocker.UNINSTALLED:
+            todo = "install the app in the workspace (GET /slack/install)"
     return (
         f"warning: {REASONS[blocker]} ({channel}): {todo}. The project is bound; its "
         "messages wait until the bot can post there."

@@ -1,0 +1,132 @@
+"""Installs by OAuth: Bolt's install flow (`GET /slack/install`, `GET /slack/oauth_redirect`)
+with slack_sdk's SQLAlchemy installation and state stores in the bot's own database.
+
+A workspace's bot token lives in `slack_bots` / `slack_installations` (Alembic made them, in
+slack_sdk's own shapes) from its install until `app_uninstalled` or `tokens_revoked`. Saving an
+install lets the posts held while the workspace had none go out (`on_installed`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store.models.bot import Bot
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import Engine, desc, select
+
+from bot.config import Settings
+
+log = logging.getLogger("bot.slack.oauth")
+
+STATE_SECONDS = 600  # an install started must come back within ten minutes
+Installed = Callable[[str], None]
+
+
+@cache
+def bot_scopes() -> tuple[str, ...]:
+    """The bot scopes an install asks for: manifest.yml's, the one list of them."""
+    text = resources.files("bot").joinpath("manifest.yml").read_text(encoding="utf-8")
+    manifest: dict[str, Any] = yaml.safe_load(text)
+    return tuple(manifest["oauth_config"]["scopes"]["bot"])
+
+
+class InstallationStore(SQLAlchemyInstallationStore):
+    """slack_sdk's SQLAlchemy store, telling `installed` the team of every install saved."""
+
+    def __init__(self, *, client_id: str, engine: Engine, installed: Installed) -> None:
+        super().__init__(client_id=client_id, engine=engine, logger=log)
+        self._installed = installed
+
+    def save(self, installation: Installation) -> None:
+        super().save(installation)
+        if installation.team_id:
+            log.info("installed in workspace %s", installation.team_id)
+            self._installed(installation.team_id)
+
+    def find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        """The workspace's newest bot install, found by the workspace alone: the app installs
+        per workspace (the manifest's org_deploy_enabled is false), and a workspace's requests
+        name its Enterprise Grid org, if any, whether or not the install did."""
+        if not team_id or is_enterprise_install:
+            return None
+        c = self.bots.c
+        query = (
+            select(self.bots)
+            .where(c.client_id == self.client_id, c.team_id == team_id, c.bot_token.is_not(None))
+            .order_by(desc(c.installed_at))
+            .limit(1)
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(query).mappings().first()
+        return None if row is None else self.build_bot_entity(row)
+
+    def bot_token(self, team_id: str) -> str | None:
+        """The workspace's bot token, or None if the app is not installed there."""
+        bot = self.find_bot(enterprise_id=None, team_id=team_id)
+        return None if bot is None else bot.bot_token
+
+    def forget(self, team_id: str) -> None:
+        """Delete the workspace's installs and tokens (it uninstalled the app, or revoked
+        them), whichever org they were made under."""
+        with self.engine.begin() as connection:
+            for table in (self.bots, self.installations):
+                c = table.c
+                connection.execute(
+                    table.delete().where(c.client_id == self.client_id, c.team_id == team_id)
+                )
+        log.info("workspace %s: installation deleted", team_id)
+
+
+def installation_store(
+    settings: Settings, engine: Engine, installed: Installed
+) -> InstallationStore:
+    """The store of the workspaces' tokens, in the bot's database."""
+    assert settings.SLACK_CLIENT_ID is not None
+    return InstallationStore(client_id=settings.SLACK_CLIENT_ID, engine=engine, installed=installed)
+
+
+def oauth_settings(settings: Settings, store: InstallationStore, engine: Engine) -> OAuthSettings:
+    """Bolt's install flow over `store`, asking for the manifest's bot scopes."""
+    assert settings.SLACK_CLIENT_ID is not None and settings.SLACK_CLIENT_SECRET is not None
+    client_secret = settings.SLACK_CLIENT_SECRET.get_secret_value()
+    oauth = OAuthSettings(
+        client_id=settings.SLACK_CLIENT_ID,
+        client_secret=client_secret,
+        scopes=list(bot_scopes()),
+        user_scopes=[],
+        redirect_uri=settings.SLACK_REDIRECT_URI,
+        authorization_url=settings.SLACK_AUTHORIZE_URL,
+        installation_store=store,
+        installation_store_bot_only=True,
+        state_store=SQLAlchemyOAuthStateStore(
+            expiration_seconds=STATE_SECONDS, engine=engine, logger=log
+        ),
+        state_expiration_seconds=STATE_SECONDS,
+        logger=log,
+    )
+    # Bolt asks Slack who a token is (auth.test) on every request unless told to remember it;
+    # a token's answer never changes, and a deleted install is not found before the cache.
+    oauth.authorize = InstallationStoreAuthorize(
+        logger=log,
+        installation_store=store,
+        client_id=settings.SLACK_CLIENT_ID,
+        client_secret=client_secret,
+        bot_only=True,
+        cache_enabled=True,
+    )
+    return oauth
