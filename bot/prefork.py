@@ -25,6 +25,7 @@ import fcntl
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -56,7 +57,7 @@ GUNICORN_LIMITS: dict[str, Any] = {
     "worker_connections": LIMITS["connection_limit"],  # open connections per process (1000)
     "keepalive": LIMITS["channel_timeout"],  # seconds an idle connection stays open (gunicorn: 2)
     "limit_request_line": 4094,  # bytes of the request line at most (its default)
-    "limit_request_fields": 32,  # header fields (gunicorn: 100); Slack sends about a dozen
+    "limit_request_fields": 100,  # header fields (its default): Slack's dozen, and proxies' own
     "limit_request_field_size": 8190,  # bytes per header field (its default)
     "timeout": 30,  # a process silent this long to the arbiter is killed and replaced
     "graceful_timeout": 10,  # on SIGTERM, requests in flight get this long to finish
@@ -151,6 +152,7 @@ class Hooks:
         self.bot = bot
         self.lock_path = runtime / "worker.lock"
         self.worker_wanted = worker
+        self.arbiter = os.getpid()  # made before the fork: in the arbiter
         self.stopping = threading.Event()
         self.worker: Worker | None = None
 
@@ -184,14 +186,29 @@ class Hooks:
             except BlockingIOError:
                 self.stopping.wait(LOCK_RETRY_SECONDS)
                 continue
-            self.worker = start_worker(
-                settings=self.bot.deps.settings, sessions=self.bot.deps.sessions
-            )
+            try:
+                self.worker = start_worker(
+                    settings=self.bot.deps.settings, sessions=self.bot.deps.sessions
+                )
+            except Exception:
+                log.exception("serving process %s cannot start the worker", os.getpid())
+                break  # this process ends (below): gunicorn forks another, which tries again
             self.bot.web.worker = self.worker.heartbeat
             WORKER_HERE.set(1)
             log.info("serving process %s runs the worker", os.getpid())
-            return  # the descriptor stays open: the lock is released when the process ends
+            while not self.stopping.wait(LOCK_RETRY_SECONDS):  # the lock stays held meanwhile
+                if not self.worker.alive():
+                    log.error("a worker loop in serving process %s ended; ending it", os.getpid())
+                    break
+            else:
+                return  # the process is stopping: the lock goes with its last descriptor
+        else:
+            os.close(fd)
+            return
+        # The worker could not start or a loop of it died: end this serving process (after its
+        # requests in flight), so that the lock passes to another and gunicorn forks a new one.
         os.close(fd)
+        os.kill(os.getpid(), signal.SIGTERM)
 
     def post_request(self, process: Any, request: Any, environ: Any, response: Any) -> None:
         """Count the Slack requests this process answered."""
@@ -199,7 +216,11 @@ class Hooks:
             SLACK_ANSWERS.inc()
 
     def worker_exit(self, arbiter: Any, process: Any) -> None:
-        """A serving process ends: stop seeking the lock, and stop the worker if it runs here."""
+        """A serving process ends: stop seeking the lock, and stop the worker if it runs here.
+        (gunicorn may call this in the arbiter too, for a process already gone: nothing to do
+        there, and the arbiter's copy must stay unset for the processes it forks later.)"""
+        if os.getpid() == self.arbiter:
+            return
         self.stopping.set()
         if self.worker is not None:
             self.worker.stop(timeout=WORKER_STOP_SECONDS)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
 log = logging.getLogger("bot.server")
+CGROUP_CPU_MAX = "/sys/fs/cgroup/cpu.max"  # cgroup v2: "<quota> <period>", or "max <period>"
 
 LIMITS: dict[str, Any] = {
     "connection_limit": 1000,  # open connections at once (waitress: 100)
@@ -91,7 +94,20 @@ def serving_processes(asked: int | None, settings: Settings) -> int:
                 "--processes: SQLite takes one serving process; use Postgres for more"
             )
         return 1
-    return asked if asked is not None else os.cpu_count() or 1
+    return asked if asked is not None else usable_cores()
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity, within its cgroup's CPU quota (a
+    container limited to 2 CPUs on a 64-core host gets 2, not 64)."""
+    cores = len(os.sched_getaffinity(0))
+    try:
+        quota, period = Path(CGROUP_CPU_MAX).read_text(encoding="ascii").split()[:2]
+    except (OSError, ValueError):
+        return cores
+    if quota == "max":
+        return cores
+    return max(1, min(cores, math.ceil(int(quota) / int(period))))
 
 
 def serve_http(bot: Bot, *, host: str, port: int) -> None:

@@ -27,7 +27,7 @@ from bot.config import ConfigError, Settings
 from bot.prefork import RUNTIME_ENV
 from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn
 from bot.sandbox.slack_client import SlackRequestClient, app_home_opened_payload
-from bot.server import serving_processes
+from bot.server import serving_processes, usable_cores
 from bot.storage.db import make_sessionmaker
 from tests.conftest import POSTGRES_URL
 from tests.slack import conftest as slack_fixtures
@@ -366,7 +366,7 @@ def test_one_process_per_core_on_postgres_by_default() -> None:
         return Settings(DATABASE_URL=url, **more)  # type: ignore[arg-type]
 
     postgres = settings("postgresql://bot@db/bot")
-    assert serving_processes(None, postgres) == (os.cpu_count() or 1)
+    assert serving_processes(None, postgres) == usable_cores()
     assert serving_processes(3, postgres) == 3
     assert serving_processes(None, settings("sqlite:///bot.db")) == 1
     assert serving_processes(1, settings("sqlite:///bot.db")) == 1

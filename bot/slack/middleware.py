@@ -32,7 +32,7 @@ from bot.domain.errors import DomainError, ForeignWorkspace, PermissionDenied
 from bot.slack.deps import Deps, log
 from bot.slack.listeners.modals import message_view, open_modal
 from bot.slack.views import messages
-from bot.storage import orm, project_queries
+from bot.storage import orm, outbox_queries, project_queries
 from bot.storage.project_cache import ChannelProject, ProjectCache
 
 Body = dict[str, Any]
@@ -99,6 +99,10 @@ class Caller:
         project = find_project(session, channel_id=self.channel_id, team_id=self.team_id)
         if project.team_id is None:
             project.team_id = self.team_id
+            # its notifications queued meanwhile are of this workspace too: one queue per channel
+            outbox_queries.adopt_team(
+                session=session, channel_id=project.channel_id, team_id=self.team_id
+            )
         project_queries.add_member(session=session, project=project, user_id=self.user_id)
         return project
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
@@ -20,14 +22,17 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine, desc, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
 
 log = logging.getLogger("bot.slack.oauth")
 
 STATE_SECONDS = 600  # an install started must come back within ten minutes
+REDIRECT_PATH = "/slack/oauth_redirect"  # Bolt's; SLACK_REDIRECT_URI's path when it is set
 Installed = Callable[[str], None]
 
 
@@ -37,6 +42,18 @@ def bot_scopes() -> tuple[str, ...]:
     text = resources.files("bot").joinpath("manifest.yml").read_text(encoding="utf-8")
     manifest: dict[str, Any] = yaml.safe_load(text)
     return tuple(manifest["oauth_config"]["scopes"]["bot"])
+
+
+class StateStore(SQLAlchemyOAuthStateStore):
+    """slack_sdk's SQLAlchemy state store, which also drops the states that expired unused:
+    anyone can open the install page, and each visit issues one."""
+
+    def issue(self, *args: Any, **kwargs: Any) -> str:
+        now = normalize_datetime_for_db(datetime.now(UTC))
+        with self.engine.begin() as connection:
+            table = self.oauth_states
+            connection.execute(table.delete().where(table.c.expire_at < now))
+        return super().issue(*args, **kwargs)
 
 
 class InstallationStore(SQLAlchemyInstallationStore):
@@ -50,7 +67,12 @@ class InstallationStore(SQLAlchemyInstallationStore):
         super().save(installation)
         if installation.team_id:
             log.info("installed in workspace %s", installation.team_id)
-            self._installed(installation.team_id)
+            try:
+                self._installed(installation.team_id)
+            except SQLAlchemyError as error:  # the install stands; held posts go at a recheck
+                log.warning(
+                    "workspace %s: held posts not released now: %s", installation.team_id, error
+                )
 
     def find_bot(
         self,
@@ -110,12 +132,11 @@ def oauth_settings(settings: Settings, store: InstallationStore, engine: Engine)
         scopes=list(bot_scopes()),
         user_scopes=[],
         redirect_uri=settings.SLACK_REDIRECT_URI,
+        redirect_uri_path=_path_of(settings.SLACK_REDIRECT_URI) or REDIRECT_PATH,
         authorization_url=settings.SLACK_AUTHORIZE_URL,
         installation_store=store,
         installation_store_bot_only=True,
-        state_store=SQLAlchemyOAuthStateStore(
-            expiration_seconds=STATE_SECONDS, engine=engine, logger=log
-        ),
+        state_store=StateStore(expiration_seconds=STATE_SECONDS, engine=engine, logger=log),
         state_expiration_seconds=STATE_SECONDS,
         logger=log,
     )
@@ -130,3 +151,8 @@ def oauth_settings(settings: Settings, store: InstallationStore, engine: Engine)
         cache_enabled=True,
     )
     return oauth
+
+
+def _path_of(url: str | None) -> str | None:
+    """The path of the redirect URL, where the bot answers Slack's redirect."""
+    return urlsplit(url).path or None if url else None

@@ -95,3 +95,15 @@ def record_published(
         .values(home_digest=digest, home_hash=slack_hash)
     )
     session.connection().execute(statement)
+
+
+def forget_published(*, session: Session, team_id: str) -> int:
+    """Forget the pages recorded as published in workspace `team_id` (it uninstalled the app:
+    what Slack shows there is gone with it), so that the next open publishes again."""
+    projects = select(_project.c.id).where(_project.c.team_id == team_id)
+    statement = (
+        update(_member)
+        .where(_member.c.project_id.in_(projects), _member.c.home_digest.is_not(None))
+        .values(home_digest=None, home_hash=None)
+    )
+    return session.connection().execute(statement).rowcount

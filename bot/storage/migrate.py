@@ -6,6 +6,8 @@ checkout, an editable install, a wheel in site-packages), so no alembic.ini is r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 MIGRATIONS_PACKAGE = "migrations"
 
@@ -38,7 +40,7 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database up to `revision`."""
     config = alembic_config(engine)
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
@@ -46,9 +48,33 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def downgrade(engine: Engine, revision: str = "base") -> None:
     """Migrate the database down to `revision`."""
     config = alembic_config(engine)
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """One transaction for the whole migration. On SQLite, foreign keys are off meanwhile: a
+    batch operation rebuilds a table (copy, drop, rename), and dropping a table other rows
+    refer to would fail, or cascade its deletes to them; what refers to nothing is checked
+    before the commit instead. (The pragma is ignored inside a transaction, so it is set on
+    the driver's connection before one begins.)"""
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        driver = connection.connection.dbapi_connection
+        if sqlite and driver is not None:
+            driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite and driver is not None:
+                driver.execute("PRAGMA foreign_keys=ON")
 
 
 def is_current(engine: Engine) -> bool:

@@ -223,6 +223,13 @@ def list_held_and_dead(
     return list(session.scalars(query.order_by(Outbox.channel_id, Outbox.id).limit(limit)))
 
 
+def adopt_team(*, session: Session, channel_id: str, team_id: str) -> int:
+    """The channel's rows queued before its project's workspace was known are of `team_id`;
+    how many."""
+    query = update(Outbox).where(Outbox.channel_id == channel_id, Outbox.team_id == "")
+    return session.connection().execute(query.values(team_id=team_id)).rowcount
+
+
 def release_held(
     *,
     session: Session,

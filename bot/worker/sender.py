@@ -347,13 +347,8 @@ class Sender:
         be sent is logged: the hold still shows in `/metrics` and `outbox list`)."""
         channel = work.channel_id
         with self.sessions.begin() as session:
-            read = read_only(session)
-            project = (  # a row queued before its workspace was known: the channel's project
-                project_queries.get_project_for_channel(
-                    session=read, channel_id=channel, team_id=work.team_id
-                )
-                if work.team_id
-                else project_queries.get_project_by_channel(session=read, channel_id=channel)
+            project = project_queries.get_project_for_channel(  # "": a project's not known
+                session=read_only(session), channel_id=channel, team_id=work.team_id
             )
             name, owners = (project.name, sorted(project.owners())) if project else ("", [])
         if not owners:

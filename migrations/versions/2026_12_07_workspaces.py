@@ -35,6 +35,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox") as batch_op:
         batch_op.add_column(sa.Column("team_id", sa.String(32), nullable=False, server_default=""))
+    # the rows queued so far are of their channel's project's workspace (channel ids were
+    # unique until this revision: each names one project)
+    op.execute(
+        "UPDATE outbox SET team_id = COALESCE((SELECT project.team_id FROM project "
+        "WHERE project.channel_id = outbox.channel_id), '')"
+    )
     _slack_tables()
 
 

@@ -35,6 +35,7 @@ import pytest
 
 from bot.sandbox.slack_api import DEFAULT_TOKEN
 from bot.sandbox.slack_client import SlackRequestClient, new_trigger_id
+from bot.server import usable_cores
 from bot.slack.ids import CallbackId
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.web import SLACK_PATH
@@ -63,7 +64,7 @@ POLLING_FLOOR_THREADS = 16
 LOADGEN_TIMEOUT = 600.0
 FLOOR, BOT, EAGER_FLOOR = "floor", "bot", "floor (process_before_response)"
 APPS = (FLOOR, BOT, EAGER_FLOOR)
-CORES = os.cpu_count() or 1  # the processes of `serve` on Postgres by default
+CORES = usable_cores()  # the processes of `serve` on Postgres by default
 
 
 def layouts(backend: str) -> list[int]:

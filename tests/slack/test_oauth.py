@@ -143,3 +143,30 @@ def test_a_workspace_without_an_install_is_answered_and_nothing_is_written(
         assert connection.scalar(select(func.count()).select_from(Project)) == 0
     assert served.slack.standin.calls("views.open") == []
     assert TEAM_ID not in {c.team for c in served.slack.standin.calls() if c.token}
+
+
+def test_an_uninstall_forgets_the_home_pages_published_there(served: Served) -> None:
+    from bot.services import projects
+    from bot.storage import home_queries
+    from bot.storage.db import make_sessionmaker, transaction
+    from bot.storage.orm import ProjectMember
+
+    sessions = make_sessionmaker(served.engine)
+    with transaction(sessions) as session:
+        for name, team in (("alpha", OTHER), ("beta", TEAM_ID)):
+            projects.add(
+                session=session,
+                name=name,
+                channel_id="C0SAME0001",
+                owners=["U0OWNER001"],
+                team_id=team,
+            )
+        ids = list(session.scalars(select(ProjectMember.id)))
+        home_queries.record_published(
+            session=session, member_ids=ids, digest="d" * 64, slack_hash="1.a"
+        )
+    install(served, OTHER)
+    assert served.client.send_event(app_uninstalled_payload(team_id=OTHER)).status == 200
+    with sessions() as session:
+        left = {(m.project.name, m.home_digest) for m in session.scalars(select(ProjectMember))}
+    assert left == {("alpha", None), ("beta", "d" * 64)}  # the other workspace's pages stay

@@ -114,6 +114,22 @@ def test_the_home_tab_is_sent_only_when_its_page_changed(world: World) -> None:
     assert home is not None and "*fresh*" in str(home["blocks"])
 
 
+def test_a_page_slack_says_it_shows_otherwise_is_sent_again(world: World) -> None:
+    _open_home(world.client)
+    assert _publishes(world, 1) == ["ok"]
+    shown = world.slack.standin.home_view(OWNER)
+    assert shown is not None
+    opened = app_home_opened_payload(user_id=OWNER, view=shown)  # as Slack sends it: the page
+    assert world.client.send_event(opened).status == 200
+    assert _publishes(world, 1) == ["ok"]  # Slack shows the page recorded: not sent again
+    elsewhere = {**shown, "hash": "1700000000.0badc0de"}  # Slack shows another page
+    assert (
+        world.client.send_event(app_home_opened_payload(user_id=OWNER, view=elsewhere)).status
+        == 200
+    )
+    assert _publishes(world, 2) == ["ok", "ok"]
+
+
 def test_a_failed_publish_is_not_recorded_and_is_sent_again(world: World) -> None:
     world.slack.standin.fail_next("views.publish", error="not_authed")
     _open_home(world.client)

@@ -61,7 +61,8 @@ def home_for(session: Session, user_id: str, team_id: str) -> HomePage:
         user_id=user_id, projects=mine.projects, listings=listings, now=datetime.now(UTC)
     )
     text = json.dumps(view, sort_keys=True, separators=(",", ":"))
-    return HomePage(view=view, digest=hashlib.sha256(text.encode()).hexdigest(), mine=mine)
+    digest = hashlib.sha256(f"{team_id}\n{text}".encode()).hexdigest()  # a page per workspace
+    return HomePage(view=view, digest=digest, mine=mine)
 
 
 class OnePerUser:
@@ -94,11 +95,15 @@ class OnePerUser:
             raise
 
 
-def _publish(deps: Deps, client: WebClient, user_id: str, team_id: str) -> None:
-    """Publish the user's Home tab unless Slack shows it already; a page another process has
-    published since this one's record (`hash_conflict`) is read and built again, then sent."""
+def _publish(
+    deps: Deps, client: WebClient, user_id: str, team_id: str, shown: str | None = None
+) -> None:
+    """Publish the user's Home tab unless Slack shows it already (the page recorded as
+    published, and `shown`, the hash of the page the event says Slack shows, if it says, is
+    that page's); a page another process has published since this one's record
+    (`hash_conflict`) is read and built again, then sent."""
     page = deps.read(lambda session: home_for(session, user_id, team_id))
-    if page.unchanged:
+    if page.unchanged and shown in (None, page.mine.slack_hash):
         return
     try:
         published = client.views_publish(user_id=user_id, view=page.view, hash=page.mine.slack_hash)
@@ -133,14 +138,16 @@ def register(app: App, deps: Deps) -> None:
 
     one_per_user = OnePerUser()
 
-    def publish(client: WebClient, user_id: str, team_id: str) -> None:
+    def publish(client: WebClient, user_id: str, team_id: str, shown: str | None = None) -> None:
         key = f"{team_id}:{user_id}"
-        one_per_user.run(key, lambda: _publish(deps, client, user_id, team_id))
+        one_per_user.run(key, lambda: _publish(deps, client, user_id, team_id, shown))
 
     def on_home(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") == "home":
             with after_ack("publish the Home tab"):
-                publish(client, event["user"], str(body.get("team_id") or ""))
+                view = event.get("view")
+                shown = view.get("hash") if isinstance(view, dict) else None
+                publish(client, event["user"], str(body.get("team_id") or ""), shown)
 
     app.event("app_home_opened")(ack=ack_now, lazy=[on_home])
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.slack.deps import Deps, log
 from bot.slack.oauth import InstallationStore
-from bot.storage import outbox_queries
+from bot.storage import home_queries, outbox_queries
 from bot.storage.db import transaction
 from bot.storage.types import utcnow
 
@@ -22,16 +22,20 @@ from bot.storage.types import utcnow
 def register(app: App, deps: Deps, store: InstallationStore) -> None:
     """Wire the events that end a workspace's install."""
 
+    def forget(team_id: str) -> None:
+        store.forget(team_id)
+        deps.run(lambda session: home_queries.forget_published(session=session, team_id=team_id))
+
     def on_uninstalled(ack: Ack, context: BoltContext) -> None:
         if context.team_id:
-            store.forget(context.team_id)
+            forget(context.team_id)
         ack()
 
     def on_tokens_revoked(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
         tokens = event.get("tokens")
         bots = tokens.get("bot") if isinstance(tokens, dict) else None
         if context.team_id and bots:  # the app's one token is its bot's: the install is over
-            store.forget(context.team_id)
+            forget(context.team_id)
         ack()
 
     app.event("app_uninstalled")(on_uninstalled)
