@@ -178,37 +178,44 @@ class Hooks:
 
     def _seek_worker_lock(self) -> None:
         """Try the lock every LOCK_RETRY_SECONDS; once held (until this process ends), run the
-        worker here."""
+        worker here. A worker that cannot start, or whose loop ends, ends this serving process
+        (after its requests in flight): the lock passes to another, and gunicorn forks anew."""
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)  # this process's own
-        while not self.stopping.is_set():
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                self.stopping.wait(LOCK_RETRY_SECONDS)
-                continue
-            try:
-                self.worker = start_worker(
-                    settings=self.bot.deps.settings, sessions=self.bot.deps.sessions
-                )
-            except Exception:
-                log.exception("serving process %s cannot start the worker", os.getpid())
-                break  # this process ends (below): gunicorn forks another, which tries again
-            self.bot.web.worker = self.worker.heartbeat
-            WORKER_HERE.set(1)
-            log.info("serving process %s runs the worker", os.getpid())
-            while not self.stopping.wait(LOCK_RETRY_SECONDS):  # the lock stays held meanwhile
-                if not self.worker.alive():
-                    log.error("a worker loop in serving process %s ended; ending it", os.getpid())
-                    break
-            else:
-                return  # the process is stopping: the lock goes with its last descriptor
-        else:
-            os.close(fd)
-            return
-        # The worker could not start or a loop of it died: end this serving process (after its
-        # requests in flight), so that the lock passes to another and gunicorn forks a new one.
+        while not self._locked(fd):
+            if self.stopping.wait(LOCK_RETRY_SECONDS):
+                os.close(fd)
+                return
+        if self._run_worker():
+            return  # the process is stopping: the lock goes with its last descriptor
         os.close(fd)
         os.kill(os.getpid(), signal.SIGTERM)
+
+    @staticmethod
+    def _locked(fd: int) -> bool:
+        """Whether this process now holds the worker lock."""
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _run_worker(self) -> bool:
+        """Run the worker here until the process stops (True), or it fails (False)."""
+        try:
+            self.worker = start_worker(
+                settings=self.bot.deps.settings, sessions=self.bot.deps.sessions
+            )
+        except Exception:
+            log.exception("serving process %s cannot start the worker", os.getpid())
+            return False
+        self.bot.web.worker = self.worker.heartbeat
+        WORKER_HERE.set(1)
+        log.info("serving process %s runs the worker", os.getpid())
+        while not self.stopping.wait(LOCK_RETRY_SECONDS):
+            if not self.worker.alive():
+                log.error("a worker loop in serving process %s ended; ending it", os.getpid())
+                return False
+        return True
 
     def post_request(self, process: Any, request: Any, environ: Any, response: Any) -> None:
         """Count the Slack requests this process answered."""

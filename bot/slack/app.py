@@ -26,10 +26,7 @@ def build_app(
     token, signing_secret = deps.settings.require_slack()
     if client is None:
         client = MeteredWebClient(token=token, base_url=deps.settings.SLACK_API_URL)
-    flow = None
-    if installs is not None:
-        engine = deps.sessions.kw["bind"]
-        flow = oauth.oauth_settings(deps.settings, installs, engine)
+    flow = None if installs is None else oauth.oauth_settings(deps.settings, installs)
     app = App(
         client=client,
         signing_secret=signing_secret,

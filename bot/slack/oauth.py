@@ -122,8 +122,10 @@ def installation_store(
     return InstallationStore(client_id=settings.SLACK_CLIENT_ID, engine=engine, installed=installed)
 
 
-def oauth_settings(settings: Settings, store: InstallationStore, engine: Engine) -> OAuthSettings:
-    """Bolt's install flow over `store`, asking for the manifest's bot scopes."""
+def oauth_settings(settings: Settings, store: InstallationStore) -> OAuthSettings:
+    """Bolt's install flow over `store` (its states in the same database), asking for the
+    manifest's bot scopes."""
+    engine = store.engine
     assert settings.SLACK_CLIENT_ID is not None and settings.SLACK_CLIENT_SECRET is not None
     client_secret = settings.SLACK_CLIENT_SECRET.get_secret_value()
     oauth = OAuthSettings(

@@ -306,11 +306,7 @@ class Sender:
         blocker = work.slack.why_blocked(channel=work.channel_id, failure=failure)
         if blocker is None:
             return False
-        now = self.clock()
-        until = now + timedelta(seconds=self.policy.recheck)
-        values: dict[str, Any] = {"held_at": work.held_at or now, "next_attempt_at": until}
-        values |= {"attempts": work.attempts + 1, "claimed_by": None, "claimed_until": None}
-        values["last_error"] = setup.reason(blocker=blocker, error=failure.error)
+        values = self._held(work, blocker=blocker, error=failure.error)
         if failure.not_posted:
             values["post_started_at"] = None
         with transaction(self.sessions) as session:
@@ -322,14 +318,22 @@ class Sender:
         log.warning("outbox row %s: %s; channel %s held", work.id, failure.error, work.channel_id)
         return True
 
+    def _held(self, work: Work, *, blocker: Blocker, error: str) -> dict[str, Any]:
+        """A held row's values: held since its first hold, tried again at the next recheck."""
+        now = self.clock()
+        return {
+            "held_at": work.held_at or now,
+            "next_attempt_at": now + timedelta(seconds=self.policy.recheck),
+            "attempts": work.attempts + 1,
+            "claimed_by": None,
+            "claimed_until": None,
+            "last_error": setup.reason(blocker=blocker, error=error),
+        }
+
     def _hold_uninstalled(self, work: Work) -> None:
         """Hold the row, and so its channel, while its workspace has no install of the app: no
         one there can be told, and its posts go out when it installs the app again."""
-        now = self.clock()
-        until = now + timedelta(seconds=self.policy.recheck)
-        values: dict[str, Any] = {"held_at": work.held_at or now, "next_attempt_at": until}
-        values |= {"attempts": work.attempts + 1, "claimed_by": None, "claimed_until": None}
-        values["last_error"] = setup.reason(blocker=Blocker.UNINSTALLED, error="no_installation")
+        values = self._held(work, blocker=Blocker.UNINSTALLED, error="no_installation")
         with transaction(self.sessions) as session:
             if not self._own(session, work.id, **values):
                 return

@@ -170,3 +170,25 @@ def test_an_uninstall_forgets_the_home_pages_published_there(served: Served) -> 
     with sessions() as session:
         left = {(m.project.name, m.home_digest) for m in session.scalars(select(ProjectMember))}
     assert left == {("alpha", None), ("beta", "d" * 64)}  # the other workspace's pages stay
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "code=x",
+        "state=y",
+        "error=access_denied&state=y",
+        "code=%ZZ&state=%ZZ",
+        "code=" + "x" * 4000 + "&state=" + "y" * 4000,
+        "code=a&code=b&state=c&state=d",
+    ],
+)
+def test_a_malformed_redirect_is_refused_and_installs_nothing(served: Served, query: str) -> None:
+    status, _, _ = get(
+        f"{served.url}/slack/oauth_redirect?{query}", cookie="slack-app-oauth-state=y"
+    )
+    assert 400 <= status < 500 or status == 200  # Bolt's failure page, never a 5xx
+    assert _rows(served.engine)["slack_bots"] == 0
+    assert _rows(served.engine)["slack_installations"] == 0
+    assert served.slack.standin.calls("oauth.v2.access") == []
