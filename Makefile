@@ -9,18 +9,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(STAMP): $(BIN)/python pyproject.toml sandbox/pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e ./sandbox
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install the project with its dev extra
+install: $(STAMP)  ## create .venv; install the bot with its dev extra, and the sandbox beside it
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests migrations
-	$(BIN)/ruff format --check bot tests migrations
+	$(BIN)/ruff check bot sandbox tests migrations
+	$(BIN)/ruff format --check bot sandbox tests migrations
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict bot
+	$(BIN)/mypy --strict bot sandbox
 
 pytest: $(STAMP)
 	$(BIN)/pytest
@@ -28,7 +28,7 @@ pytest: $(STAMP)
 test: lint typecheck pytest  ## ruff, mypy --strict and the whole test suite
 
 demo: $(STAMP)  ## the whole flow offline: SQLite, local AWS, local Slack
-	$(BIN)/python -m bot demo
+	$(BIN)/python -m sandbox demo
 
 bench: $(STAMP)  ## benchmarks under tests/benchmarks, figures printed and written as JSON
 	$(BIN)/pytest tests/benchmarks -s -m benchmark

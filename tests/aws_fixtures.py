@@ -2,7 +2,7 @@
 
 One local AWS server runs over HTTP for the whole session (on a free port); every test
 starts from an empty AWS and the sandbox's default settings. The provider is moto's default
-account; `consumer` acts as another account through STS, as `bot.sandbox.aws.accounts` says.
+account; `consumer` acts as another account through STS, as `sandbox.aws.accounts` says.
 The `gateway` fixture is the bot's gateway plus reads only tests make (`InspectingGateway`);
 `error_from_cli_output` explains an error in what the `aws` CLI printed, as the bot would.
 `unused_loopback_url` is an AWS nobody answers at; `metric` reads this process's /metrics text.
@@ -28,7 +28,7 @@ from bot.aws.errors import explained
 from bot.aws.privatelink import PrivateLinkGateway, ServiceInfo
 from bot.domain.errors import AwsError
 from bot.observability import render
-from bot.sandbox.aws import (
+from sandbox.aws import (
     ConsumerNetwork,
     Credentials,
     LocalAwsServer,

@@ -10,8 +10,8 @@ from http.client import HTTPConnection
 from typing import Protocol
 
 from bot.config import Settings
-from bot.sandbox.slack.workspace import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
-from bot.sandbox.slack_api import RunningStandIn
+from sandbox.slack.workspace import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from sandbox.slack_api import RunningStandIn
 from tests.slack.conftest import SECRET
 
 

@@ -282,7 +282,7 @@ def test_sandbox_aws_serves_the_calls_moto_lacks(tmp_path: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "bot", "sandbox", "aws", "--port", str(port)],
+        [sys.executable, "-m", "sandbox", "aws", "--port", str(port)],
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -317,7 +317,7 @@ def test_long_running_commands_settle_the_garbage_collector() -> None:
     """`serve` and `worker` freeze what they made while starting and collect less often (in a
     child process: freezing is process-wide)."""
     code = (
-        "import gc; from bot.cli import GC_THRESHOLDS, _settle_garbage_collector;"
+        "import gc; from bot.cli.processes import GC_THRESHOLDS, settle_garbage_collector;"
         "before = gc.get_freeze_count(); _settle_garbage_collector();"
         "print(gc.get_threshold() == GC_THRESHOLDS, gc.get_freeze_count() > before + 10_000)"
     )

@@ -15,9 +15,9 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
 from bot.storage.db import make_sessionmaker
 from bot.worker.outbox import SendPolicy, send_due
+from sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
 from tests.worker.test_outbox import TO_ACTIVE, drain, move, new_endpoint, rows
 
 FAST = SendPolicy(spacing=0.0, backoff_base=0.01)

@@ -1,5 +1,6 @@
 """The shape of `bot/`: layers import only downwards, no import cycle, small modules that say
-what they are for, and every notice kind has a Slack renderer."""
+what they are for, and every notice kind has a Slack renderer; the `sandbox` beside it is held
+to the same size and docstrings, and the bot never imports it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from bot.notices.registry import KINDS
 from bot.slack.renderers import RENDERERS
 
 ROOT = Path(__file__).resolve().parent.parent / "bot"
+SANDBOX = ROOT.parent / "sandbox"
 BELOW_SLACK = ("domain", "storage", "aws", "notices", "services", "reconcile")
 MAX_LINES = 400
 
@@ -71,8 +73,24 @@ def test_the_import_graph_has_no_cycle() -> None:
         visit(module)
 
 
-def test_modules_are_small_and_say_what_they_are_for() -> None:
+def test_the_bot_never_imports_the_sandbox() -> None:
+    """The stand-ins and the demo stay beside the product: nothing in `bot` imports them, at the
+    top or inside a function."""
+    offenders = []
     for path in FILES:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path}: {n}" for n in names if n.split(".")[0] == "sandbox"]
+    assert offenders == []
+    assert not (ROOT / "sandbox").exists()
+
+
+def test_modules_are_small_and_say_what_they_are_for() -> None:
+    for path in [*FILES, *sorted(SANDBOX.rglob("*.py"))]:
         text = path.read_text()
         assert len(text.splitlines()) <= MAX_LINES, f"{path} is over {MAX_LINES} lines"
         assert text.startswith('"""'), f"{path} does not open with a docstring"

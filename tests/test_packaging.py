@@ -25,8 +25,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from bot.sandbox.slack_api import DEFAULT_TOKEN, SlackStandIn, start
 from bot.storage.db import make_engine
+from sandbox.slack_api import DEFAULT_TOKEN, SlackStandIn, start
 from tests.conftest import POSTGRES_URL
 
 pytestmark = pytest.mark.packaging
@@ -237,6 +237,7 @@ def test_the_wheel_carries_every_revision_and_loads_outside_the_checkout(
     assert shipped - {"__init__.py"} == {p.name for p in REVISIONS.glob("*.py")} - {"__init__.py"}
     assert {"migrations/env.py", "migrations/script.py.mako"} <= set(names)
     assert not any(n.startswith(("tests/", "bot/__pycache__")) for n in names)
+    assert not any(n.startswith(("sandbox/", "bot/sandbox/")) for n in names)  # beside, not in
 
     where = subprocess.run(
         [
@@ -251,6 +252,43 @@ def test_the_wheel_carries_every_revision_and_loads_outside_the_checkout(
         check=True,
     ).stdout.split()
     assert [Path(p).parent.parent for p in where] == [installed.site_packages] * 2
+
+
+PRODUCTION_COMMANDS = ["serve", "worker", "db", "projects", "clusters", "outbox"]
+
+
+def test_the_installed_cli_lists_only_production_commands_and_needs_no_extra(
+    installed: Installed,
+) -> None:
+    """No demo, no local AWS: those start from the sandbox, which the wheel does not carry; and
+    nothing the bot needs at run time is an extra."""
+    result = bot(installed, "--help")
+    assert result.returncode == 0, result.stderr
+    listed = result.stdout.split("COMMAND\n", 2)[-1].split("options:")[0]
+    indent = {line: len(line) - len(line.lstrip()) for line in listed.splitlines()}
+    commands = [line.split()[0] for line, depth in indent.items() if depth == 4]
+    assert commands == PRODUCTION_COMMANDS
+    assert "demo" not in result.stdout and "sandbox" not in result.stdout
+
+    gone = subprocess.run(
+        [installed.python, "-c", "import sandbox"],
+        cwd=installed.workdir,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert gone.returncode == 1 and "No module named 'sandbox'" in gone.stderr
+
+    with zipfile.ZipFile(installed.wheel) as wheel:
+        [metadata] = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+        requires = [
+            line.split(":", 1)[1].strip()
+            for line in wheel.read(metadata).decode().splitlines()
+            if line.startswith("Requires-Dist:")
+        ]
+    runtime = [r for r in requires if "extra ==" not in r]
+    assert runtime and not any(r.lower().startswith(("moto", "awscli")) for r in runtime)
 
 
 def test_installed_db_upgrade_migrates_a_new_sqlite_file_and_serve_is_healthy(

@@ -25,10 +25,10 @@ from sqlalchemy import Engine
 
 from bot.config import ConfigError, Settings
 from bot.prefork import RUNTIME_ENV
-from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn
-from bot.sandbox.slack_client import SlackRequestClient, app_home_opened_payload
 from bot.server import serving_processes, usable_cores
 from bot.storage.db import make_sessionmaker
+from sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn
+from sandbox.slack_client import SlackRequestClient, app_home_opened_payload
 from tests.conftest import POSTGRES_URL
 from tests.slack import conftest as slack_fixtures
 from tests.slack.conftest import CHANNEL, OWNER, SECRET, World, seed

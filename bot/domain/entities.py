@@ -51,7 +51,9 @@ class EndpointService:
     private_dns_name: str | None = None
     failure_reason: str | None = None
     allowed_accounts: tuple[str, ...] = ()  # AWS accounts the worker has allowed to connect
-    dns_state: str | None = None  # see bot.domain.dns.DnsState; None: no name, or not read yet
+    dns_state: str | None = (
+        None  # see bot.domain.dns_verification.DnsState; None: no name, or not read yet
+    )
     dns_verify_requested_at: datetime | None = None  # an owner pressed Verify now
 
     def allows(self, account_id: str | None) -> bool:

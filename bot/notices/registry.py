@@ -7,9 +7,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.notices.base import Notice
-from bot.notices.dns import DnsVerification
+from bot.notices.connection_requests import ConnectionRequestNotice
+from bot.notices.dns_verification import DnsVerification
 from bot.notices.endpoint import EndpointUpdate
-from bot.notices.requests import ConnectionRequestNotice
 
 KINDS: dict[str, type[Notice]] = {
     model.KIND: model for model in (EndpointUpdate, ConnectionRequestNotice, DnsVerification)

@@ -34,8 +34,14 @@ from bot.aws.privatelink import ConnectionInfo, PrivateLinkGateway, ServiceInfo
 from bot.clock import Clock
 from bot.domain.states import EndpointStatus, ServiceStatus
 from bot.observability import RECONCILE_REGION_FAILURES, TRANSITIONS
+from bot.reconcile import (
+    connection_requests,
+    dns_verification,
+    endpoint_services,
+    modals,
+    principals,
+)
 from bot.reconcile import connections as plan
-from bot.reconcile import dns, modals, principals, requests, services
 from bot.reconcile.modals import ShowModal
 from bot.reconcile.report import BrokenRegions, PassReport, log_failures
 from bot.reconcile.save import LostClaim, ModalTarget, save
@@ -181,11 +187,11 @@ class Pass:
             for u in live
         }
         found = (
-            requests.recorded(sessions=self.sessions, units=active, plans=plans)
+            connection_requests.recorded(sessions=self.sessions, units=active, plans=plans)
             if connections is not None
             else []
         )
-        to_decide = requests.plan_requests(
+        to_decide = connection_requests.plan_requests(
             units=active, plans=plans, connections=connections, held=held, found=found
         )
         for unit in live:
@@ -193,14 +199,14 @@ class Pass:
             if not self._leased(unit):
                 continue
             self._mutate(gateway, unit, outcome, plans[unit.service.id])
-            requests.mutate(
+            connection_requests.mutate(
                 gateway=gateway,
                 unit=unit,
                 planned=to_decide.get(unit.service.id),
                 outcome=outcome,
                 report=self.report,
             )
-            dns.step(
+            dns_verification.step(
                 gateway=gateway,
                 unit=unit,
                 info=infos.get(unit.service.aws_service_id or ""),
@@ -220,7 +226,7 @@ class Pass:
         """The unit's AWS mutations, in order: a failed service discarded, accounts allowed,
         connections accepted and rejected, accounts no longer needed disallowed."""
         report = self.report
-        services.discard_failed(gateway=gateway, unit=unit, outcome=outcome, report=report)
+        endpoint_services.discard_failed(gateway=gateway, unit=unit, outcome=outcome, report=report)
         service_id = unit.service.aws_service_id
         active = effective_status(unit=unit, outcome=outcome) is ServiceStatus.ACTIVE
         granted = set(unit.allowed_accounts)
@@ -269,14 +275,14 @@ class Pass:
     def _drop(self, gateway: PrivateLinkGateway, unit: Unit) -> None:
         if not self._leased(unit):
             return
-        outcome = services.drop(gateway=gateway, unit=unit, report=self.report)
+        outcome = endpoint_services.drop(gateway=gateway, unit=unit, report=self.report)
         if outcome is not None:
             self._save(unit, outcome, "dropped")
 
     def _create(self, gateway: PrivateLinkGateway, unit: Unit) -> Unit:
         if not self._leased(unit):
             return unit
-        outcome = services.create(gateway=gateway, unit=unit, report=self.report)
+        outcome = endpoint_services.create(gateway=gateway, unit=unit, report=self.report)
         if outcome is None:
             return unit
         return self._save(unit, outcome, "created") or unit
@@ -285,7 +291,7 @@ class Pass:
         self, gateway: PrivateLinkGateway, units: Sequence[Unit], fresh: set[int]
     ) -> tuple[dict[int, UnitOutcome], dict[str, ServiceInfo]]:
         """What AWS says of the `creating` services (not those just created) and of the private
-        DNS names the pass watches (`dns.watched`): one read; the answers by AWS id."""
+        DNS names the pass watches (`dns_verification.watched`): one read; the answers by AWS id."""
         outcomes = {u.service.id: UnitOutcome() for u in units}
         creating = [
             u
@@ -294,17 +300,19 @@ class Pass:
             and u.service.aws_service_id
             and u.service.id not in fresh
         ]
-        read = {u.service.id: u for u in creating + dns.watched(units=units, fresh=fresh)}
+        read = {
+            u.service.id: u for u in creating + dns_verification.watched(units=units, fresh=fresh)
+        }
         if not read:
             return outcomes, {}
-        infos = services.read_services(
+        infos = endpoint_services.read_services(
             gateway=gateway, units=list(read.values()), report=self.report
         )
         if infos is None:
             return outcomes, {}
         for unit in creating:
             info = infos.get(unit.service.aws_service_id or "")
-            outcomes[unit.service.id] = services.service_outcome(unit=unit, info=info)
+            outcomes[unit.service.id] = endpoint_services.service_outcome(unit=unit, info=info)
         return outcomes, infos
 
     def _connections(

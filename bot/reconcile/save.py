@@ -1,9 +1,9 @@
 """The one save of a unit's outcome, in one transaction under the service's row lock: each
 concern's part (the service, its principals, its private DNS name), each endpoint's transition
 (through `changes.apply`: audit event and outbox row), suggestions, unknown connection
-requests (`bot.services.requests`), and a dropped cluster's removal. Each endpoint change is
-made only if the row is still as the worker saw it, so a rerun or a concurrent edit never
-doubles one."""
+requests (`bot.services.connection_requests`), and a dropped cluster's removal. Each
+endpoint change is made only if the row is still as the worker saw it, so a rerun or a concurrent
+edit never doubles one."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from bot.domain.states import EndpointStatus, ServiceStatus
 from bot.domain.transitions import EndpointEvent, ServiceEvent
-from bot.reconcile import dns, principals, services
+from bot.reconcile import dns_verification, endpoint_services, principals
 from bot.reconcile.report import Transition
 from bot.reconcile.units import EndpointOutcome, Unit, UnitOutcome, UnknownConnection, unit_of
-from bot.services import changes, requests, wizard
+from bot.services import changes, connection_requests, wizard
 from bot.services.wizard import WizardState
 from bot.storage import cluster_queries, endpoint_queries, event_log, orm, service_queries
 
@@ -61,26 +61,34 @@ def save(*, session: Session, worker_id: str, unit: Unit, outcome: UnitOutcome) 
     rows = list(endpoint_queries.list_by_clusters(session=session, cluster_ids=[cluster.id]))
     saved = Saved(unit=None)
     if outcome.drop:
-        where = requests.Where(unit.project, cluster.to_domain(), service.aws_service_id or "")
-        requests.close_all(session=session, where=where, service_id=service.id, reason=DROPPED)
+        where = connection_requests.Where(
+            unit.project, cluster.to_domain(), service.aws_service_id or ""
+        )
+        connection_requests.close_all(
+            session=session, where=where, service_id=service.id, reason=DROPPED
+        )
         _drop(session, cluster, service, rows, saved)
         return saved
     granted = principals.save(service=service, outcome=outcome)  # open wizards may go on
-    became_active = services.save(
+    became_active = endpoint_services.save(
         session=session,
         cluster=cluster,
         service=service,
         outcome=outcome,
         transitions=saved.transitions,
     )
-    dns_moved = outcome.dns is not None and dns.save(
+    dns_moved = outcome.dns is not None and dns_verification.save(
         session=session, unit=unit, service=service, cluster=cluster, outcome=outcome.dns
     )
     changed = _save_endpoints(session, rows, outcome.endpoints, saved)
-    where = requests.Where(unit.project, cluster.to_domain(), service.aws_service_id or "")
+    where = connection_requests.Where(
+        unit.project, cluster.to_domain(), service.aws_service_id or ""
+    )
     for request in outcome.unknown:
         _announce(session, where, service, request, saved)
-    saved.stale += requests.settle(session=session, where=where, outcomes=outcome.requests)
+    saved.stale += connection_requests.settle(
+        session=session, where=where, outcomes=outcome.requests
+    )
     rows = [row for row in rows if row.status is not EndpointStatus.DELETED]
     session.flush()
     saved.unit = unit_of(service=service, cluster=cluster, project=unit.project, endpoints=rows)
@@ -153,12 +161,12 @@ def _move_endpoint(
 
 def _announce(
     session: Session,
-    where: requests.Where,
+    where: connection_requests.Where,
     service: orm.EndpointService,
     request: UnknownConnection,
     saved: Saved,
 ) -> None:
-    if requests.announce(
+    if connection_requests.announce(
         session=session,
         where=where,
         service_id=service.id,
@@ -184,10 +192,10 @@ def _drop(
         outcome = EndpointOutcome(row.id, row.status, row.vpce_id, EndpointEvent.REMOVED)
         _move_endpoint(session, row, outcome, saved)
     if service.status is not ServiceStatus.DELETING:
-        services.move(
+        endpoint_services.move(
             session, cluster, service, ServiceEvent.CLUSTER_DROPPED, None, saved.transitions
         )
-    services.move(session, cluster, service, ServiceEvent.REMOVED, None, saved.transitions)
+    endpoint_services.move(session, cluster, service, ServiceEvent.REMOVED, None, saved.transitions)
     session.delete(service)
     session.flush()
     event_log.record_event(

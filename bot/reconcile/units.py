@@ -11,10 +11,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.domain import entities
-from bot.domain.dns import DnsOutcome
+from bot.domain.dns_verification import DnsOutcome
 from bot.domain.states import ClusterStatus, EndpointStatus, ServiceStatus, Stage
 from bot.domain.transitions import EndpointEvent, ServiceEvent
-from bot.services.requests import RequestOutcome
+from bot.services.connection_requests import RequestOutcome
 from bot.storage import cluster_queries, endpoint_queries, orm, project_queries, service_queries
 
 
@@ -97,7 +97,7 @@ class UnitOutcome:
     endpoints: list[EndpointOutcome] = field(default_factory=list)
     unknown: list[UnknownConnection] = field(default_factory=list)
     requests: list[RequestOutcome] = field(default_factory=list)
-    dns: DnsOutcome | None = None  # see bot.reconcile.dns
+    dns: DnsOutcome | None = None  # see bot.reconcile.dns_verification
     drop: bool = False
 
     @property

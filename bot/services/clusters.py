@@ -22,7 +22,7 @@ from bot.domain.validation import (
     parse_port,
     parse_region,
 )
-from bot.services import changes, services
+from bot.services import changes, endpoint_services
 from bot.storage import (
     cluster_queries,
     endpoint_queries,
@@ -247,7 +247,7 @@ def drop(
         to_status=cluster.status,
     )
     if service is not None and service.status is not ServiceStatus.DELETING:
-        services.apply(
+        endpoint_services.apply(
             session=session,
             cluster=cluster,
             service=service,

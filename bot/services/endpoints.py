@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain import billing, entities, rules
 from bot.domain.connection import ConnectionString, connection_strings
-from bot.domain.dns import is_verified
+from bot.domain.dns_verification import is_verified
 from bot.domain.errors import NotFound
 from bot.domain.states import Action
 from bot.storage import cluster_queries, endpoint_queries, orm

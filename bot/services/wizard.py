@@ -24,7 +24,7 @@ from bot.domain.validation import (
     parse_vpc_id,
     parse_vpce_id,
 )
-from bot.services import changes, services
+from bot.services import changes, endpoint_services
 from bot.storage import cluster_queries, endpoint_queries, orm, service_queries
 from bot.storage.project_cache import ProjectLike
 
@@ -117,7 +117,7 @@ def submit_region(
         return state_of(session=session, endpoint=existing)
     cluster = _cluster(session, domain_project, cluster_id)
     rules.check_region(cluster.to_domain(), parse_region(region))
-    services.ensure(session=session, cluster=cluster, actor=user_id)
+    endpoint_services.ensure(session=session, cluster=cluster, actor=user_id)
     endpoint = orm.PrivateEndpoint(
         project_id=project.id,
         cluster_id=cluster.id,
@@ -185,7 +185,7 @@ def submit_interface(
         same = (endpoint.account_id, endpoint.vpc_id, tuple(endpoint.subnet_ids)) == values
         same = same and tuple(endpoint.security_group_ids or ()) == groups
         return stale(session=session, endpoint=endpoint, applied=same)
-    services.ensure(session=session, cluster=endpoint.cluster, actor=user_id)
+    endpoint_services.ensure(session=session, cluster=endpoint.cluster, actor=user_id)
     endpoint.account_id, endpoint.vpc_id = values[0], values[1]
     endpoint.subnet_ids = list(values[2])
     endpoint.security_group_ids = list(groups)

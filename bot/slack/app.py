@@ -12,7 +12,14 @@ from bot.slack import oauth
 from bot.slack.client import MeteredWebClient
 from bot.slack.deps import Deps
 from bot.slack.gate import origin_of, shape_error
-from bot.slack.listeners import commands, dns, home, membership, requests, wizard
+from bot.slack.listeners import (
+    commands,
+    connection_requests,
+    dns_verification,
+    home,
+    membership,
+    wizard,
+)
 from bot.slack.listeners import installs as uninstalls
 from bot.slack.oauth import InstallationStore
 
@@ -35,7 +42,7 @@ def build_app(
     )
     origins = (origin_of(deps.settings.SLACK_API_URL),)
     app.middleware(lambda body, next: well_shaped(body, next, origins))
-    for module in (commands, wizard, home, dns, requests, membership):
+    for module in (commands, wizard, home, dns_verification, connection_requests, membership):
         module.register(app, deps)
     if installs is not None:
         uninstalls.register(app, deps, installs)

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from bot.notices.base import Notice
-from bot.notices.dns import DnsVerification
+from bot.notices.connection_requests import ConnectionRequestNotice
+from bot.notices.dns_verification import DnsVerification
 from bot.notices.endpoint import EndpointUpdate
-from bot.notices.requests import ConnectionRequestNotice
 from bot.slack.views.alerts import Message, parent_message, thread_reply
-from bot.slack.views.dns import dns_message, dns_reply
-from bot.slack.views.requests import request_message, request_reply
+from bot.slack.views.connection_requests import request_message, request_reply
+from bot.slack.views.dns_verification import dns_message, dns_reply
 
 N = TypeVar("N", bound=Notice)
 

@@ -202,7 +202,8 @@ class EndpointService(Timestamped, Base):
     """The lease's end while claimed; once released, when it was last reconciled."""
     dns_state: Mapped[str | None] = mapped_column(String(32))
     """AWS's private DNS name state (pendingVerification, verified or failed), or the bot's own
-    `verifying` between starting AWS's check and reading its outcome (`bot.domain.dns`)."""
+    `verifying` between starting AWS's check and reading its outcome
+    (`bot.domain.dns_verification`)."""
     dns_txt_name: Mapped[str | None] = mapped_column(String(255))
     dns_txt_value: Mapped[str | None] = mapped_column(String(255))
     dns_failure_reason: Mapped[str | None] = mapped_column(Text)

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from bot.aws.errors import aws_error, explain
 from bot.aws.privatelink import PrivateLinkGateway, gateway_for_region
 from bot.domain.errors import AwsError
-from bot.sandbox.aws import (
+from sandbox.aws import (
     ConsumerNetwork,
     ProviderNetwork,
     call_count,

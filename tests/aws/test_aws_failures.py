@@ -17,7 +17,7 @@ from bot.aws.errors import RegionUnreachable
 from bot.aws.privatelink import RETRY_CONFIG, PrivateLinkGateway, gateway_for_region
 from bot.domain.errors import AwsError
 from bot.observability import watch_aws_client
-from bot.sandbox.aws import inject_fault, provider_credentials
+from sandbox.aws import inject_fault, provider_credentials
 from tests.aws_fixtures import NO_RETRIES, REGION, metric, unused_loopback_url
 
 READ = "DescribeVpcEndpointConnections"

@@ -8,7 +8,7 @@ import pytest
 
 from bot.aws.privatelink import PrivateLinkGateway, ServiceInfo
 from bot.domain.errors import AwsError
-from bot.sandbox.aws import (
+from sandbox.aws import (
     ConsumerNetwork,
     ProviderNetwork,
     call_count,

@@ -15,9 +15,9 @@ from bot.aws.privatelink import (
 )
 from bot.domain.errors import AwsError
 from bot.domain.validation import parse_service_name
-from bot.sandbox.aws import PROVIDER_ACCOUNT_ID, ProviderNetwork, configure, fail_dns_verification
-from bot.sandbox.aws.settings import LOCK
-from bot.services.services import client_token
+from bot.services.endpoint_services import client_token
+from sandbox.aws import PROVIDER_ACCOUNT_ID, ProviderNetwork, configure, fail_dns_verification
+from sandbox.aws.settings import LOCK
 from tests.aws_fixtures import CONSUMER_ACCOUNT, REGION, InspectingGateway
 
 if TYPE_CHECKING:

@@ -9,9 +9,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.aws.privatelink import gateway_for_region
 from bot.observability import AWS_CALLS, SLACK_ERRORS, render, watch_aws_client
-from bot.sandbox.aws import provider_credentials
-from bot.sandbox.slack_api import DEFAULT_TOKEN, SlackStandIn, start
 from bot.slack.client import MeteredWebClient
+from sandbox.aws import provider_credentials
+from sandbox.slack_api import DEFAULT_TOKEN, SlackStandIn, start
 
 
 def value(counter: object, **labels: str) -> float:

@@ -10,7 +10,7 @@ import pytest
 
 from bot.aws.privatelink import PrivateLinkGateway, ServiceInfo
 from bot.domain.commands import create_endpoint_argv, modify_endpoint_argv
-from bot.sandbox.aws import ConsumerNetwork, Credentials, ProviderNetwork
+from sandbox.aws import ConsumerNetwork, Credentials, ProviderNetwork
 from tests.aws_fixtures import CONSUMER_ACCOUNT, REGION, error_from_cli_output, run_aws_cli
 
 if TYPE_CHECKING:

@@ -21,11 +21,11 @@ from bot.domain.states import (
     Stage,
     Tier,
 )
-from bot.sandbox.aws import ConsumerNetwork, Credentials, ProviderNetwork
-from bot.sandbox.demo_support import scripts_in
 from bot.services.wizard import WizardState
 from bot.slack.views.alerts import cleanup_blocks
 from bot.slack.views.wizard import wizard_view
+from sandbox.aws import ConsumerNetwork, Credentials, ProviderNetwork
+from sandbox.demo_support import scripts_in
 from tests.aws_fixtures import AWS_CLI, CONSUMER_ACCOUNT, REGION
 
 if TYPE_CHECKING:

@@ -27,8 +27,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.domain.connection import Client
 from bot.domain.states import Cloud, ClusterStatus, EndpointStatus, ServiceStatus, Stage, Tier
 from bot.domain.transitions import EndpointEvent
-from bot.sandbox.slack_api import DEFAULT_TOKEN
-from bot.sandbox.slack_client import (
+from bot.services import changes, clusters, endpoint_services, endpoints, projects, wizard
+from bot.slack.ids import COMMAND, ActionId, BlockId
+from bot.slack.views import messages
+from bot.slack.views.wizard import wizard_view
+from bot.storage import cluster_queries, endpoint_queries, event_log, orm, project_queries
+from bot.storage.db import transaction
+from sandbox.slack_api import DEFAULT_TOKEN
+from sandbox.slack_client import (
     app_home_opened_payload,
     block_actions_payload,
     element_action,
@@ -38,12 +44,6 @@ from bot.sandbox.slack_client import (
     state_values,
     view_submission_payload,
 )
-from bot.services import changes, clusters, endpoints, projects, services, wizard
-from bot.slack.ids import COMMAND, ActionId, BlockId
-from bot.slack.views import messages
-from bot.slack.views.wizard import wizard_view
-from bot.storage import cluster_queries, endpoint_queries, event_log, orm, project_queries
-from bot.storage.db import transaction
 from tests.slack.conftest import CHANNEL, NLB, OWNER, SECRET, seed
 from tests.storage.queries import get_project
 
@@ -101,7 +101,7 @@ class Workload:
 
 
 def _activate(session: Session, cluster: orm.Cluster) -> None:
-    service = services.ensure(session=session, cluster=cluster, actor=OWNER)
+    service = endpoint_services.ensure(session=session, cluster=cluster, actor=OWNER)
     service.status = ServiceStatus.ACTIVE
     service.aws_service_id = f"vpce-svc-{cluster.id:017x}"
     service.service_name = f"com.amazonaws.vpce.{cluster.region}.{service.aws_service_id}"

@@ -204,7 +204,7 @@ def local_aws_process(log_dir: Path) -> Iterator[LocalAwsProcess]:
 
 def _seed(url: str, services: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     from bot.aws.privatelink import CLUSTER_NAME_TAG, CLUSTER_TAG, PrivateLinkGateway
-    from bot.sandbox.aws import provider_credentials, seed_connections, seed_provider_network
+    from sandbox.aws import provider_credentials, seed_connections, seed_provider_network
 
     provider = provider_credentials()
     made = []
@@ -271,8 +271,8 @@ def _answer(out: IO[str], answer: Mapping[str, Any]) -> None:
 
 def main() -> None:
     """Serve the local AWS and answer commands on stdin until `quit` or end of input."""
-    from bot.sandbox.aws import reset_backends, start_in_background
-    from bot.sandbox.aws.settings import LOCK, SETTINGS
+    from sandbox.aws import reset_backends, start_in_background
+    from sandbox.aws.settings import LOCK, SETTINGS
 
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing but answers on the protocol's channel

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox.slack_api import StandInRemote
+from sandbox.slack_api import StandInRemote
 from tests.benchmarks._procs import Proc, free_port, serving
 
 
@@ -31,13 +31,13 @@ class StandIn:
 
 @pytest.fixture
 def standin_process(tmp_path: Path) -> Iterator[StandIn]:
-    """`python -m bot.sandbox.slack` on a free port, trigger ids that never expire."""
+    """`python -m sandbox.slack` on a free port, trigger ids that never expire."""
     port = free_port()
     root = f"http://127.0.0.1:{port}/"
     args = ["--port", str(port), "--trigger-ttl", "0"]
     with serving(
         "slack-standin",
-        "bot.sandbox.slack",
+        "sandbox.slack",
         args,
         ready_url=f"{root}_standin/calls?method=auth.test",
         env={},

@@ -38,9 +38,9 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from bot.sandbox.slack_api import DEFAULT_TOKEN
-from bot.sandbox.slack_client import SlackRequestClient, new_trigger_id
 from bot.storage.db import make_engine, make_sessionmaker
+from sandbox.slack_api import DEFAULT_TOKEN
+from sandbox.slack_client import SlackRequestClient, new_trigger_id
 from tests.benchmarks._db import scratch_database
 from tests.benchmarks._load import (
     SECRET,
@@ -198,9 +198,7 @@ def subject(name: str, code: Path, backend: str, folder: Path) -> Iterator[Subje
     standin_args = ["--port", str(port), "--trigger-ttl", "0"]
     ready = f"{root}_standin/calls?method=auth.test"
     with (
-        serving(
-            "standin", "bot.sandbox.slack", standin_args, ready_url=ready, env={}, log_dir=folder
-        ),
+        serving("standin", "sandbox.slack", standin_args, ready_url=ready, env={}, log_dir=folder),
         scratch_database(backend, folder) as database_url,
     ):
         engine = make_engine(database_url)

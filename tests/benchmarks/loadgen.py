@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.sandbox.slack_client import USER_AGENT, sign
-from bot.sandbox.slack_client import new_trigger_id as _new_trigger_id
+from sandbox.slack_client import USER_AGENT, sign
+from sandbox.slack_client import new_trigger_id as _new_trigger_id
 
 TRIGGER = b"__TRIGGER__"
 VIEW_ID = b"__VIEWID__"

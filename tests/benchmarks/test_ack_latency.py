@@ -33,12 +33,12 @@ from typing import Any
 
 import pytest
 
-from bot.sandbox.slack_api import DEFAULT_TOKEN
-from bot.sandbox.slack_client import SlackRequestClient, new_trigger_id
 from bot.server import usable_cores
 from bot.slack.ids import CallbackId
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.web import SLACK_PATH
+from sandbox.slack_api import DEFAULT_TOKEN
+from sandbox.slack_client import SlackRequestClient, new_trigger_id
 from tests.benchmarks._db import BACKENDS, scratch_database
 from tests.benchmarks._load import (
     SECRET,

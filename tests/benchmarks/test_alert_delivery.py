@@ -35,11 +35,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.states import Cloud, ClusterStatus, EndpointStatus, Stage, Tier
 from bot.domain.transitions import EndpointEvent
-from bot.sandbox.slack_api import DEFAULT_TOKEN, Call, SlackStandIn, start
 from bot.services import changes
 from bot.storage import cluster_queries, event_log, orm, project_queries
 from bot.storage.db import make_engine, make_sessionmaker, transaction
 from bot.worker.outbox import DEFAULT_POLICY, run_forever
+from sandbox.slack_api import DEFAULT_TOKEN, Call, SlackStandIn, start
 from tests.benchmarks._db import scratch_database
 from tests.benchmarks._report import percentile, table, write_results
 

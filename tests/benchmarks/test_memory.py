@@ -29,8 +29,8 @@ from typing import Any
 
 import pytest
 
-from bot.sandbox.slack.workspace import DEFAULT_TOKEN
 from bot.storage.db import make_engine, make_sessionmaker
+from sandbox.slack.workspace import DEFAULT_TOKEN
 from tests.benchmarks import _reconcile_seed as world
 from tests.benchmarks._db import scratch_database
 from tests.benchmarks._memory_watch import PASSES_METRIC, RssTimeline, metrics, proc_status_kib
@@ -97,7 +97,7 @@ def test_serve_peak_rss_while_tracking_endpoints(tmp_path: Path) -> None:
         scratch_database("sqlite", tmp_path) as database_url,
         serving(
             "slack-standin",
-            "bot.sandbox.slack",
+            "sandbox.slack",
             ["--port", str(slack_port), "--trigger-ttl", "0"],
             ready_url=f"{slack_root}_standin/calls?method=auth.test",
             env={},

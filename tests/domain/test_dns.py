@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from bot.domain.dns import (
+from bot.domain.dns_verification import (
     DnsChange,
     DnsState,
     DnsStep,

@@ -7,8 +7,7 @@ import itertools
 
 import pytest
 
-from bot.domain.errors import Conflict, IllegalTransition
-from bot.domain.requests import (
+from bot.domain.connection_requests import (
     OPEN_STATUSES,
     REQUEST_TRANSITIONS,
     RequestEvent,
@@ -16,6 +15,7 @@ from bot.domain.requests import (
     decide,
     request_transition,
 )
+from bot.domain.errors import Conflict, IllegalTransition
 
 R, E = RequestStatus, RequestEvent
 VPCE = "vpce-0a1b2c3d4e5f67890"

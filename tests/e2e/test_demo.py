@@ -1,4 +1,4 @@
-"""`make demo`'s flow, as a test: `python -m bot demo` ends well and says so."""
+"""`make demo`'s flow, as a test: `python -m sandbox demo` ends well and says so."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_demo_walks_to_an_active_endpoint_and_back(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "demo"],
+        [sys.executable, "-m", "sandbox", "demo"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

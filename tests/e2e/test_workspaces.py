@@ -20,30 +20,30 @@ from sqlalchemy import Engine, select
 
 from bot.config import Settings
 from bot.domain.states import EndpointStatus
-from bot.sandbox import demo
-from bot.sandbox.aws import (
-    credentials_for_account,
-    provider_credentials,
-    seed_consumer_network,
-    seed_provider_network,
-)
-from bot.sandbox.demo_env import CONSUMER_ACCOUNT
-from bot.sandbox.demo_env import World as Walk
-from bot.sandbox.demo_support import Transcript, text_of, wait_until
-from bot.sandbox.person import Person
-from bot.sandbox.slack.workspace import TEAM_ID
-from bot.sandbox.slack_api import RunningStandIn, SlackStandIn, start
-from bot.sandbox.slack_client import (
-    SlackRequestClient,
-    app_home_opened_payload,
-    app_uninstalled_payload,
-    member_joined_channel_payload,
-)
 from bot.server import assemble, http_in_background
 from bot.services import clusters, projects
 from bot.storage import orm, outbox_queries, project_queries
 from bot.storage.db import make_sessionmaker, transaction
 from bot.worker.runner import start_worker
+from sandbox import demo
+from sandbox.aws import (
+    credentials_for_account,
+    provider_credentials,
+    seed_consumer_network,
+    seed_provider_network,
+)
+from sandbox.demo_env import CONSUMER_ACCOUNT
+from sandbox.demo_env import World as Walk
+from sandbox.demo_support import Transcript, text_of, wait_until
+from sandbox.person import Person
+from sandbox.slack.workspace import TEAM_ID
+from sandbox.slack_api import RunningStandIn, SlackStandIn, start
+from sandbox.slack_client import (
+    SlackRequestClient,
+    app_home_opened_payload,
+    app_uninstalled_payload,
+    member_joined_channel_payload,
+)
 from tests.oauth_helpers import install, oauth_settings
 from tests.slack.conftest import SECRET
 from tests.slack.test_serve import free_port

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
-from bot.sandbox.aws import (
+from sandbox.aws import (
     PROVIDER_ACCOUNT_ID,
     ConsumerNetwork,
     ProviderNetwork,

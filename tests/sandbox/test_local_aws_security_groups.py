@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
-from bot.sandbox.aws import ConsumerNetwork, ProviderNetwork
+from sandbox.aws import ConsumerNetwork, ProviderNetwork
 from tests.aws_fixtures import CONSUMER_ACCOUNT
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ import boto3
 from moto import mock_aws
 from moto.ec2.responses import EC2Response
 
-from bot.sandbox.aws import (
+from sandbox.aws import (
     ProviderNetwork,
     install,
     installed,
@@ -91,7 +91,7 @@ def test_runs_in_process_under_mock_aws() -> None:
 
 def test_serve_blocks_until_sigterm(repo_root: Path) -> None:
     script = (
-        "from bot.sandbox.aws import serve; "
+        "from sandbox.aws import serve; "
         "serve(host='127.0.0.1', port=0, service_delay=0.0, dns_verified=True)"
     )
     process = subprocess.Popen(

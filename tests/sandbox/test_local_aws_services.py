@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
-from bot.sandbox.aws import ProviderNetwork, configure, fail_dns_verification
+from sandbox.aws import ProviderNetwork, configure, fail_dns_verification
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client

@@ -17,8 +17,8 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from werkzeug.serving import make_server
 
-from bot.sandbox.slack_api import DEFAULT_TOKEN, TEAM_ID, RunningStandIn, SlackStandIn, start
-from bot.sandbox.slack_client import (
+from sandbox.slack_api import DEFAULT_TOKEN, TEAM_ID, RunningStandIn, SlackStandIn, start
+from sandbox.slack_client import (
     Delivery,
     SlackRequestClient,
     app_home_opened_payload,

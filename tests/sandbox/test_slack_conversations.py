@@ -13,7 +13,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, StandInRemote, start
+from sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, StandInRemote, start
 
 CHANNEL = "C0HISTORY"
 

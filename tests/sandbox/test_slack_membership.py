@@ -11,7 +11,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.sandbox.slack_api import (
+from sandbox.slack_api import (
     BOT_USER_ID,
     DEFAULT_TOKEN,
     RunningStandIn,
@@ -19,7 +19,7 @@ from bot.sandbox.slack_api import (
     StandInRemote,
     start,
 )
-from bot.sandbox.slack_client import member_joined_channel_payload
+from sandbox.slack_client import member_joined_channel_payload
 
 CHANNEL = "C0NOBOT01"
 USER = "U0OWNER01"

@@ -21,7 +21,7 @@ from slack_sdk.oauth import AuthorizeUrlGenerator
 from slack_sdk.oauth.installation_store import FileInstallationStore
 from slack_sdk.oauth.state_store import FileOAuthStateStore
 
-from bot.sandbox.slack_api import (
+from sandbox.slack_api import (
     APP_ID,
     CODE_TTL_SECONDS,
     INSTALLER_USER_ID,

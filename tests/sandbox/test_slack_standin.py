@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.sandbox.slack_api import (
+from sandbox.slack_api import (
     BOT_ID,
     BOT_USER_ID,
     DEFAULT_TOKEN,

@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from werkzeug.serving import make_server
 
-from bot.sandbox.slack_api import (
+from sandbox.slack_api import (
     BOT_USER_ID,
     DEFAULT_TOKEN,
     TEAM_ID,
@@ -30,7 +30,7 @@ from bot.sandbox.slack_api import (
     TeamIdentity,
     start,
 )
-from bot.sandbox.slack_client import (
+from sandbox.slack_client import (
     SlackRequestClient,
     app_uninstalled_payload,
     block_actions_payload,

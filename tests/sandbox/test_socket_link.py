@@ -9,8 +9,8 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.sandbox.slack.socket_link import PING, TEXT, accept_key, frame, read_frame
-from bot.sandbox.slack_api import DEFAULT_TOKEN, SlackStandIn, start
+from sandbox.slack.socket_link import PING, TEXT, accept_key, frame, read_frame
+from sandbox.slack_api import DEFAULT_TOKEN, SlackStandIn, start
 
 
 def test_handshake_answer_is_rfc_6455s_example() -> None:

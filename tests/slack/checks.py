@@ -1,6 +1,6 @@
 """Assertions that what the bot builds passes the Slack stand-in's Block Kit checker.
 
-The checker is `bot.sandbox.slack.blockkit`, the one the stand-in runs on every message and
+The checker is `sandbox.slack.blockkit`, the one the stand-in runs on every message and
 view it is sent; these helpers raise instead of returning Slack's error list, and hold what
 the bot builds to two rules of its own: every message carries a text fallback, and no view
 is empty (slack_sdk's `View` refuses one; Slack and the stand-in take it).
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox.slack.blockkit import MESSAGE_BLOCKS_MAX, blocks_errors, view_errors
-from bot.sandbox.slack.chat import TEXT_MAX
+from sandbox.slack.blockkit import MESSAGE_BLOCKS_MAX, blocks_errors, view_errors
+from sandbox.slack.chat import TEXT_MAX
 
 
 class InvalidBlocks(ValueError):

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.domain.states import Cloud, ClusterStatus, Tier
-from bot.sandbox.person import Person
-from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
-from bot.sandbox.slack_client import SlackRequestClient
 from bot.server import assemble, http_in_background
 from bot.services import clusters, projects
 from bot.storage.db import make_sessionmaker, transaction
+from sandbox.person import Person
+from sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
+from sandbox.slack_client import SlackRequestClient
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0PAYMENTS"

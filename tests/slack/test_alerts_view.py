@@ -12,10 +12,10 @@ from slack_sdk.models.blocks import Block
 from bot.domain.connection import Client, connection_strings
 from bot.domain.states import EndpointStatus, Stage
 from bot.notices.endpoint import EndpointSnapshot
-from bot.sandbox.slack.blockkit import MESSAGE_BLOCKS_MAX, blocks_errors
 from bot.slack.ids import ActionId, BlockId
 from bot.slack.metadata import EndpointRef
 from bot.slack.views.alerts import escape_keeping_mentions, parent_message, thread_reply
+from sandbox.slack.blockkit import MESSAGE_BLOCKS_MAX, blocks_errors
 
 HOST = "orders.us-west-2.privatelink.example.com"
 

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.domain.states import EndpointStatus, Stage
-from bot.sandbox.slack_client import Delivery
 from bot.services import projects
 from bot.storage import cluster_queries, orm, project_queries
 from bot.storage.db import transaction
+from sandbox.slack_client import Delivery
 from tests.slack.conftest import CHANNEL, MEMBER, OWNER, World
 
 
@@ -77,7 +77,7 @@ def test_bad_arguments_say_why(world: World, text: str, message: str) -> None:
 
 
 def test_a_retried_command_opens_one_wizard_and_says_nothing_more(world: World) -> None:
-    from bot.sandbox.slack_client import slash_command_body
+    from sandbox.slack_client import slash_command_body
 
     owner = world.person()
     body = slash_command_body(

@@ -8,17 +8,17 @@ from typing import Any
 
 import pytest
 
-from bot.domain.dns import DnsChange, DnsState
+from bot.domain.dns_verification import DnsChange, DnsState
 from bot.domain.entities import Cluster, EndpointService, PrivateEndpoint, Project
 from bot.domain.states import Cloud, ClusterStatus, EndpointStatus, ServiceStatus, Stage, Tier
-from bot.notices.dns import DNS_VERIFICATION, DnsSnapshot, DnsVerification
+from bot.notices.dns_verification import DNS_VERIFICATION, DnsSnapshot, DnsVerification
 from bot.notices.registry import KINDS, read_notice
 from bot.services.wizard import WizardState
 from bot.slack import renderers
 from bot.slack.ids import ActionId
 from bot.slack.metadata import ServiceRef
 from bot.slack.views.alerts import thread_reply
-from bot.slack.views.dns import dns_reply
+from bot.slack.views.dns_verification import dns_reply
 from bot.slack.views.wizard import wizard_view
 from tests.slack.checks import check_message, check_view
 

@@ -8,9 +8,9 @@ from sqlalchemy import delete, select
 
 from bot.domain.states import EndpointStatus, Stage
 from bot.domain.transitions import EndpointEvent
-from bot.sandbox.slack_client import Delivery, state_values, view_submission_payload
 from bot.services import changes, clusters
 from bot.storage import orm
+from sandbox.slack_client import Delivery, state_values, view_submission_payload
 from tests.slack.conftest import MEMBER, World
 from tests.slack.test_surfaces import endpoint_at
 from tests.slack.test_wizard import (

@@ -10,10 +10,10 @@ import urllib.request
 
 from slack_sdk import WebClient
 
-from bot.sandbox.slack_api import DEFAULT_TOKEN, Call
-from bot.sandbox.slack_client import member_joined_channel_payload
 from bot.storage.orm import Outbox
 from bot.worker.outbox import SendPolicy, send_due
+from sandbox.slack_api import DEFAULT_TOKEN, Call
+from sandbox.slack_client import member_joined_channel_payload
 from tests.slack.conftest import CHANNEL, MEMBER, OWNER, World
 from tests.worker.test_outbox import TO_ACTIVE, drain, move, new_endpoint, outbox_ids, rows
 

@@ -15,7 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot.sandbox.slack.payloads import (
+from bot.slack.gate import MAX_BODY
+from bot.slack.ids import ActionId, CallbackId
+from bot.storage import orm
+from bot.storage.orm import Base
+from sandbox.slack.payloads import (
     app_home_opened_payload,
     block_actions_payload,
     interactivity_body,
@@ -23,11 +27,7 @@ from bot.sandbox.slack.payloads import (
     view_closed_payload,
     view_submission_payload,
 )
-from bot.sandbox.slack_client import FORM, JSON, Delivery, signed_headers
-from bot.slack.gate import MAX_BODY
-from bot.slack.ids import ActionId, CallbackId
-from bot.storage import orm
-from bot.storage.orm import Base
+from sandbox.slack_client import FORM, JSON, Delivery, signed_headers
 from tests.slack.conftest import CHANNEL, OWNER, SECRET, World
 from tests.slack.test_surfaces import endpoint_at
 
@@ -504,8 +504,8 @@ def test_a_refused_command_does_not_make_a_member(world: World) -> None:
 def without_database(standin: Any) -> Any:
     """The bot served with a database nobody answers for (loopback, a closed port)."""
     from bot.config import Settings
-    from bot.sandbox.slack_api import DEFAULT_TOKEN
     from bot.server import assemble, http_in_background
+    from sandbox.slack_api import DEFAULT_TOKEN
 
     with socket.socket() as probe:  # a free port, closed again: nothing listens there
         probe.bind(("127.0.0.1", 0))
@@ -527,7 +527,7 @@ def test_while_the_database_is_down_users_are_told_and_metrics_answer(
 ) -> None:
     import urllib.request
 
-    from bot.sandbox.slack_client import SlackRequestClient
+    from sandbox.slack_client import SlackRequestClient
 
     client = SlackRequestClient(without_database, signing_secret=SECRET)
     answer = client.post(command("list"), content_type=FORM)

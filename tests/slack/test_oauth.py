@@ -10,17 +10,17 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import Engine, func, select
 
-from bot.sandbox.slack.workspace import SANDBOX_CLIENT_ID, TEAM_ID
-from bot.sandbox.slack_api import RunningStandIn, SlackStandIn, start
-from bot.sandbox.slack_client import (
+from bot.server import assemble, http_in_background
+from bot.slack.oauth import bot_scopes
+from bot.storage.orm import SLACK_TABLES
+from sandbox.slack.workspace import SANDBOX_CLIENT_ID, TEAM_ID
+from sandbox.slack_api import RunningStandIn, SlackStandIn, start
+from sandbox.slack_client import (
     Delivery,
     SlackRequestClient,
     app_uninstalled_payload,
     tokens_revoked_payload,
 )
-from bot.server import assemble, http_in_background
-from bot.slack.oauth import bot_scopes
-from bot.storage.orm import SLACK_TABLES
 from tests.oauth_helpers import get, install, oauth_settings
 from tests.slack.conftest import SECRET
 from tests.slack.test_serve import free_port

@@ -15,13 +15,13 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.domain.states import Role
-from bot.sandbox.slack_api import DEFAULT_TOKEN
-from bot.sandbox.slack_client import SlackRequestClient, app_home_opened_payload
 from bot.server import assemble, http_in_background
 from bot.services import projects
 from bot.slack.listeners.home import OnePerUser
 from bot.storage import orm, project_queries
 from bot.storage.db import transaction
+from sandbox.slack_api import DEFAULT_TOKEN
+from sandbox.slack_client import SlackRequestClient, app_home_opened_payload
 from tests.slack.conftest import CHANNEL, MEMBER, OWNER, SECRET, World
 
 NEW_CHANNEL = "C0NEWPROJ1"

@@ -8,13 +8,17 @@ from typing import Any
 
 import pytest
 
-from bot.domain.requests import RequestStatus
+from bot.domain.connection_requests import RequestStatus
+from bot.notices.connection_requests import (
+    CONNECTION_REQUEST,
+    ConnectionRequestNotice,
+    RequestSnapshot,
+)
 from bot.notices.registry import read_notice
-from bot.notices.requests import CONNECTION_REQUEST, ConnectionRequestNotice, RequestSnapshot
 from bot.slack import renderers
 from bot.slack.ids import ActionId
 from bot.slack.metadata import RequestRef
-from bot.slack.views.requests import request_message, request_reply
+from bot.slack.views.connection_requests import request_message, request_reply
 from tests.slack.checks import check_message
 
 VPCE = "vpce-0a1b2c3d4e5f67890"

@@ -11,8 +11,8 @@ import time
 import urllib.error
 import urllib.request
 
-from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn
-from bot.sandbox.slack_client import SlackRequestClient
+from sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn
+from sandbox.slack_client import SlackRequestClient
 from tests.slack.conftest import CHANNEL, OWNER, SECRET, seed
 
 

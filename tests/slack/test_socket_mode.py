@@ -14,9 +14,9 @@ from urllib.parse import parse_qsl
 import pytest
 from sqlalchemy import Engine
 
-from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn
-from bot.sandbox.slack_client import app_home_opened_payload, slash_command_body
 from bot.storage.db import make_sessionmaker
+from sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn
+from sandbox.slack_client import app_home_opened_payload, slash_command_body
 from tests.slack.conftest import CHANNEL, OWNER, SECRET, seed
 
 APP_TOKEN = "xapp-1-A0SOCKET01-1-0123456789abcdef"

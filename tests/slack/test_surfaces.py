@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from bot.domain.states import EndpointStatus, Stage
 from bot.domain.transitions import EndpointEvent
-from bot.sandbox.slack_client import app_home_opened_payload, block_actions_payload, element_action
 from bot.services import changes
 from bot.storage import orm
+from sandbox.slack_client import app_home_opened_payload, block_actions_payload, element_action
 from tests.slack.conftest import MEMBER, OWNER, World
 from tests.slack.test_wizard import (
     ACCOUNT,

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from bot.domain.states import EndpointStatus
-from bot.sandbox.slack.payloads import block_actions_payload
 from bot.slack.ids import ActionId, CallbackId
+from sandbox.slack.payloads import block_actions_payload
 from tests.slack.conftest import CHANNEL, OWNER, World
 from tests.slack.test_surfaces import endpoint_at
 from tests.slack.test_wizard import (

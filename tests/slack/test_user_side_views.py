@@ -15,7 +15,6 @@ from bot.domain.rules import choose_cluster
 from bot.domain.states import Cloud, EndpointStatus, Stage
 from bot.domain.transitions import EndpointEvent, endpoint_transition
 from bot.notices.endpoint import EndpointSnapshot
-from bot.sandbox.demo_support import scripts_in
 from bot.services import changes
 from bot.services.endpoints import EndpointRow, Listing
 from bot.services.wizard import WizardState
@@ -24,6 +23,7 @@ from bot.slack.views.home import home_view
 from bot.slack.views.wizard import wizard_view
 from bot.slack.views.wizard_tools import TOOL_ACTIONS
 from bot.storage import event_log, orm
+from sandbox.demo_support import scripts_in
 from tests.slack.checks import check_message, check_view
 from tests.slack.test_views import NOW, PROJECT, SERVICES, cluster, endpoint
 

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from bot.domain.states import EndpointStatus, ServiceStatus, Stage
 from bot.domain.transitions import EndpointEvent
-from bot.sandbox.person import Person
-from bot.sandbox.slack_client import Delivery, state_values, view_submission_payload
 from bot.services import changes
 from bot.storage import orm
+from sandbox.person import Person
+from sandbox.slack_client import Delivery, state_values, view_submission_payload
 from tests.slack.conftest import World
 
 SERVICE_ID = "vpce-svc-0123456789abcdef0"

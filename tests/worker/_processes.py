@@ -24,7 +24,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.states import Cloud, ClusterStatus, EndpointStatus, Stage, Tier
-from bot.sandbox.aws import (
+from bot.services import clusters, projects, wizard
+from bot.slack.notifier import METADATA_EVENT_TYPE
+from bot.storage import orm
+from bot.storage.db import run_in_transaction, transaction
+from sandbox.aws import (
     ConsumerNetwork,
     credentials_for_account,
     provider_credentials,
@@ -32,11 +36,7 @@ from bot.sandbox.aws import (
     seed_provider_network,
     zone_ids,
 )
-from bot.sandbox.slack_api import DEFAULT_TOKEN, SlackStandIn
-from bot.services import clusters, projects, wizard
-from bot.slack.notifier import METADATA_EVENT_TYPE
-from bot.storage import orm
-from bot.storage.db import run_in_transaction, transaction
+from sandbox.slack_api import DEFAULT_TOKEN, SlackStandIn
 from tests.aws_fixtures import REGION, ec2_client
 
 if TYPE_CHECKING:

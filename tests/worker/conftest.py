@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from slack_sdk import WebClient
 
-from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
+from sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.states import Cloud, ClusterStatus, EndpointStatus, Stage, Tier
 from bot.domain.transitions import EndpointEvent
-from bot.sandbox.slack_api import DEFAULT_TOKEN, Call, RunningStandIn, SlackStandIn
 from bot.services import changes
 from bot.slack.ids import ActionId, BlockId
 from bot.slack.metadata import EndpointRef
@@ -23,6 +22,7 @@ from bot.storage import cluster_queries, endpoint_queries, orm, project_queries
 from bot.storage.db import make_sessionmaker, transaction
 from bot.storage.types import utcnow
 from bot.worker.outbox import SendPolicy, SendReport, pause_after, run_forever, send_due
+from sandbox.slack_api import DEFAULT_TOKEN, Call, RunningStandIn, SlackStandIn
 
 CHANNEL = "C0PAYMENTS"
 OWNER = "U0OWNER1"

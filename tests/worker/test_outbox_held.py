@@ -14,11 +14,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import metrics
-from bot.sandbox.slack_api import Call, RunningStandIn, SlackStandIn
 from bot.storage import project_queries
 from bot.storage.db import make_sessionmaker, transaction
 from bot.storage.types import utcnow
 from bot.worker.outbox import SendPolicy, SendReport, send_due
+from sandbox.slack_api import Call, RunningStandIn, SlackStandIn
 from tests.worker.test_outbox import (
     CHANNEL,
     TO_ACTIVE,

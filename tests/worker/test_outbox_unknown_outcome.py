@@ -16,10 +16,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.transitions import EndpointEvent
-from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
 from bot.slack.notifier import METADATA_EVENT_TYPE
 from bot.storage.db import make_sessionmaker
 from bot.worker.outbox import send_due
+from sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
 from tests.aws_fixtures import aws_url, local_aws_server  # noqa: F401 (fixtures)
 from tests.conftest import POSTGRES_URL
 from tests.worker._processes import fleet, posts, wait_for, worker_env

@@ -10,9 +10,9 @@ import time
 import pytest
 from sqlalchemy import select
 
-from bot.sandbox.aws import call_count, configure, inject_fault
 from bot.storage import orm
 from bot.worker.reconciler import ReconcilePolicy
+from sandbox.aws import call_count, configure, inject_fault
 from tests.aws_fixtures import CONSUMER_ACCOUNT, OTHER_ACCOUNT, REGION, aws_url, local_aws_server  # noqa: F401 (fixtures)
 from tests.worker.test_reconcile_world import (
     Crash,

@@ -17,24 +17,24 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine, select
 
 from bot.config import Settings
-from bot.sandbox.aws import (
+from bot.server import assemble, http_in_background
+from bot.services import dns_verification, wizard
+from bot.slack.views.wizard import wizard_view
+from bot.storage import orm
+from bot.storage.db import transaction
+from bot.worker.outbox import SendPolicy, send_due
+from bot.worker.reconciler import ReconcilePolicy
+from sandbox.aws import (
     PROVIDER_ACCOUNT_ID,
     call_count,
     configure,
     fail_dns_verification,
     inject_fault,
 )
-from bot.sandbox.aws.settings import LOCK, SETTINGS
-from bot.sandbox.person import Person
-from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
-from bot.sandbox.slack_client import SlackRequestClient
-from bot.server import assemble, http_in_background
-from bot.services import dns, wizard
-from bot.slack.views.wizard import wizard_view
-from bot.storage import orm
-from bot.storage.db import transaction
-from bot.worker.outbox import SendPolicy, send_due
-from bot.worker.reconciler import ReconcilePolicy
+from sandbox.aws.settings import LOCK, SETTINGS
+from sandbox.person import Person
+from sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
+from sandbox.slack_client import SlackRequestClient
 from tests.aws_fixtures import REGION, aws_url, local_aws_server  # noqa: F401 (fixtures)
 from tests.worker.test_reconcile_modals import open_wizard, shown
 from tests.worker.test_reconcile_workers import in_parallel
@@ -162,7 +162,7 @@ def request(world: World, cluster: int) -> None:
     """An owner presses Verify now."""
     with transaction(world.sessions) as session:
         service_id = world.service(cluster).id
-        dns.request_verification(session=session, service_id=service_id, user_id=OWNER)
+        dns_verification.request_verification(session=session, service_id=service_id, user_id=OWNER)
 
 
 def test_owners_verify_through_the_button_and_every_surface_follows(
@@ -264,7 +264,7 @@ def test_an_open_wizard_at_the_dns_stage_follows_the_verification(
     assert "cannot be turned on yet" in shown(slack.running, view_id)
     with transaction(world.sessions) as session:
         service_id = world.service(cluster).id
-        dns.request_verification(session=session, service_id=service_id, user_id=OWNER)
+        dns_verification.request_verification(session=session, service_id=service_id, user_id=OWNER)
     world.run(slack=web)  # started
     assert "modify-vpc-endpoint" not in shown(slack.running, view_id)
     world.run(slack=web)  # verified: the modal gives the command

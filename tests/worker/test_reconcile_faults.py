@@ -14,8 +14,8 @@ import pytest
 
 from bot.aws.privatelink import PrivateLinkGateway
 from bot.observability import watch_aws_client
-from bot.sandbox.aws import inject_fault, provider_credentials
 from bot.worker.reconciler import PassReport, reconcile_once
+from sandbox.aws import inject_fault, provider_credentials
 from tests.aws_fixtures import (  # noqa: F401 (fixtures)
     CONSUMER_ACCOUNT,
     aws_url,

@@ -8,12 +8,12 @@ import time
 
 from slack_sdk import WebClient
 
-from bot.sandbox.aws import configure
-from bot.sandbox.slack_api import RunningStandIn
 from bot.services import wizard
 from bot.slack.views.wizard import wizard_view
 from bot.storage import orm
 from bot.storage.db import transaction
+from sandbox.aws import configure
+from sandbox.slack_api import RunningStandIn
 from tests.aws_fixtures import aws_url, local_aws_server  # noqa: F401 (fixtures)
 from tests.worker.test_reconcile_connections import started
 from tests.worker.test_reconcile_world import (

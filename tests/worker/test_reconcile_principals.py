@@ -10,8 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 from slack_sdk import WebClient
 
-from bot.sandbox.aws import call_count
-from bot.sandbox.slack_api import RunningStandIn
+from sandbox.aws import call_count
+from sandbox.slack_api import RunningStandIn
 from tests.aws_fixtures import CONSUMER_ACCOUNT, OTHER_ACCOUNT, aws_url, local_aws_server  # noqa: F401 (fixtures)
 from tests.worker.test_reconcile_connections import status
 from tests.worker.test_reconcile_modals import open_wizard, shown

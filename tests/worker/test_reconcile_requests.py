@@ -16,15 +16,15 @@ from slack_sdk import WebClient
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.sandbox.aws import call_count
-from bot.sandbox.person import Person
-from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
-from bot.sandbox.slack_client import SlackRequestClient
 from bot.server import assemble, http_in_background
 from bot.services import clusters
 from bot.storage import orm
 from bot.storage.db import transaction
 from bot.worker.outbox import SendPolicy, send_due
+from sandbox.aws import call_count
+from sandbox.person import Person
+from sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
+from sandbox.slack_client import SlackRequestClient
 from tests.aws_fixtures import CONSUMER_ACCOUNT, REGION, aws_url, local_aws_server  # noqa: F401 (fixtures)
 from tests.worker.test_reconcile_connections import started
 from tests.worker.test_reconcile_workers import in_parallel

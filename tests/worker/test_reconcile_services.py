@@ -8,10 +8,10 @@ import time
 import pytest
 from sqlalchemy import select
 
-from bot.sandbox.aws import call_count, configure, inject_fault
 from bot.services import clusters
 from bot.storage import orm
 from bot.storage.db import transaction
+from sandbox.aws import call_count, configure, inject_fault
 from tests.aws_fixtures import aws_url, local_aws_server  # noqa: F401 (fixtures)
 from tests.worker.test_reconcile_world import (
     Crash,

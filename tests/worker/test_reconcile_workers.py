@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import Engine, event, select
 
 from bot.aws.privatelink import PrivateLinkGateway
-from bot.sandbox.aws import call_count, reset, seed_connections
 from bot.services import projects
 from bot.storage import orm
 from bot.storage import service_queries as reconcile_claims
 from bot.storage.db import transaction
 from bot.storage.types import utcnow
 from bot.worker.reconciler import PassReport, ReconcilePolicy, run_forever
+from sandbox.aws import call_count, reset, seed_connections
 from tests.aws_fixtures import CONSUMER_ACCOUNT, REGION, aws_url, local_aws_server  # noqa: F401 (fixtures)
 from tests.conftest import truncate_all
 from tests.worker.test_reconcile_world import (

@@ -17,7 +17,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.states import Cloud, ClusterStatus, Tier
-from bot.sandbox.aws import (
+from bot.services import clusters, projects, wizard
+from bot.storage import orm
+from bot.storage.db import make_sessionmaker, transaction
+from bot.storage.types import utcnow
+from bot.worker.reconciler import Checkpoint, PassReport, ReconcilePolicy, reconcile_once
+from sandbox.aws import (
     PROVIDER_ACCOUNT_ID,
     ConsumerNetwork,
     Credentials,
@@ -26,12 +31,7 @@ from bot.sandbox.aws import (
     seed_consumer_network,
     seed_provider_network,
 )
-from bot.sandbox.aws.settings import LOCK
-from bot.services import clusters, projects, wizard
-from bot.storage import orm
-from bot.storage.db import make_sessionmaker, transaction
-from bot.storage.types import utcnow
-from bot.worker.reconciler import Checkpoint, PassReport, ReconcilePolicy, reconcile_once
+from sandbox.aws.settings import LOCK
 from tests.aws_fixtures import CONSUMER_ACCOUNT, REGION, InspectingGateway, ec2_client
 
 if TYPE_CHECKING:

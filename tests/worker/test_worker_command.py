@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
 from bot.storage.db import make_sessionmaker
+from sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
 from tests.slack.conftest import CHANNEL, SECRET, seed
 from tests.slack.test_serve import free_port
 

@@ -18,11 +18,11 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.observability import REGISTRY
-from bot.sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
 from bot.storage.db import make_sessionmaker
 from bot.web import StatusApp
 from bot.worker.health import Heartbeat
 from bot.worker.runner import start_worker
+from sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
 from tests.slack.conftest import SECRET, seed
 from tests.slack.test_serve import free_port
 

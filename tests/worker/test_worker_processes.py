@@ -22,9 +22,9 @@ from sqlalchemy import Engine
 
 from bot.aws.privatelink import PrivateLinkGateway
 from bot.domain.states import EndpointStatus, Stage
-from bot.sandbox.aws import call_count, provider_credentials
-from bot.sandbox.slack_api import RunningStandIn, SlackStandIn, start
 from bot.storage.db import make_sessionmaker
+from sandbox.aws import call_count, provider_credentials
+from sandbox.slack_api import RunningStandIn, SlackStandIn, start
 from tests.aws_fixtures import REGION, aws_url, ec2_client, local_aws_server  # noqa: F401 (fixtures)
 from tests.conftest import POSTGRES_URL
 from tests.worker._processes import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain import commands
-from bot.domain.dns import is_verified
+from bot.domain.dns_verification import is_verified
 from bot.domain.entities import EndpointService
 from bot.domain.iac import Tool
 from bot.domain.states import EndpointStatus, ServiceStatus

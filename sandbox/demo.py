@@ -1,0 +1,290 @@
+"""`python -m sandbox demo`: the whole flow offline, printed as a person would read it.
+
+One owner walks `/private-endpoint create` to an Active endpoint, running the very `aws`
+commands the bot shows against the local AWS as their own account; then a member lists,
+connects and asks for billing; the owner terminates the endpoint; an operator drops the cluster.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services import clusters
+from bot.storage import orm
+from bot.storage.db import make_engine, make_sessionmaker, transaction
+from sandbox import render
+from sandbox.demo_env import CONSUMER_ACCOUNT, World, world
+from sandbox.demo_support import (
+    AwsCommandFailed,
+    Transcript,
+    commands_in,
+    run_aws,
+    run_script,
+    scripts_in,
+    text_of,
+    wait_until,
+)
+
+
+def _show_modal(w: World, t: Transcript) -> dict[str, Any]:
+    view = w.owner.view()
+    t.show(render.view(view))
+    return view
+
+
+def _modal_with(w: World, needle: str) -> dict[str, Any] | None:
+    standin = w.owner.slack.standin
+    return wait_until(
+        lambda: _if_contains(standin.view(w.owner.view_id or "", team=w.owner.team_id), needle)
+    )
+
+
+def _if_contains(shown: dict[str, Any] | None, needle: str) -> dict[str, Any] | None:
+    return shown if shown is not None and needle in text_of(shown) else None
+
+
+def _aws(t: Transcript, command: str, env: dict[str, str]) -> dict[str, Any] | None:
+    t.show(f"  $ {command}")
+    try:
+        output = run_aws(command, env=env)
+    except AwsCommandFailed as error:
+        t.show(f"  ! {error}")
+        return None
+    return output
+
+
+def _shell(t: Transcript, script: str, env: dict[str, str]) -> list[dict[str, Any]]:
+    for line in script.splitlines():
+        t.show(f"  $ {line}")
+    try:
+        return run_script(script, env=env)
+    except AwsCommandFailed as error:
+        t.show(f"  ! {error}")
+        return []
+
+
+def _channel(w: World, t: Transcript) -> None:
+    standin = w.owner.slack.standin
+    for message in _parents(w):
+        t.show(render.message(message, prefix="  │ "))
+        for reply in standin.replies(w.owner.channel_id, message["ts"], team=w.owner.team_id):
+            also = " (also sent to the channel)" if _broadcasted(reply) else ""
+            t.show(f"  │   ↳ in thread{also}:")
+            t.show(render.message(reply, prefix="  │     "))
+
+
+def _broadcast(w: World, word: str) -> dict[str, Any] | None:
+    for message in w.owner.slack.standin.messages(w.owner.channel_id, team=w.owner.team_id):
+        if _broadcasted(message) and word in text_of(message):
+            return message
+    return None
+
+
+def _broadcasted(message: dict[str, Any]) -> bool:
+    return message.get("subtype") == "thread_broadcast"
+
+
+def _parents(w: World) -> list[dict[str, Any]]:
+    return [
+        m
+        for m in w.owner.slack.standin.messages(w.owner.channel_id, team=w.owner.team_id)
+        if m.get("thread_ts") in (None, m.get("ts"))
+    ]
+
+
+def wizard(w: World, t: Transcript) -> bool:
+    """Stages one to five, with the `aws` commands run for real; True when it got to Create."""
+    t.step("The owner types /private-endpoint create in #payments")
+    view = w.owner.open_wizard("create")
+    t.show(render.view(view))
+    t.expect(
+        "Choose Cluster offers orders and says why the others are left out",
+        "orders (us-west-2)" in text_of(view) and "Not applicable" in text_of(view),
+    )
+
+    t.step("Next → Service Endpoint: the cluster's region, preselected")
+    w.owner.submit()
+    t.expect("Service Endpoint proposes us-west-2", "us-west-2" in text_of(_show_modal(w, t)))
+
+    t.step("Next → Interface Endpoint, while AWS creates the endpoint service")
+    w.owner.submit()
+    t.expect(
+        "the modal says the service is being created",
+        "Creating the endpoint service" in text_of(_show_modal(w, t)),
+    )
+
+    t.step("Seconds later the worker updates the open modal in place")
+    view = _modal_with(w, "Service name") or w.owner.view()
+    t.show(render.view(view))
+    if not t.expect("the modal shows the service name and AZ ids", "Service name" in text_of(view)):
+        return False
+
+    t.step("The owner enters their AWS account, VPC and subnets → Accept Endpoint Connection")
+    w.owner.submit(
+        {"account_id": CONSUMER_ACCOUNT, "vpc": w.vpc_id, "subnets": ", ".join(w.subnet_ids)}
+    )
+    _show_modal(w, t)
+
+    t.step("Seconds later the bot has allowed the account, and the modal shows the command")
+    view = _modal_with(w, "create-vpc-endpoint") or w.owner.view()
+    t.show(render.view(view))
+    create = next((s for s in scripts_in(view) if "create-vpc-endpoint" in s), "")
+    if not t.expect(
+        "the create command carries the real VPC, subnets and service", w.vpc_id in create
+    ):
+        return False
+
+    t.step("The owner runs those lines in a shell with their own account's credentials")
+    printed = _shell(t, create, w.consumer_env)  # a security group for it, then the endpoint
+    vpce = next((d["VpcEndpoint"]["VpcEndpointId"] for d in printed if "VpcEndpoint" in d), "")
+    if not t.expect(f"AWS created interface endpoint {vpce or '(none)'}", bool(vpce)):
+        return False
+
+    t.step("The owner pastes the VPC endpoint ID → the bot verifies and accepts it")
+    w.owner.submit({"vpce": vpce})
+    _show_modal(w, t)
+    view = _modal_with(w, "is accepted") or w.owner.view()
+    t.show(render.view(view))
+    t.expect(
+        "the connection was accepted; Enable Private DNS says the name is not verified yet",
+        "cannot be turned on yet" in text_of(view),
+    )
+    if not verify_dns(w, t):
+        return False
+
+    t.step("The open modal now shows the command that enables private DNS")
+    view = _modal_with(w, "modify-vpc-endpoint") or w.owner.view()
+    t.show(render.view(view))
+    modify = next((c for c in commands_in(view) if "modify-vpc-endpoint" in c), "")
+    if not t.expect("Enable Private DNS shows the command", bool(modify)):
+        return False
+
+    t.step("The owner enables private DNS on their endpoint, then presses Create")
+    result = _aws(t, modify, w.consumer_env)
+    t.expect("private DNS is enabled on the endpoint", bool(result and result.get("Return")))
+    w.owner.submit()
+    _show_modal(w, t)
+    return True
+
+
+def verify_dns(w: World, t: Transcript) -> bool:
+    """The owner verifies the private DNS name from the owners' message in the channel."""
+    t.step("#payments: the project's owners were asked to verify the private DNS name")
+    message = wait_until(lambda: _parent_with(w, "needs verification"))
+    if not t.expect("the owners' message gives the TXT record", message is not None):
+        return False
+    assert message is not None
+    t.show(render.message(message, prefix="  │ "))
+
+    t.step("The owner publishes that TXT record, then presses Verify now")
+    responses = len(w.owner.slack.standin.calls("response_url"))
+    w.owner.click_in_message(message, "verify_dns")
+    answer = w.owner.slack.standin.wait_for("response_url", count=responses + 1)[-1]
+    t.show(render.message(answer.args, prefix="  (only you) "))
+    verified = wait_until(lambda: _reply_with(w, message["ts"], "Verified"))
+    for reply in w.owner.slack.standin.replies(
+        w.owner.channel_id, message["ts"], team=w.owner.team_id
+    ):
+        t.show(render.message(reply, prefix="  │   ↳ "))
+    return t.expect("AWS verified the name; its thread says so", verified is not None)
+
+
+def _parent_with(w: World, needle: str) -> dict[str, Any] | None:
+    return next((m for m in _parents(w) if needle in text_of(m)), None)
+
+
+def _reply_with(w: World, ts: str, needle: str) -> dict[str, Any] | None:
+    replies = w.owner.slack.standin.replies(w.owner.channel_id, ts, team=w.owner.team_id)
+    return next((r for r in replies if needle in text_of(r)), None)
+
+
+def channel_and_commands(w: World, t: Transcript) -> str:
+    """The Active alert in the channel, then list, connect and billing as a member."""
+    active = wait_until(lambda: _broadcast(w, "mysql"))
+    t.step("#payments: one message per endpoint, updated in place; its history in the thread")
+    _channel(w, t)
+    t.expect("the Active alert went to the channel with connection strings", active is not None)
+    endpoint_messages = [m for m in _parents(w) if "Private endpoint #" in text_of(m)]
+    t.expect("exactly one channel message for the endpoint", len(endpoint_messages) == 1)
+    mysql = next(
+        (
+            line.strip()
+            for line in render.message(active or {}).splitlines()
+            if line.strip().startswith("mysql ")
+        ),
+        "",
+    )
+    for text in ("list", "connect orders", "billing"):
+        t.step(f"A member types /private-endpoint {text}")
+        reply = w.member.command(text).json()
+        t.show(render.message(reply, prefix="  "))
+        if text.startswith("connect"):
+            t.expect("connect gives the private host", "orders.us-west-2." in text_of(reply))
+    return mysql
+
+
+def terminate_and_drop(w: World, t: Transcript) -> None:
+    """Terminate the endpoint from Slack; drop the cluster as an operator."""
+    engine = make_engine(w.settings.DATABASE_URL.get_secret_value())
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:
+        endpoint_id = session.scalars(select(orm.PrivateEndpoint.id)).one()
+    t.step(f"The owner types /private-endpoint terminate {endpoint_id} and confirms")
+    prompt = w.owner.command(f"terminate {endpoint_id}").json()
+    t.show(render.message(prompt, prefix="  "))
+    message = {"ts": "1700000000.000100", "text": prompt["text"], "blocks": prompt["blocks"]}
+    w.owner.click_in_message(message, "terminate_confirmed")
+    gone = wait_until(lambda: _no_rows(sessions, orm.PrivateEndpoint))
+    t.expect("the connection was rejected and the endpoint left the list", bool(gone))
+
+    t.step("An operator drops the cluster: python -m bot clusters drop orders")
+    with transaction(sessions) as session:
+        result = clusters.drop(session=session, name="orders")
+    t.show(f"  dropping {result.cluster}: its endpoint service is deleting")
+    dropped = wait_until(lambda: _no_rows(sessions, orm.EndpointService))
+    t.expect("the endpoint service was deleted on AWS and the cluster removed", bool(dropped))
+    drained = wait_until(lambda: _outbox_drained(sessions))
+    t.expect("every channel update was delivered", bool(drained))
+    engine.dispose()
+    _channel(w, t)
+
+
+def _outbox_drained(sessions: sessionmaker[Session]) -> bool:
+    with sessions() as session:
+        query = select(orm.Outbox.id).where(
+            orm.Outbox.sent_at.is_(None), orm.Outbox.dead_at.is_(None)
+        )
+        return session.scalars(query).first() is None
+
+
+def _no_rows(sessions: sessionmaker[Session], model: type[orm.Base]) -> bool:
+    with sessions() as session:
+        return session.scalars(select(model)).first() is None
+
+
+def main(write: Callable[[str], None] = print) -> int:
+    """Run the demo; 0 when every expected step happened."""
+    t = Transcript(write)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as workdir, world(Path(workdir)) as w:
+        mysql = ""
+        if wizard(w, t):
+            mysql = channel_and_commands(w, t)
+            terminate_and_drop(w, t)
+    t.step("Summary")
+    t.show(
+        f"  {len(t.checks) - len(t.failed)} of {len(t.checks)} expected steps happened "
+        f"in {time.monotonic() - started:.1f}s; nothing is left running."
+    )
+    for label in t.failed:
+        t.show(f"  ✘ missing: {label}")
+    if mysql:
+        t.show(f"  The Active alert's connection string: {mysql}")
+    return 1 if t.failed else 0
