@@ -70,13 +70,26 @@ def commands_in(shown: dict[str, Any]) -> list[str]:
 
 
 def scripts_in(shown: dict[str, Any]) -> list[str]:
-    """The code blocks of a view's or message's sections, as a person copies them out."""
+    """The code blocks of a view's or message's sections and its preformatted rich text, as a
+    person copies them out."""
     found: list[str] = []
     for block in shown.get("blocks", []):
+        found += preformatted_in(block)
         text = str(block.get("text", {}).get("text", ""))
         for piece in text.split("```")[1::2]:
             found.append(piece.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
     return found
+
+
+def preformatted_in(block: dict[str, Any]) -> list[str]:
+    """The text of each preformatted piece of a rich text block (none for other blocks)."""
+    if block.get("type") != "rich_text":
+        return []
+    return [
+        "".join(str(part.get("text", "")) for part in element.get("elements", []))
+        for element in block.get("elements", [])
+        if element.get("type") == "rich_text_preformatted"
+    ]
 
 
 class AwsCommandFailed(Exception):

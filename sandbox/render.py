@@ -6,6 +6,8 @@ import re
 import textwrap
 from typing import Any
 
+from sandbox.demo_support import preformatted_in
+
 WIDTH = 96
 _LINK = re.compile(r"<([#@])([A-Z0-9]+)(?:\|([^>]*))?>")
 
@@ -71,6 +73,9 @@ def blocks(items: list[dict[str, Any]]) -> list[str]:
         elif kind == "context":
             for element in block.get("elements", []):
                 out += _lines(_text(element), indent="  · ")
+        elif kind == "rich_text":
+            pieces = preformatted_in(block)
+            out += [f"    {line}" for piece in pieces for line in piece.splitlines()]
         elif kind == "divider":
             out.append("  " + "─" * 40)
         elif kind == "actions":

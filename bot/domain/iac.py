@@ -60,6 +60,11 @@ class EndpointValues:
     vpc_id: str | None = None
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
+    account_id: str | None = None
+    az_ids: tuple[str, ...] = ()
+    """The service's Availability Zone IDs: where the user's subnets must be."""
+    host: str | None = None
+    """The cluster's private DNS host, where clients connect."""
 
     @property
     def new_group(self) -> bool:

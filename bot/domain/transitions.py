@@ -15,6 +15,7 @@ class EndpointEvent(StrEnum):
 
     INTERFACE_SUBMITTED = "interface_submitted"  # account, VPC and subnets given
     VPCE_SUBMITTED = "vpce_submitted"  # the user's vpce id given; verify and accept it
+    VPCE_ADOPTED = "vpce_adopted"  # the only request from the wizard's account taken as its own
     CONNECTION_ACCEPTED = "connection_accepted"  # AWS accepted the connection
     CREATE_SUBMITTED = "create_submitted"  # private DNS stage finished with Create
     CONNECTION_AVAILABLE = "connection_available"  # AWS reports the connection available
@@ -40,6 +41,7 @@ ENDPOINT_TRANSITIONS: dict[tuple[E, EndpointEvent], E] = {
     (E.NOT_CONFIGURED, EndpointEvent.INTERFACE_SUBMITTED): E.INITIATING,
     (E.FAILED, EndpointEvent.INTERFACE_SUBMITTED): E.INITIATING,
     (E.INITIATING, EndpointEvent.VPCE_SUBMITTED): E.INITIATING,
+    (E.INITIATING, EndpointEvent.VPCE_ADOPTED): E.INITIATING,
     (E.FAILED, EndpointEvent.VPCE_SUBMITTED): E.INITIATING,
     (E.INITIATING, EndpointEvent.CONNECTION_ACCEPTED): E.PENDING,
     (E.PENDING, EndpointEvent.CREATE_SUBMITTED): E.PENDING,

@@ -9,6 +9,7 @@ person who has to act on it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from bot.reconcile.units import (
     Unit,
     UnknownConnection,
     accepted,
+    adopt,
     fail,
     move,
     removed,
@@ -203,19 +205,19 @@ def _watch(endpoint: SeenEndpoint, found: ConnectionInfo | None, plan: Connectio
                 stage=Stage.INTERFACE_ENDPOINT,
             )
         )
-    elif (
-        endpoint.status is EndpointStatus.PENDING
-        and endpoint.stage is Stage.DONE
-        and found.state == S.AVAILABLE
-    ):
-        plan.outcomes.append(move(endpoint=endpoint, event=EndpointEvent.CONNECTION_AVAILABLE))
+    elif endpoint.status is EndpointStatus.PENDING and found.state == S.AVAILABLE:
+        plan.outcomes.append(
+            move(endpoint=endpoint, event=EndpointEvent.CONNECTION_AVAILABLE, stage=Stage.DONE)
+        )
 
 
 def _suggest(
     unit: Unit, connections: Mapping[str, ConnectionInfo], held: Set[str], plan: ConnectionPlan
 ) -> None:
-    """Offer each waiting endpoint the newest unclaimed request from its account; the
-    requests left over are unknown, for the project's owners to decide."""
+    """Give each waiting endpoint the newest unclaimed request from its account: taken as its
+    own when it is the only wizard of that account waiting on this service (the user's block
+    made it), else offered, for its user to confirm. The requests left over are unknown, for
+    the project's owners to decide."""
     service_id = unit.service.aws_service_id or ""
     requests = sorted(
         (
@@ -229,16 +231,18 @@ def _suggest(
         reverse=True,
     )
     taken: set[str] = set()
-    for endpoint in unit.endpoints:
-        if endpoint.status is not EndpointStatus.INITIATING or endpoint.vpce_id:
-            continue
+    waiting = [e for e in unit.endpoints if e.status is EndpointStatus.INITIATING and not e.vpce_id]
+    per_account = Counter(e.account_id for e in waiting)
+    for endpoint in waiting:
         mine = [c.vpce_id for c in requests if c.owner_account == endpoint.account_id]
         mine = [vpce for vpce in mine if vpce not in taken]
         pick = endpoint.suggested_vpce_id if endpoint.suggested_vpce_id in mine else None
         pick = pick or (mine[0] if mine else None)
         if pick:
             taken.add(pick)
-        if pick != endpoint.suggested_vpce_id:
+        if pick and per_account[endpoint.account_id] == 1:
+            plan.outcomes.append(adopt(endpoint=endpoint, vpce_id=pick))
+        elif pick != endpoint.suggested_vpce_id:
             plan.outcomes.append(suggest(endpoint=endpoint, vpce_id=pick))
     plan.unknown = [
         UnknownConnection(service_id, unit.service.service_name, c.vpce_id, c.owner_account)

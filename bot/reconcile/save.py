@@ -127,9 +127,25 @@ def _save_endpoints(
             changed.add(row.id)
         if outcome.event is None:
             continue
+        if outcome.adopt is not None and not _free(session, outcome.adopt, row):
+            saved.stale += 1
+            continue
         _move_endpoint(session, row, outcome, saved)
         changed.add(row.id)
     return changed
+
+
+def _free(session: Session, vpce_id: str, row: orm.PrivateEndpoint) -> bool:
+    """Whether `row` may take `vpce_id`: no other endpoint holds it, or only one that failed
+    with it (a wrong id pasted into another wizard), which lets it go."""
+    other = endpoint_queries.get_endpoint_by_vpce(session=session, vpce_id=vpce_id)
+    if other is None or other.id == row.id:
+        return True
+    if other.status is not EndpointStatus.FAILED:
+        return False
+    other.vpce_id = None
+    session.flush()
+    return True
 
 
 def _move_endpoint(
@@ -142,6 +158,8 @@ def _move_endpoint(
         row.failure_reason = outcome.reason
     if outcome.event is EndpointEvent.CONNECTION_ACCEPTED:
         row.suggested_vpce_id = None
+    if outcome.adopt is not None:
+        row.vpce_id, row.suggested_vpce_id = outcome.adopt, None
     change = changes.apply(
         session=session, endpoint=row, event=outcome.event, actor=SYSTEM, detail=outcome.reason
     )

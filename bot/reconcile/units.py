@@ -74,6 +74,7 @@ class EndpointOutcome:
     reason: str | None = None
     set_suggestion: bool = False
     suggestion: str | None = None
+    adopt: str | None = None  # the vpce id the endpoint takes as its own (`VPCE_ADOPTED`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +154,18 @@ def suggest(*, endpoint: SeenEndpoint, vpce_id: str | None) -> EndpointOutcome:
     """Offer `vpce_id` (or nothing) as the endpoint's VPC endpoint."""
     return EndpointOutcome(
         endpoint.id, endpoint.status, endpoint.vpce_id, set_suggestion=True, suggestion=vpce_id
+    )
+
+
+def adopt(*, endpoint: SeenEndpoint, vpce_id: str) -> EndpointOutcome:
+    """Take `vpce_id` as the endpoint's own, as if its user had pasted it: the next pass
+    verifies and accepts it."""
+    return EndpointOutcome(
+        endpoint.id,
+        endpoint.status,
+        endpoint.vpce_id,
+        EndpointEvent.VPCE_ADOPTED,
+        adopt=vpce_id,
     )
 
 

@@ -23,6 +23,9 @@ def describe(
     what = {
         EndpointEvent.INTERFACE_SUBMITTED: f"gave VPC {endpoint.vpc_id}",
         EndpointEvent.VPCE_SUBMITTED: f"submitted {endpoint.vpce_id} for acceptance",
+        EndpointEvent.VPCE_ADOPTED: f"took {endpoint.vpce_id}, the one connection request from "
+        f"account {endpoint.account_id} on this service, as this endpoint's; verifying and "
+        "accepting it",
         EndpointEvent.CONNECTION_ACCEPTED: f"accepted the connection from {endpoint.vpce_id}",
         EndpointEvent.CREATE_SUBMITTED: "finished the wizard",
         EndpointEvent.CONNECTION_AVAILABLE: "saw the connection become available",

@@ -167,14 +167,15 @@ def submit_interface(
     user_id: str,
     account_id: str,
     vpc_id: str,
-    subnet_ids: str,
+    subnet_ids: str = "",
     view_id: str | None = None,
     team_id: str | None = None,
     security_group_ids: str = "",
 ) -> WizardState:
-    """Interface Endpoint submitted: account, VPC, subnets and security groups (optional)
-    recorded; on to Accept."""
-    values = (parse_account_id(account_id), parse_vpc_id(vpc_id), parse_subnet_ids(subnet_ids))
+    """Interface Endpoint submitted: account and VPC, subnets and security groups (both
+    optional: the user's block finds or makes them) recorded; on to Accept."""
+    subnets = parse_subnet_ids(subnet_ids) if subnet_ids.strip() else ()
+    values = (parse_account_id(account_id), parse_vpc_id(vpc_id), subnets)
     groups = parse_security_group_ids(security_group_ids)
     endpoint = _owned_endpoint(session, endpoint_id, user_id, view_id=view_id, team_id=team_id)
     at_stage = endpoint.stage is Stage.INTERFACE_ENDPOINT

@@ -5,22 +5,53 @@ A service is free when nobody holds it (`claimed_by` NULL) or its holder's lease
 `SELECT … FOR UPDATE SKIP LOCKED` on Postgres (a second worker skips the rows the first is
 claiming), a plain SELECT under SQLite's single writer (`BEGIN IMMEDIATE`). Released services
 keep the pass's time in `claimed_until`, and the least recently worked are claimed first.
+
+A service is due once its last pass is `due_before`; a hot one, sooner (`hot_before`): one whose
+wizard waits on AWS (its service being made, its user's endpoint to be accepted or to become
+available) since `hot_since`, so that it moves within seconds while the rest of the fleet keeps
+the reconcile interval.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, nulls_first, or_, select, update
+from sqlalchemy import and_, exists, func, nulls_first, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
-from bot.domain.states import ServiceStatus
+from bot.domain.states import EndpointStatus, ServiceStatus
 from bot.storage.db import transaction
-from bot.storage.orm import (
-    EndpointService,
-)
+from bot.storage.orm import EndpointService, PrivateEndpoint
 from bot.storage.types import utcnow
+
+WAITING = (EndpointStatus.INITIATING, EndpointStatus.PENDING)
+"""An endpoint in these statuses waits on AWS: for its connection request, acceptance or
+`available`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """Which free services a pass takes: those last worked before `before`, and the hot ones
+    (waiting since `hot_since`) last worked before `hot_before`. None: every free one."""
+
+    before: datetime
+    hot_before: datetime
+    hot_since: datetime
+
+
+def _hot(due: Due) -> ColumnElement[bool]:
+    waiting = exists().where(
+        PrivateEndpoint.cluster_id == EndpointService.cluster_id,
+        PrivateEndpoint.status.in_(WAITING),
+        PrivateEndpoint.updated_at >= due.hot_since,
+    )
+    return and_(
+        EndpointService.claimed_until <= due.hot_before,
+        or_(EndpointService.status == ServiceStatus.CREATING, waiting),
+    )
 
 
 def claim(
@@ -30,17 +61,27 @@ def claim(
     now: datetime,
     lease: float,
     batch: int,
+    due: Due | None = None,
 ) -> list[int]:
-    """Lease up to `batch` free services to `worker_id` until `now + lease`; their ids."""
+    """Lease up to `batch` free (and, with `due`, due) services to `worker_id` until
+    `now + lease`; their ids."""
+    free = or_(
+        EndpointService.claimed_by.is_(None),
+        EndpointService.claimed_until.is_(None),
+        EndpointService.claimed_until <= now,
+    )
+    if due is not None:
+        free = and_(
+            free,
+            or_(
+                EndpointService.claimed_until.is_(None),
+                EndpointService.claimed_until <= due.before,
+                _hot(due),
+            ),
+        )
     query = (
         select(EndpointService.id)
-        .where(
-            or_(
-                EndpointService.claimed_by.is_(None),
-                EndpointService.claimed_until.is_(None),
-                EndpointService.claimed_until <= now,
-            )
-        )
+        .where(free)
         .order_by(nulls_first(EndpointService.claimed_until.asc()), EndpointService.id)
         .limit(batch)
         .with_for_update(skip_locked=True)

@@ -125,7 +125,8 @@ def run_forever(
     policy: ReconcilePolicy = DEFAULT_POLICY,
     heartbeat: Heartbeat | None = None,
 ) -> None:
-    """A pass every `interval` seconds until `stop` is set; a failed pass is logged, not fatal.
+    """A pass every `interval` seconds (or the policy's shorter tick: each pass then takes the
+    services due) until `stop` is set; a failed pass is logged, not fatal.
     Each pass is told to `heartbeat`: failed when it raised or no region it worked could be
     finished (AWS unreachable everywhere)."""
     worker = worker_id or default_worker_id()
@@ -147,4 +148,5 @@ def run_forever(
             failed = report.retryable or report.aws_errors or report.regions_failed
             if report.transitions or failed or report.lost:
                 log.info("reconcile_pass worker=%s %s", worker, report, extra={"worker": worker})
-        stop.wait(max(0.0, interval - (time.monotonic() - started)))
+        tick = policy.tick if policy.interval else interval
+        stop.wait(max(0.0, tick - (time.monotonic() - started)))

@@ -22,6 +22,8 @@ from bot.worker.outbox import SendPolicy
 log = logging.getLogger(__name__)
 OUTBOX_INTERVAL_SECONDS = 1.0
 SLACK_TIMEOUT_SECONDS = 10  # a Slack call outlasting this counts as failed (and is retried)
+HOT_INTERVAL_SECONDS = 2.0
+"""How often a service whose wizard waits on AWS is looked at (the rest: the interval)."""
 STALE_PASSES = 4  # /healthz fails once a loop's last good pass is this many intervals old,
 STALE_AFTER_MIN = 60.0  # and never sooner than this (seconds): one slow pass is not an outage
 
@@ -31,7 +33,12 @@ def policies(interval: float) -> tuple[ReconcilePolicy, SendPolicy]:
     after about 20 intervals (300 s and 120 s at the default 15 s interval, at least 10 s and
     15 s), always longer than a pass and than a Slack call."""
     lease = min(300.0, max(10.0, 20 * interval))
-    reconcile = ReconcilePolicy(lease=lease, lease_margin=lease / 4)
+    reconcile = ReconcilePolicy(
+        lease=lease,
+        lease_margin=lease / 4,
+        interval=interval,
+        hot_interval=min(interval, HOT_INTERVAL_SECONDS),
+    )
     send = SendPolicy(lease=min(120.0, max(1.5 * SLACK_TIMEOUT_SECONDS, 20 * interval)))
     return reconcile, send
 

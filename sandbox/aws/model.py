@@ -136,6 +136,24 @@ def dns_configuration(service: Any) -> dict[str, str] | None:
     }
 
 
+def consumer_view(service: Any) -> dict[str, Any]:
+    """A service as `describe-vpc-endpoint-services` shows it to an account allowed on it."""
+    view: dict[str, Any] = {
+        "ServiceName": service.service_name,
+        "ServiceId": service.id,
+        "ServiceType": [{"ServiceType": "Interface"}],
+        "Owner": service.ec2_backend.account_id,
+        "BaseEndpointDnsNames": [service.endpoint_dns_name],
+        "AcceptanceRequired": bool(service.acceptance_required),
+        "VpcEndpointPolicySupported": False,
+        "ManagesVpcEndpoints": False,
+    }
+    if service.private_dns_name:
+        view["PrivateDnsName"] = service.private_dns_name
+        view["PrivateDnsNameVerificationState"] = service.sandbox_dns_state
+    return view
+
+
 def verify_dns(service: Any) -> None:
     """Run the domain ownership check: `verified`, or `failed` when the sandbox says so."""
     name = service.private_dns_name

@@ -222,6 +222,22 @@ def create_vpc_endpoint(self: Any, original: Handler) -> Any:
     return result
 
 
+def describe_vpc_endpoint_services(self: Any, original: Handler) -> Any:
+    """Endpoint services by name as their consumers see them: only to accounts allowed on
+    them, with the private DNS name's verification state (AWS services: moto's answer)."""
+    names = self._get_param("ServiceNames", [])
+    with LOCK:
+        found = [model.find_service_by_name(region=self.region, service_name=n) for n in names]
+        if not names or all(service is None for service in found):
+            return original(self)
+        details = []
+        for name, service in zip(names, found, strict=True):
+            if service is None or not model.may_connect(service, self.current_account):
+                raise InvalidServiceName(name)
+            details.append(model.consumer_view(service))
+    return ActionResult({"ServiceNames": list(names), "ServiceDetails": details})
+
+
 def modify_vpc_endpoint(self: Any, original: Handler) -> Any:
     """`--private-dns-enabled` takes effect, after AWS's private DNS checks."""
     requested = self._get_bool_param("PrivateDnsEnabled")
@@ -266,5 +282,6 @@ CHANGED_ACTIONS: dict[str, Callable[[Any, Handler], Any]] = {
     "delete_vpc_endpoint_service_configurations": delete_vpc_endpoint_service_configurations,
     "create_vpc_endpoint": create_vpc_endpoint,
     "modify_vpc_endpoint": modify_vpc_endpoint,
+    "describe_vpc_endpoint_services": describe_vpc_endpoint_services,
     "call_action": call_action,
 }

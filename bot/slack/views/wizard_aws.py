@@ -38,14 +38,12 @@ class Shown:
 
 
 PREREQUISITES = (
-    "*Before you create the endpoint*\n"
-    "• Your VPC has the attributes `enableDnsSupport` and `enableDnsHostnames` turned on.\n"
-    "• A security group on the endpoint allows inbound TCP on port {port} from your clients"
-    " (without one, AWS attaches the VPC's default group and connections time out): give"
-    " yours below, or leave the field empty and the next step shows the commands that make"
-    " one.\n"
-    "• Your subnets are in the Availability Zone IDs listed above (AZ names differ per account;"
-    " the IDs do not)."
+    "*Two values are all it takes*: your AWS account ID and the VPC to connect from. After Next, "
+    "this view shows one block to paste into a shell logged in to that account: it checks the "
+    "VPC (`enableDnsSupport` and `enableDnsHostnames` on), picks one subnet in each Availability "
+    "Zone ID above, makes a security group allowing TCP {port} from your VPC, and creates the "
+    "endpoint. The bot accepts it by itself. Subnets and security groups are yours to choose "
+    "below if you prefer (AZ names differ per account; the IDs do not)."
 )
 CONSOLE_STEPS = (
     "*In the AWS Console*\n"
@@ -172,14 +170,18 @@ def interface_endpoint(state: WizardState, shown: Shown) -> Built:
             placeholder="vpc-0a1b2c3d4e5f67890",
         ),
         *fits,
-        text_input(
-            block_id=BlockId.SUBNET_IDS,
-            action_id=ActionId.VALUE,
-            label="Subnet IDs",
-            initial=" ".join(endpoint.subnet_ids) or None,
-            placeholder="subnet-0a1b2c3d4e5f67890 subnet-1b2c3d4e5f6789012",
-            hint="One subnet per Availability Zone, separated by spaces or commas.",
-        ),
+        {
+            **text_input(
+                block_id=BlockId.SUBNET_IDS,
+                action_id=ActionId.VALUE,
+                label="Subnet IDs",
+                initial=" ".join(endpoint.subnet_ids) or None,
+                placeholder="subnet-0a1b2c3d4e5f67890 subnet-1b2c3d4e5f6789012",
+                hint="Optional: one subnet per Availability Zone, separated by spaces or commas. "
+                "Leave it empty and the block picks one in each supported AZ ID.",
+            ),
+            "optional": True,
+        },
         {
             **text_input(
                 block_id=BlockId.SECURITY_GROUP_IDS,
@@ -187,9 +189,9 @@ def interface_endpoint(state: WizardState, shown: Shown) -> Built:
                 label="Security group IDs",
                 initial=" ".join(endpoint.security_group_ids) or None,
                 placeholder="sg-0a1b2c3d4e5f67890",
-                hint=f"Groups in this VPC that allow inbound TCP {cluster.port} from your "
-                "clients, separated by spaces or commas. Leave it empty and the next step "
-                "shows the commands that make one.",
+                hint=f"Optional: groups in this VPC that allow inbound TCP {cluster.port} from "
+                "your clients, separated by spaces or commas. Leave it empty and the block "
+                "makes one that admits your VPC.",
             ),
             "optional": True,
         },

@@ -4,12 +4,21 @@ page. Every snippet carries the same validated values as the CLI commands."""
 
 from __future__ import annotations
 
-from bot.domain import commands, iac
+from bot.domain import commands, endpoint_script, iac
 from bot.domain.iac import EndpointValues, Tool
 from bot.services.wizard import WizardState
 from bot.slack.ids import ActionId, BlockId
 from bot.slack.metadata import ToolChoice
-from bot.slack.views.blocks import Block, actions, button, code, context, escape, section
+from bot.slack.views.blocks import (
+    Block,
+    actions,
+    button,
+    code,
+    context,
+    escape,
+    preformatted,
+    section,
+)
 
 TOOL_ACTIONS = {
     Tool.CLI: ActionId.SHOW_CLI,
@@ -49,6 +58,9 @@ def values_of(state: WizardState) -> EndpointValues:
         vpc_id=endpoint.vpc_id,
         subnet_ids=endpoint.subnet_ids,
         security_group_ids=endpoint.security_group_ids,
+        account_id=endpoint.account_id,
+        az_ids=service.az_ids,
+        host=cluster.private_dns_host,
     )
 
 
@@ -119,13 +131,36 @@ def create_blocks(values: EndpointValues, tool: Tool, *, intro: str) -> list[Blo
             section(code(iac.cloudformation_endpoint(values))),
             section("Then deploy it:\n" + code(_deploy(values, new_group=values.new_group))),
         ]
-    more = (
-        "\nRun these lines in one shell: the first ones make a security group for the endpoint "
-        f"that allows TCP {port} from your VPC's CIDR block, and the last one uses it."
-        if values.new_group
-        else ""
-    )
-    return [section(f"{intro}{more}\n" + code("\n".join(cli_lines(values))))]
+    if not (values.account_id and values.vpc_id and values.host):
+        return [
+            section(
+                f"{intro}\n*With the AWS CLI*: one block to paste into a shell logged in to your "
+                "account. It checks the account and the VPC, picks a subnet in each supported "
+                f"AZ ID, makes a security group allowing TCP {port} from your VPC, creates the "
+                "endpoint, waits for it and turns on private DNS."
+            )
+        ]
+    return [
+        section(
+            f"{intro}\n*Paste this block into a shell* logged in to account {values.account_id}"
+            " (it needs bash and the AWS CLI). It checks the account and the VPC (stopping, having "
+            "made nothing, if either is wrong), "
+            + (
+                "picks one subnet per supported AZ ID, "
+                if not values.subnet_ids
+                else "uses your subnets, "
+            )
+            + (
+                f"makes a security group allowing TCP {port} from your VPC, "
+                if values.new_group
+                else "uses your security groups, "
+            )
+            + "creates the endpoint, waits until the bot has accepted it and AWS has made it "
+            "available, turns on private DNS and prints where to connect. Run again, it finds "
+            "what it made and carries on."
+        ),
+        preformatted(endpoint_script.endpoint_script(values)),
+    ]
 
 
 def run_hint(tool: Tool, *, account: str) -> str:
@@ -141,8 +176,8 @@ def run_hint(tool: Tool, *, account: str) -> str:
             "`VpcEndpointId` (`vpce-…`) is the ID to paste below."
         )
     return (
-        f"Run it with credentials of account {account}. It prints the endpoint's "
-        "`VpcEndpointId` (`vpce-…`): paste it below."
+        "Nothing to click after it: the bot accepts your endpoint by itself and this view moves "
+        "on. Made the endpoint another way? Paste its ID (`vpce-…`) below and press Next."
     )
 
 
