@@ -22,11 +22,8 @@ from bot.storage.db import make_engine, make_sessionmaker, transaction
 from sandbox import render
 from sandbox.demo_env import CONSUMER_ACCOUNT, World, world
 from sandbox.demo_support import (
-    AwsCommandFailed,
     Transcript,
-    commands_in,
-    run_aws,
-    run_script,
+    paste,
     scripts_in,
     text_of,
     wait_until,
@@ -48,26 +45,6 @@ def _modal_with(w: World, needle: str) -> dict[str, Any] | None:
 
 def _if_contains(shown: dict[str, Any] | None, needle: str) -> dict[str, Any] | None:
     return shown if shown is not None and needle in text_of(shown) else None
-
-
-def _aws(t: Transcript, command: str, env: dict[str, str]) -> dict[str, Any] | None:
-    t.show(f"  $ {command}")
-    try:
-        output = run_aws(command, env=env)
-    except AwsCommandFailed as error:
-        t.show(f"  ! {error}")
-        return None
-    return output
-
-
-def _shell(t: Transcript, script: str, env: dict[str, str]) -> list[dict[str, Any]]:
-    for line in script.splitlines():
-        t.show(f"  $ {line}")
-    try:
-        return run_script(script, env=env)
-    except AwsCommandFailed as error:
-        t.show(f"  ! {error}")
-        return []
 
 
 def _channel(w: World, t: Transcript) -> None:
@@ -99,8 +76,13 @@ def _parents(w: World) -> list[dict[str, Any]]:
     ]
 
 
+PASTE_MARK = "bash <<'PRIVATELINK'"
+ACTIVE_MARK = "is *active*"
+
+
 def wizard(w: World, t: Transcript) -> bool:
-    """Stages one to five, with the `aws` commands run for real; True when it got to Create."""
+    """The wizard to Active: two values typed, one block pasted (run for real, as the user's
+    account), no click after it; True when the modal moved on by itself."""
     t.step("The owner types /private-endpoint create in #payments")
     view = w.owner.open_wizard("create")
     t.show(render.view(view))
@@ -126,52 +108,35 @@ def wizard(w: World, t: Transcript) -> bool:
     if not t.expect("the modal shows the service name and AZ ids", "Service name" in text_of(view)):
         return False
 
-    t.step("The owner enters their AWS account, VPC and subnets → Accept Endpoint Connection")
-    w.owner.submit(
-        {"account_id": CONSUMER_ACCOUNT, "vpc": w.vpc_id, "subnets": ", ".join(w.subnet_ids)}
-    )
+    t.step("The owner types two values, their AWS account and VPC, and presses Next")
+    w.owner.submit({"account_id": CONSUMER_ACCOUNT, "vpc": w.vpc_id})
     _show_modal(w, t)
 
-    t.step("Seconds later the bot has allowed the account, and the modal shows the command")
-    view = _modal_with(w, "create-vpc-endpoint") or w.owner.view()
+    t.step("Seconds later the bot has allowed the account, and the modal shows one block")
+    view = _modal_with(w, PASTE_MARK) or w.owner.view()
     t.show(render.view(view))
-    create = next((s for s in scripts_in(view) if "create-vpc-endpoint" in s), "")
-    if not t.expect(
-        "the create command carries the real VPC, subnets and service", w.vpc_id in create
-    ):
+    block = next((s for s in scripts_in(view) if s.startswith(PASTE_MARK)), "")
+    if not t.expect("the block carries the real account, VPC and service", w.vpc_id in block):
         return False
-
-    t.step("The owner runs those lines in a shell with their own account's credentials")
-    printed = _shell(t, create, w.consumer_env)  # a security group for it, then the endpoint
-    vpce = next((d["VpcEndpoint"]["VpcEndpointId"] for d in printed if "VpcEndpoint" in d), "")
-    if not t.expect(f"AWS created interface endpoint {vpce or '(none)'}", bool(vpce)):
-        return False
-
-    t.step("The owner pastes the VPC endpoint ID → the bot verifies and accepts it")
-    w.owner.submit({"vpce": vpce})
-    _show_modal(w, t)
-    view = _modal_with(w, "is accepted") or w.owner.view()
-    t.show(render.view(view))
-    t.expect(
-        "the connection was accepted; Enable Private DNS says the name is not verified yet",
-        "cannot be turned on yet" in text_of(view),
-    )
     if not verify_dns(w, t):
         return False
 
-    t.step("The open modal now shows the command that enables private DNS")
-    view = _modal_with(w, "modify-vpc-endpoint") or w.owner.view()
+    t.step("The owner pastes the block into a shell logged in to their account, then waits")
+    pasted = time.monotonic()
+    done = paste(block, env=w.consumer_env)
+    for line in (done.stdout + done.stderr).splitlines():
+        t.show(f"  > {line}")
+    t.expect(
+        f"the block ended well, with private DNS on, {time.monotonic() - pasted:.0f}s after "
+        "the paste",
+        done.returncode == 0 and "with private DNS" in done.stdout,
+    )
+    view = _modal_with(w, ACTIVE_MARK) or w.owner.view()
     t.show(render.view(view))
-    modify = next((c for c in commands_in(view) if "modify-vpc-endpoint" in c), "")
-    if not t.expect("Enable Private DNS shows the command", bool(modify)):
-        return False
-
-    t.step("The owner enables private DNS on their endpoint, then presses Create")
-    result = _aws(t, modify, w.consumer_env)
-    t.expect("private DNS is enabled on the endpoint", bool(result and result.get("Return")))
-    w.owner.submit()
-    _show_modal(w, t)
-    return True
+    return t.expect(
+        "the modal moved on by itself to Active: no click after the paste",
+        ACTIVE_MARK in text_of(view),
+    )
 
 
 def verify_dns(w: World, t: Transcript) -> bool:

@@ -108,6 +108,20 @@ def run_aws(command: str, *, env: dict[str, str]) -> dict[str, Any]:
     return parsed
 
 
+def paste(block: str, *, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A block pasted into a shell (bash) with this Python's `aws` CLI first on the PATH; what
+    it printed and how it ended."""
+    path = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    return subprocess.run(
+        ["bash", "-c", block],
+        env={**env, "PATH": path},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+
+
 def run_script(script: str, *, env: dict[str, str]) -> list[dict[str, Any]]:
     """Run lines as a person pastes them into one shell (bash, stopping at the first failure),
     with this Python's `aws` CLI first on the PATH; the JSON documents they printed."""

@@ -205,10 +205,12 @@ def _watch(endpoint: SeenEndpoint, found: ConnectionInfo | None, plan: Connectio
                 stage=Stage.INTERFACE_ENDPOINT,
             )
         )
-    elif endpoint.status is EndpointStatus.PENDING and found.state == S.AVAILABLE:
-        plan.outcomes.append(
-            move(endpoint=endpoint, event=EndpointEvent.CONNECTION_AVAILABLE, stage=Stage.DONE)
-        )
+    elif (
+        endpoint.status is EndpointStatus.PENDING
+        and endpoint.stage is Stage.DONE
+        and found.state == S.AVAILABLE
+    ):
+        plan.outcomes.append(move(endpoint=endpoint, event=EndpointEvent.CONNECTION_AVAILABLE))
 
 
 def _suggest(

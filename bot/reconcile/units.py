@@ -136,10 +136,11 @@ def fail(*, endpoint: SeenEndpoint, reason: str, stage: Stage) -> EndpointOutcom
 
 
 def accepted(*, endpoint: SeenEndpoint) -> EndpointOutcome:
-    """AWS accepted the endpoint's connection: on to Enable Private DNS."""
-    return move(
-        endpoint=endpoint, event=EndpointEvent.CONNECTION_ACCEPTED, stage=Stage.ENABLE_PRIVATE_DNS
-    )
+    """AWS accepted the endpoint's connection: on to Enable Private DNS, or, for an endpoint
+    the user's block made (adopted, already `done`: the block turns private DNS on itself),
+    on to Active once AWS reports it available."""
+    stage = Stage.DONE if endpoint.stage is Stage.DONE else Stage.ENABLE_PRIVATE_DNS
+    return move(endpoint=endpoint, event=EndpointEvent.CONNECTION_ACCEPTED, stage=stage)
 
 
 def removed(*, endpoint: SeenEndpoint, seen: str | None = None) -> EndpointOutcome:
@@ -159,12 +160,14 @@ def suggest(*, endpoint: SeenEndpoint, vpce_id: str | None) -> EndpointOutcome:
 
 def adopt(*, endpoint: SeenEndpoint, vpce_id: str) -> EndpointOutcome:
     """Take `vpce_id` as the endpoint's own, as if its user had pasted it: the next pass
-    verifies and accepts it."""
+    verifies and accepts it, and it turns Active once AWS reports it available, with no click
+    (its wizard is `done`: the user's block does the rest)."""
     return EndpointOutcome(
         endpoint.id,
         endpoint.status,
         endpoint.vpce_id,
         EndpointEvent.VPCE_ADOPTED,
+        stage=Stage.DONE,
         adopt=vpce_id,
     )
 

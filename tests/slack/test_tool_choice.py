@@ -34,13 +34,13 @@ def test_the_chosen_tool_stays_through_toggles_and_the_next_stage(world: World) 
     owner.open_wizard(f"edit {endpoint.id}")
     owner.click_in_view("toggle_instructions")
     world.slack.standin.wait_for("views.update")
-    assert "aws ec2 create-vpc-endpoint" in texts(owner.view())
+    assert "*With the AWS CLI*: one block" in texts(owner.view())
 
     owner.click_in_view("show_terraform")
     world.slack.standin.wait_for("views.update", count=2)
     shown = texts(owner.view())
     assert 'resource "aws_vpc_endpoint" "privatelink_orders"' in shown
-    assert "aws ec2 create-vpc-endpoint" not in shown
+    assert "*With the AWS CLI*: one block" not in shown
 
     owner.click_in_view("toggle_instructions")  # hide, then show: still Terraform
     world.slack.standin.wait_for("views.update", count=3)
@@ -76,8 +76,7 @@ def test_security_groups_are_checked_next_to_the_field_and_kept(world: World) ->
     service_becomes_active(world)
     account_allowed(world)
     view = owner.open_wizard(f"edit {endpoint.id}")
-    assert f"--security-group-ids {GROUP}" in texts(view)
-    assert "create-security-group" not in texts(view)
+    assert f"SG={GROUP}" in texts(view)  # the block makes no group of its own
 
 
 def test_terminate_tells_how_to_delete_the_users_endpoint(world: World) -> None:

@@ -114,20 +114,20 @@ def test_the_chosen_tool_is_highlighted_and_carried_in_the_metadata() -> None:
     assert 'resource "aws_security_group" "privatelink_orders"' in terraform
 
 
-def test_the_accept_stage_shows_the_group_lines_only_without_the_users_groups() -> None:
+def test_the_accept_stage_shows_one_block_that_makes_a_group_only_without_the_users() -> None:
     new = check_view(
         wizard_view(wizard(Stage.ACCEPT_ENDPOINT_CONNECTION, EndpointStatus.INITIATING))
     )
     [script] = scripts_in(new)
-    assert script.splitlines()[0].startswith("VPC_CIDR=$(aws ec2 describe-vpcs")
-    assert script.splitlines()[-1].endswith('--security-group-ids "$SG_ID"')
-    assert "allows TCP 4000 from your VPC" in texts(new)
+    assert script.splitlines()[0] == "bash <<'PRIVATELINK'"
+    assert script.splitlines()[-1] == "PRIVATELINK" and "SG=''" in script
+    assert "makes a security group allowing TCP 4000 from your VPC" in texts(new)
     given = wizard_view(
         wizard(Stage.ACCEPT_ENDPOINT_CONNECTION, EndpointStatus.INITIATING, groups=GROUPS[:2])
     )
-    [command] = scripts_in(given)
-    assert command.startswith("aws ec2 create-vpc-endpoint")
-    assert command.endswith(f"--security-group-ids {GROUPS[0]} {GROUPS[1]}")
+    [block] = scripts_in(given)
+    assert f"SG='{GROUPS[0]} {GROUPS[1]}'" in block
+    assert "uses your security groups" in texts(given)
     assert (
         "https://us-west-2.console.aws.amazon.com/vpc/home?region=us-west-2#CreateVpcEndpoint:"
         in (texts(given))

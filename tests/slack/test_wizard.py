@@ -136,11 +136,10 @@ def test_happy_path_through_every_stage(world: World) -> None:
     account_allowed(world)
     [endpoint] = endpoint_rows(world)
     view = owner.open_wizard(f"edit {endpoint.id}")  # the worker's live update is tested there
-    assert (
-        f"aws ec2 create-vpc-endpoint --vpc-id {VPC} --region us-west-2 --service-name "
-        f"{SERVICE_NAME} --vpc-endpoint-type Interface --subnet-ids "
-        "subnet-0a1b2c3d4e5f67890 subnet-1b2c3d4e5f6789012"
-    ) in texts(view)
+    shown = texts(view)  # the one block, with the values typed and the service's
+    assert shown.count("bash <<'PRIVATELINK'") == 1 and f"ACCOUNT={ACCOUNT} VPC={VPC}" in shown
+    assert f"SERVICE={SERVICE_NAME}" in shown
+    assert "SUBNETS='subnet-0a1b2c3d4e5f67890 subnet-1b2c3d4e5f6789012'" in shown
     [endpoint] = endpoint_rows(world)
     assert endpoint.status is EndpointStatus.INITIATING and endpoint.account_id == ACCOUNT
 

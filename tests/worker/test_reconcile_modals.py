@@ -95,7 +95,11 @@ def test_a_closed_modal_is_forgotten_without_an_error(
 def test_an_open_modal_offers_the_request_seen_from_the_users_account(
     world: World, running: RunningStandIn, client: WebClient
 ) -> None:
+    """Two wizards of one account wait: the request is offered, not taken."""
     cluster, endpoint, _ = started(world)
+    other = world.endpoint(cluster)
+    world.interface(other)
+    world.run()
     view_id = open_wizard(world, running, client, endpoint)
     vpce = world.create_vpce(cluster)
 
@@ -103,3 +107,30 @@ def test_an_open_modal_offers_the_request_seen_from_the_users_account(
     assert (report.suggestions, report.modals_updated) == (1, 1)
     assert f"AWS shows a connection request from `{vpce}`" in shown(running, view_id)
     assert world.run(slack=client).modals_updated == 0
+
+
+def test_an_open_modal_moves_on_by_itself_to_active_when_the_users_block_made_the_endpoint(
+    world: World, running: RunningStandIn, client: WebClient
+) -> None:
+    """The only wizard of its account: the request is its endpoint, taken, accepted and Active
+    pass after pass, the modal following each step without a click."""
+    cluster, endpoint, _ = started(world)
+    view_id = open_wizard(world, running, client, endpoint)
+    vpce = world.create_vpce(cluster)
+
+    report = world.run(slack=client)  # taken as the wizard's own
+    assert (report.transitions, report.modals_updated) == (1, 1)
+    row = world.row(endpoint)
+    assert row is not None and (row.vpce_id, row.stage, row.status) == (vpce, "done", "initiating")
+    assert "being finalized" in shown(running, view_id)
+
+    assert world.run(slack=client).accepted == 1
+    world.run(slack=client)  # the sandbox makes an accepted endpoint available at once
+    row = world.row(endpoint)
+    assert row is not None and row.status == "active"
+    assert "is *active*" in shown(running, view_id)
+    assert [a for a, _ in world.events("private_endpoint", endpoint)][-3:] == [
+        "vpce_adopted",
+        "connection_accepted",
+        "connection_available",
+    ]

@@ -70,7 +70,7 @@ def test_the_accept_stage_shows_the_command_once_the_grant_is_in_place(
     assert (report.allowed, report.modals_updated) == (1, 1)
     after = shown(running, view_id)
     assert f"AWS account {CONSUMER_ACCOUNT} is allowed to connect" in after
-    assert "aws ec2 create-vpc-endpoint" in after
+    assert "bash <<'PRIVATELINK'" in after and "create-vpc-endpoint" in after
     assert world.run(slack=client).modals_updated == 0
 
 

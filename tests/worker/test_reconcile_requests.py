@@ -167,22 +167,42 @@ def test_two_workers_announce_it_once(world: World) -> None:
     assert notices(world) == 1
 
 
-def test_a_request_a_waiting_wizard_may_take_is_offered_there_and_not_announced(
+def test_the_only_waiting_wizard_takes_its_accounts_request_and_the_other_is_announced(
     world: World,
 ) -> None:
     cluster, endpoint, _ = started(world)
     requests = {world.create_vpce(cluster), world.create_vpce(cluster)}
     world.run()
     row = world.row(endpoint)
-    assert row is not None and row.suggested_vpce_id in requests
-    (unknown,) = requests - {row.suggested_vpce_id}
+    assert row is not None and row.vpce_id in requests and row.suggested_vpce_id is None
+    (unknown,) = requests - {row.vpce_id}
 
     world.run()
 
     assert request_rows(world) == [(unknown, "pending", None)]
     assert notices(world) == 1
+    assert world.connection_state(unknown) == "pendingAcceptance"
+    assert world.connection_state(row.vpce_id) != "pendingAcceptance"
+    assert call_count(action=ACCEPT) == 1
+
+
+def test_two_waiting_wizards_of_one_account_are_offered_requests_and_take_none(
+    world: World,
+) -> None:
+    cluster, first, _ = started(world)
+    second = world.endpoint(cluster)
+    world.interface(second)
+    world.run()
+    requests = {world.create_vpce(cluster), world.create_vpce(cluster)}
+    for _ in range(3):
+        world.run()
+
+    rows = [world.row(first), world.row(second)]
+    assert all(r is not None and r.status == "initiating" and r.vpce_id is None for r in rows)
+    assert {r.suggested_vpce_id for r in rows if r is not None} == requests  # both asked
     assert {world.connection_state(v) for v in requests} == {"pendingAcceptance"}
     assert call_count(action=ACCEPT) == 0
+    assert request_rows(world) == [] and notices(world) == 0
 
 
 def test_a_members_click_is_refused_in_words(world: World, chat: Chat) -> None:

@@ -136,9 +136,8 @@ def interface_endpoint(state: WizardState, shown: Shown) -> Built:
                 *wizard_tools.create_blocks(
                     wizard_tools.values_of(state),
                     shown.tool,
-                    intro=("*With the AWS CLI*, once" if shown.tool is Tool.CLI else "Once")
-                    + " you have filled in the fields below and the bot has allowed your "
-                    "account, the next step shows this with your values:",
+                    intro="Once you have filled in the fields below and the bot has allowed your "
+                    "account, the next step shows this with your values.",
                 ),
             ]
         if state.service.allows(endpoint.account_id):
@@ -220,8 +219,7 @@ def accept_connection(state: WizardState, shown: Shown) -> Built:
                 *wizard_tools.create_blocks(
                     wizard_tools.values_of(state),
                     shown.tool,
-                    intro=f":white_check_mark: AWS account {account} is allowed to connect. "
-                    "*Create the interface endpoint in your VPC:*",
+                    intro=f":white_check_mark: AWS account {account} is allowed to connect.",
                 ),
                 context(wizard_tools.run_hint(shown.tool, account=account)),
                 wizard_tools.console_line(state),
@@ -231,7 +229,7 @@ def accept_connection(state: WizardState, shown: Shown) -> Built:
                 section(
                     f":hourglass_flowing_sand: The bot is allowing account {account} on the "
                     "service; this view updates by itself in a few seconds. Then it shows the "
-                    "command that creates your interface endpoint: until then AWS would refuse it."
+                    "block that creates your interface endpoint: until then AWS would refuse it."
                 )
             )
     else:
