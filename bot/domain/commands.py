@@ -33,10 +33,6 @@ class Raw:
 
 Arg = str | Raw
 
-SG_ID = Raw('"$SG_ID"')
-"""The new security group's id, set by `security_group_lines`."""
-VPC_CIDR = Raw('"$VPC_CIDR"')
-"""The VPC's IPv4 CIDR block, set by `security_group_lines`."""
 VPC_PLACEHOLDER = "<VPC ID>"
 SUBNETS_PLACEHOLDER = "<Subnet IDs>"
 TEMPLATE_FILE = "privatelink.yaml"
@@ -125,28 +121,6 @@ def create_endpoint_command(
     )
 
 
-def create_endpoint_template(
-    *,
-    region: str,
-    service_name: str,
-    vpc_id: str | None,
-    subnet_ids: Sequence[str],
-    security_group_ids: Sequence[str] = (),
-    new_group: bool = False,
-) -> str:
-    """The create command with every known value filled in and `<…>` where one is missing;
-    with `new_group`, it uses the group `security_group_lines` makes (`"$SG_ID"`)."""
-    return _render(
-        _create_words(
-            vpc=parse_vpc_id(vpc_id) if vpc_id else Raw(VPC_PLACEHOLDER),
-            region=region,
-            service_name=service_name,
-            subnets=_subnets(subnet_ids) if subnet_ids else [Raw(SUBNETS_PLACEHOLDER)],
-            groups=[SG_ID] if new_group else _groups(security_group_ids),
-        )
-    )
-
-
 def modify_endpoint_argv(*, vpce_id: str, region: str) -> list[str]:
     """The argument list of `aws ec2 modify-vpc-endpoint … --private-dns-enabled`."""
     return [
@@ -212,51 +186,6 @@ def vpc_cidr_argv(*, vpc_id: str | None, region: str) -> list[Arg]:
         "Vpcs[0].CidrBlock",
         "--output",
         "text",
-    ]
-
-
-def security_group_lines(
-    *, vpc_id: str | None, region: str, port: int, cluster_name: str, endpoint_id: int
-) -> list[str]:
-    """The shell lines that make the endpoint's security group in the user's VPC, allowing TCP
-    on the cluster's port from the VPC's CIDR; they leave its id in `$SG_ID`."""
-    vpc: Arg = parse_vpc_id(vpc_id) if vpc_id else Raw(VPC_PLACEHOLDER)
-    create: list[Arg] = [
-        "aws",
-        "ec2",
-        "create-security-group",
-        "--group-name",
-        endpoint_resource_name(cluster_name=cluster_name, endpoint_id=endpoint_id),
-        "--description",
-        security_group_description(cluster_name=cluster_name, port=port),
-        "--vpc-id",
-        vpc,
-        "--region",
-        parse_region(region),
-        "--query",
-        "GroupId",
-        "--output",
-        "text",
-    ]
-    authorize: list[Arg] = [
-        "aws",
-        "ec2",
-        "authorize-security-group-ingress",
-        "--group-id",
-        SG_ID,
-        "--protocol",
-        "tcp",
-        "--port",
-        str(parse_port(port)),
-        "--cidr",
-        VPC_CIDR,
-        "--region",
-        parse_region(region),
-    ]
-    return [
-        _vpc_cidr_line(vpc_id=vpc_id, region=region),
-        f"SG_ID=$({_render(create)})",
-        _render(authorize),
     ]
 
 

@@ -1,6 +1,6 @@
 """The commands the modal shows for the user's side, exactly as shown, run in a shell with the
-real `aws` CLI against the local AWS as the user's own account: the security group and the
-endpoint that carries it, the subnets that fit, and deleting the endpoint after Terminate."""
+real `aws` CLI against the local AWS as the user's own account: the subnets that fit, and
+deleting the endpoint after Terminate (the one block: test_endpoint_script)."""
 
 from __future__ import annotations
 
@@ -122,64 +122,6 @@ def run_shell(script: str, *, url: str, credentials: Credentials, home: Path) ->
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
-
-
-def test_the_shown_lines_make_a_group_and_the_endpoint_carries_it(
-    aws_url: str,
-    tmp_path: Path,
-    consumer: Credentials,
-    consumer_ec2: EC2Client,
-    consumer_network: ConsumerNetwork,
-    service: ServiceInfo,
-    gateway: PrivateLinkGateway,
-) -> None:
-    view = wizard_view(state(service, consumer_network))
-    script = the_script(view["blocks"], "create-vpc-endpoint")
-    assert "create-security-group" in script and "authorize-security-group-ingress" in script
-
-    run_shell(script, url=aws_url, credentials=consumer, home=tmp_path)
-
-    [endpoint] = consumer_ec2.describe_vpc_endpoints()["VpcEndpoints"]
-    [group] = endpoint["Groups"]
-    assert group["GroupName"] == "privatelink-orders-7"
-    [described] = consumer_ec2.describe_security_groups(GroupIds=[group["GroupId"]])[
-        "SecurityGroups"
-    ]
-    assert described["VpcId"] == consumer_network.vpc_id
-    vpc_cidr = consumer_ec2.describe_vpcs(VpcIds=[consumer_network.vpc_id])["Vpcs"][0]["CidrBlock"]
-    assert [
-        (
-            rule["IpProtocol"],
-            rule["FromPort"],
-            rule["ToPort"],
-            [r["CidrIp"] for r in rule["IpRanges"]],
-        )
-        for rule in described["IpPermissions"]
-    ] == [("tcp", PORT, PORT, [vpc_cidr])]
-    [request] = gateway.list_connections(service_ids=[service.service_id])
-    assert (request.vpce_id, request.owner_account) == (endpoint["VpcEndpointId"], CONSUMER_ACCOUNT)
-
-
-def test_the_users_own_groups_go_on_the_endpoint(
-    aws_url: str,
-    tmp_path: Path,
-    consumer: Credentials,
-    consumer_ec2: EC2Client,
-    consumer_network: ConsumerNetwork,
-    service: ServiceInfo,
-) -> None:
-    group_id = consumer_ec2.create_security_group(
-        GroupName="db-clients", Description="mine", VpcId=consumer_network.vpc_id
-    )["GroupId"]
-    view = wizard_view(state(service, consumer_network, groups=(group_id,)))
-    script = the_script(view["blocks"], "create-vpc-endpoint")
-    assert "create-security-group" not in script
-    assert script.endswith(f"--security-group-ids {group_id}")
-
-    run_shell(script, url=aws_url, credentials=consumer, home=tmp_path)
-
-    [endpoint] = consumer_ec2.describe_vpc_endpoints()["VpcEndpoints"]
-    assert [g["GroupId"] for g in endpoint["Groups"]] == [group_id]
 
 
 def test_the_subnets_command_lists_exactly_the_subnets_in_the_supported_azs(

@@ -100,37 +100,6 @@ def test_the_create_command_passes_the_groups() -> None:
         security_group_ids=GROUPS,
     )
     assert argv[-3:] == ["--security-group-ids", *GROUPS]
-    assert (
-        shlex.split(
-            commands.create_endpoint_template(
-                region=REGION,
-                service_name=SERVICE,
-                vpc_id=VPC,
-                subnet_ids=SUBNETS,
-                security_group_ids=GROUPS,
-            )
-        )
-        == argv
-    )
-
-
-def test_without_groups_the_lines_make_one_and_the_create_command_uses_it() -> None:
-    lines = commands.security_group_lines(
-        vpc_id=VPC, region=REGION, port=4406, cluster_name="orders-eu", endpoint_id=42
-    )
-    assert lines == [
-        f"VPC_CIDR=$(aws ec2 describe-vpcs --vpc-ids {VPC} --region {REGION} "
-        "--query 'Vpcs[0].CidrBlock' --output text)",
-        "SG_ID=$(aws ec2 create-security-group --group-name privatelink-orders-eu-42 "
-        "--description 'Allows TCP 4406 to cluster orders-eu over PrivateLink' "
-        f"--vpc-id {VPC} --region {REGION} --query GroupId --output text)",
-        'aws ec2 authorize-security-group-ingress --group-id "$SG_ID" --protocol tcp '
-        f'--port 4406 --cidr "$VPC_CIDR" --region {REGION}',
-    ]
-    create = commands.create_endpoint_template(
-        region=REGION, service_name=SERVICE, vpc_id=VPC, subnet_ids=SUBNETS, new_group=True
-    )
-    assert create.endswith(' --security-group-ids "$SG_ID"')
 
 
 def test_describe_subnets_filters_by_vpc_and_az_ids() -> None:

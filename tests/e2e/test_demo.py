@@ -23,8 +23,10 @@ def test_the_demo_walks_to_an_active_endpoint_and_back(tmp_path: Path) -> None:
     for seen in (
         "=== The owner types /private-endpoint create in #payments",
         "Step 3 of 5 · *Interface Endpoint*",
-        "$ aws ec2 create-vpc-endpoint --vpc-id vpc-",
-        "$ aws ec2 modify-vpc-endpoint --vpc-endpoint-id vpce-",
+        "=== The owner types two values, their AWS account and VPC, and presses Next",
+        "    bash <<'PRIVATELINK'",
+        "  > Done: vpce-",
+        "✔ the modal moved on by itself to Active: no click after the paste",
         "↳ in thread (also sent to the channel):",
         "The bot removed it from AWS: deleting → deleted",
     ):

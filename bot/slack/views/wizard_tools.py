@@ -64,31 +64,6 @@ def values_of(state: WizardState) -> EndpointValues:
     )
 
 
-def cli_lines(values: EndpointValues) -> list[str]:
-    """The shell lines that create the endpoint: without a group of the user's, the lines that
-    make one first, and a create command that uses it."""
-    lines: list[str] = []
-    if values.new_group:
-        lines += commands.security_group_lines(
-            vpc_id=values.vpc_id,
-            region=values.region,
-            port=values.port,
-            cluster_name=values.cluster_name,
-            endpoint_id=values.endpoint_id,
-        )
-    lines.append(
-        commands.create_endpoint_template(
-            region=values.region,
-            service_name=values.service_name,
-            vpc_id=values.vpc_id,
-            subnet_ids=values.subnet_ids,
-            security_group_ids=values.security_group_ids,
-            new_group=values.new_group,
-        )
-    )
-    return lines
-
-
 def _deploy(values: EndpointValues, *, new_group: bool) -> str:
     return "\n".join(
         commands.cloudformation_deploy_lines(
