@@ -6,10 +6,10 @@ A service is free when nobody holds it (`claimed_by` NULL) or its holder's lease
 claiming), a plain SELECT under SQLite's single writer (`BEGIN IMMEDIATE`). Released services
 keep the pass's time in `claimed_until`, and the least recently worked are claimed first.
 
-A service is due once its last pass is `due_before`; a hot one, sooner (`hot_before`): one whose
-wizard waits on AWS (its service being made, its user's endpoint to be accepted or to become
-available) since `hot_since`, so that it moves within seconds while the rest of the fleet keeps
-the reconcile interval.
+A service is due once its last pass is `due_before`; a hot one, sooner (`hot_before`): one that
+someone waits for since `hot_since` (the service being made or deleted, an endpoint waiting for
+its connection to be accepted or available, or to be removed after a terminate), so that it
+moves within seconds while the rest of the fleet keeps the reconcile interval.
 """
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ from bot.storage.db import transaction
 from bot.storage.orm import EndpointService, PrivateEndpoint
 from bot.storage.types import utcnow
 
-WAITING = (EndpointStatus.INITIATING, EndpointStatus.PENDING)
-"""An endpoint in these statuses waits on AWS: for its connection request, acceptance or
-`available`."""
+WAITING = (EndpointStatus.INITIATING, EndpointStatus.PENDING, EndpointStatus.DELETING)
+"""An endpoint in these statuses waits on AWS: for its connection request, acceptance,
+`available`, or its removal after a terminate."""
+BUSY_SERVICES = (ServiceStatus.CREATING, ServiceStatus.DELETING)
+"""A service being made (its wizard waits for it) or deleted (its cluster was dropped)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +52,7 @@ def _hot(due: Due) -> ColumnElement[bool]:
     )
     return and_(
         EndpointService.claimed_until <= due.hot_before,
-        or_(EndpointService.status == ServiceStatus.CREATING, waiting),
+        or_(EndpointService.status.in_(BUSY_SERVICES), waiting),
     )
 
 
