@@ -39,6 +39,8 @@ TEMPLATE_FILE = "privatelink.yaml"
 """The file the CloudFormation template is saved as, for `aws cloudformation deploy`."""
 VPC_CIDR_PARAMETER = "VpcCidr"
 """The template's parameter for the VPC's CIDR block (CloudFormation cannot look it up)."""
+SUBNETS_PARAMETER = "SubnetIds"
+"""The template's parameter for the subnets, when the user gave none (nor can it find them)."""
 
 
 def _render(argv: Sequence[Arg]) -> str:
@@ -172,6 +174,14 @@ def security_group_description(*, cluster_name: str, port: int) -> str:
     return f"Allows TCP {parse_port(port)} to cluster {parse_name(cluster_name)} over PrivateLink"
 
 
+def rule_description(*, cluster_name: str, port: int, endpoint_id: int) -> str:
+    """What the group's inbound rule admits, for which endpoint (AWS's allowed characters)."""
+    return (
+        f"TCP {parse_port(port)} from the VPC to cluster {parse_name(cluster_name)} "
+        f"via private endpoint {int(endpoint_id)}"
+    )
+
+
 def vpc_cidr_argv(*, vpc_id: str | None, region: str) -> list[Arg]:
     """`aws ec2 describe-vpcs`, printing just the VPC's IPv4 CIDR block."""
     return [
@@ -193,11 +203,38 @@ def _vpc_cidr_line(*, vpc_id: str | None, region: str) -> str:
     return f"VPC_CIDR=$({_render(vpc_cidr_argv(vpc_id=vpc_id, region=region))})"
 
 
+def subnets_per_zone_line(*, vpc_id: str | None, region: str, az_ids: Sequence[str]) -> str:
+    """The shell line that leaves in `$SUBNET_IDS` one of the VPC's subnets per supported AZ
+    ID, comma-separated (what a CloudFormation parameter of subnets takes)."""
+    argv: list[Arg] = [
+        "aws",
+        "ec2",
+        "describe-subnets",
+        "--region",
+        parse_region(region),
+        "--filters",
+        f"Name=vpc-id,Values={parse_vpc_id(vpc_id) if vpc_id else VPC_PLACEHOLDER}",
+        "Name=availability-zone-id,Values=" + ",".join(parse_az_id(az) for az in az_ids),
+        "--query",
+        "Subnets[].[AvailabilityZoneId,SubnetId]",
+        "--output",
+        "text",
+    ]
+    return f"SUBNET_IDS=$({_render(argv)} | sort | awk '!seen[$1]++ {{print $2}}' | paste -sd, -)"
+
+
 def cloudformation_deploy_lines(
-    *, vpc_id: str | None, region: str, cluster_name: str, endpoint_id: int, new_group: bool
+    *,
+    vpc_id: str | None,
+    region: str,
+    cluster_name: str,
+    endpoint_id: int,
+    new_group: bool,
+    az_ids: Sequence[str] = (),
 ) -> list[str]:
     """`aws cloudformation deploy` of the saved template (`TEMPLATE_FILE`); with a new group,
-    after the line that reads the VPC's CIDR block for the template's parameter."""
+    after the line that reads the VPC's CIDR block for the template's parameter, and with
+    `az_ids` (no subnets given), after the line that picks a subnet in each of them."""
     deploy: list[Arg] = [
         "aws",
         "cloudformation",
@@ -209,10 +246,17 @@ def cloudformation_deploy_lines(
         "--region",
         parse_region(region),
     ]
-    if not new_group:
-        return [_render(deploy)]
-    deploy += ["--parameter-overrides", Raw(f'"{VPC_CIDR_PARAMETER}=$VPC_CIDR"')]
-    return [_vpc_cidr_line(vpc_id=vpc_id, region=region), _render(deploy)]
+    lines: list[str] = []
+    overrides: list[Arg] = []
+    if new_group:
+        lines.append(_vpc_cidr_line(vpc_id=vpc_id, region=region))
+        overrides.append(Raw(f'"{VPC_CIDR_PARAMETER}=$VPC_CIDR"'))
+    if az_ids:
+        lines.append(subnets_per_zone_line(vpc_id=vpc_id, region=region, az_ids=az_ids))
+        overrides.append(Raw(f'"{SUBNETS_PARAMETER}=$SUBNET_IDS"'))
+    if overrides:
+        deploy += ["--parameter-overrides", *overrides]
+    return [*lines, _render(deploy)]
 
 
 # --- finding subnets that fit -----------------------------------------------------------------

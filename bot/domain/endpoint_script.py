@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import shlex
 
-from bot.domain.commands import endpoint_resource_name, security_group_description
+from bot.domain.commands import (
+    endpoint_resource_name,
+    rule_description,
+    security_group_description,
+)
 from bot.domain.iac import EndpointValues
 from bot.domain.validation import (
     parse_account_id,
@@ -41,14 +45,6 @@ CLOSED_STATES = ("rejected", "failed", "expired", "deleting", "deleted")
 LIVE_STATES = '["pendingAcceptance","pending","available"]'
 
 
-def rule_description(values: EndpointValues) -> str:
-    """What the group's rule admits, for which endpoint, in the characters AWS allows."""
-    return (
-        f"TCP {parse_port(values.port)} from the VPC to cluster "
-        f"{parse_name(values.cluster_name)} via private endpoint {int(values.endpoint_id)}"
-    )
-
-
 def _values(values: EndpointValues) -> list[str]:
     assert values.account_id and values.vpc_id and values.host, "account, VPC and host given"
     account = parse_account_id(values.account_id)
@@ -66,7 +62,12 @@ def _values(values: EndpointValues) -> list[str]:
         f"ZONES={shlex.quote(','.join(parse_az_id(az) for az in values.az_ids))} "
         f"HOST={shlex.quote(parse_dns_name(values.host))}",
         f"NAME={shlex.quote(name)} DESCRIPTION={shlex.quote(description)}",
-        f"RULE={shlex.quote(rule_description(values))}",
+        "RULE="
+        + shlex.quote(
+            rule_description(
+                cluster_name=values.cluster_name, port=values.port, endpoint_id=values.endpoint_id
+            )
+        ),
         f"SUBNETS={shlex.quote(subnets)} SG={shlex.quote(groups)}",
     ]
 

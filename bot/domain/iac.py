@@ -15,13 +15,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.domain.commands import (
+    SUBNETS_PARAMETER,
     SUBNETS_PLACEHOLDER,
     VPC_CIDR_PARAMETER,
     VPC_PLACEHOLDER,
     endpoint_resource_name,
+    rule_description,
     security_group_description,
 )
 from bot.domain.validation import (
+    parse_az_id,
     parse_name,
     parse_port,
     parse_region,
@@ -70,6 +73,18 @@ class EndpointValues:
     def new_group(self) -> bool:
         """Whether the snippet makes the endpoint's security group (the user gave none)."""
         return not self.security_group_ids
+
+    @property
+    def finds_subnets(self) -> bool:
+        """Whether the snippet picks a subnet in each supported AZ ID (the user gave none)."""
+        return not self.subnet_ids and bool(self.az_ids)
+
+    @property
+    def rule(self) -> str:
+        """The description of the new group's inbound rule."""
+        return rule_description(
+            cluster_name=self.cluster_name, port=self.port, endpoint_id=self.endpoint_id
+        )
 
 
 def hcl_string(value: str) -> str:
@@ -143,6 +158,7 @@ def terraform_endpoint(values: EndpointValues) -> str:
             "",
             f'resource "aws_vpc_security_group_ingress_rule" "{name}" {{',
             f"  security_group_id = aws_security_group.{name}.id",
+            f"  description       = {hcl_string(values.rule)}",
             f"  cidr_ipv4         = data.aws_vpc.{name}.cidr_block",
             '  ip_protocol       = "tcp"',
             f"  from_port         = {port}",
@@ -153,13 +169,31 @@ def terraform_endpoint(values: EndpointValues) -> str:
         groups = _hcl_list([f"aws_security_group.{name}.id"])
     else:
         groups = _hcl_list([hcl_string(g) for g in _groups(values)])
+    subnets = _hcl_list([hcl_string(s) for s in _subnets(values)])
+    check: list[str] = []
+    if values.finds_subnets:
+        lines += _terraform_subnet_lookup(values, name)
+        subnets = f"local.{name}_subnet_ids"
+        zones = ", ".join(parse_az_id(az) for az in values.az_ids)
+        check = [
+            "  lifecycle {",
+            "    precondition {",
+            f"      condition     = length({subnets}) > 0",
+            "      error_message = "
+            + hcl_string(
+                f"{_vpc(values)} has no subnet in {zones}, the AZ IDs the service supports."
+            ),
+            "    }",
+            "  }",
+        ]
     lines += [
         f'resource "aws_vpc_endpoint" "{name}" {{',
         f"  vpc_id             = {hcl_string(_vpc(values))}",
         f"  service_name       = {hcl_string(parse_service_name(values.service_name))}",
         '  vpc_endpoint_type  = "Interface"',
-        f"  subnet_ids         = {_hcl_list([hcl_string(s) for s in _subnets(values)])}",
+        f"  subnet_ids         = {subnets}",
         f"  security_group_ids = {groups}",
+        *check,
         "}",
         "",
         'output "vpc_endpoint_id" {',
@@ -167,6 +201,32 @@ def terraform_endpoint(values: EndpointValues) -> str:
         "}",
     ]
     return "\n".join(lines)
+
+
+def _terraform_subnet_lookup(values: EndpointValues, name: str) -> list[str]:
+    """The VPC's subnets in each supported AZ ID (`data "aws_subnets"`), and one per AZ ID."""
+    zones = _hcl_list([hcl_string(parse_az_id(az)) for az in values.az_ids])
+    return [
+        f'data "aws_subnets" "{name}" {{',
+        f"  for_each = toset({zones})",
+        "  filter {",
+        '    name   = "vpc-id"',
+        f"    values = [{hcl_string(_vpc(values))}]",
+        "  }",
+        "  filter {",
+        '    name   = "availability-zone-id"',
+        "    values = [each.key]",
+        "  }",
+        "}",
+        "",
+        "locals {",
+        f"  {name}_subnet_ids = [",
+        f"    for zone, found in data.aws_subnets.{name} :"
+        " sort(found.ids)[0] if length(found.ids) > 0",
+        "  ]",
+        "}",
+        "",
+    ]
 
 
 def terraform_private_dns(*, cluster_name: str, vpce_id: str) -> str:
@@ -194,13 +254,12 @@ def cloudformation_endpoint(values: EndpointValues, *, private_dns: bool = False
         'AWSTemplateFormatVersion: "2010-09-09"',
         f"Description: {yaml_string(description)}",
     ]
+    parameters = _cloudformation_parameters(values)
+    if parameters:
+        lines += ["Parameters:", *parameters]
     if values.new_group:
         vpc = _vpc(values)
         lines += [
-            "Parameters:",
-            f"  {VPC_CIDR_PARAMETER}:",
-            "    Type: String",
-            f"    Description: {yaml_string(f'The IPv4 CIDR block of {vpc}')}",
             "Resources:",
             "  EndpointSecurityGroup:",
             '    Type: "AWS::EC2::SecurityGroup"',
@@ -218,6 +277,7 @@ def cloudformation_endpoint(values: EndpointValues, *, private_dns: bool = False
             '        - IpProtocol: "tcp"',
             f"          FromPort: {port}",
             f"          ToPort: {port}",
+            f"          Description: {yaml_string(values.rule)}",
             "          CidrIp:",
             f"            Ref: {VPC_CIDR_PARAMETER}",
         ]
@@ -233,7 +293,11 @@ def cloudformation_endpoint(values: EndpointValues, *, private_dns: bool = False
         f"      VpcId: {yaml_string(_vpc(values))}",
         f"      ServiceName: {yaml_string(parse_service_name(values.service_name))}",
         "      SubnetIds:",
-        *(f"        - {yaml_string(s)}" for s in _subnets(values)),
+        *(
+            [f"        Ref: {SUBNETS_PARAMETER}"]
+            if values.finds_subnets
+            else [f"        - {yaml_string(s)}" for s in _subnets(values)]
+        ),
         "      SecurityGroupIds:",
         *groups,
         f"      PrivateDnsEnabled: {'true' if private_dns else 'false'}",
@@ -243,3 +307,24 @@ def cloudformation_endpoint(values: EndpointValues, *, private_dns: bool = False
         "      Ref: Endpoint",
     ]
     return "\n".join(lines)
+
+
+def _cloudformation_parameters(values: EndpointValues) -> list[str]:
+    """What the template cannot look up: the VPC's CIDR block for a new group, and the
+    subnets when the user gave none (the deploy lines fill both in)."""
+    vpc = _vpc(values)
+    found: list[str] = []
+    if values.new_group:
+        found += [
+            f"  {VPC_CIDR_PARAMETER}:",
+            "    Type: String",
+            f"    Description: {yaml_string(f'The IPv4 CIDR block of {vpc}')}",
+        ]
+    if values.finds_subnets:
+        zones = ", ".join(parse_az_id(az) for az in values.az_ids)
+        found += [
+            f"  {SUBNETS_PARAMETER}:",
+            '    Type: "List<AWS::EC2::Subnet::Id>"',
+            f"    Description: {yaml_string(f'One subnet of {vpc} in each of {zones}')}",
+        ]
+    return found

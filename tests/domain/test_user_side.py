@@ -186,6 +186,7 @@ def test_terraform_with_a_new_group() -> None:
     }
     assert found[("aws_vpc_security_group_ingress_rule", name)] == {
         "security_group_id": f"${{aws_security_group.{name}.id}}",
+        "description": "TCP 4406 from the VPC to cluster orders-eu via private endpoint 42",
         "cidr_ipv4": f"${{data.aws_vpc.{name}.cidr_block}}",
         "ip_protocol": "tcp",
         "from_port": 4406,
@@ -244,6 +245,8 @@ def test_cloudformation_with_a_new_group() -> None:
                     "IpProtocol": "tcp",
                     "FromPort": 4406,
                     "ToPort": 4406,
+                    "Description": "TCP 4406 from the VPC to cluster orders-eu via private "
+                    "endpoint 42",
                     "CidrIp": {"Ref": "VpcCidr"},
                 }
             ],
@@ -290,3 +293,46 @@ def test_snippets_refuse_what_is_not_validated() -> None:
     for build in (iac.terraform_endpoint, iac.cloudformation_endpoint):
         with pytest.raises(InvalidInput):
             build(bad)
+
+
+TWO_VALUES = dataclasses.replace(NEW_GROUP, subnet_ids=(), az_ids=("euw1-az1", "euw1-az3"))
+
+
+def test_terraform_from_two_values_finds_one_subnet_per_az_id() -> None:
+    text = iac.terraform_endpoint(TWO_VALUES)
+    parsed = hcl2.loads(text)
+    name = "privatelink_orders_eu"
+    found = resources(text)
+    lookup = found[("aws_subnets", name)]
+    assert hcl_value(lookup["for_each"]) == '${toset(["euw1-az1", "euw1-az3"])}'
+    filters = {hcl_value(f["name"]): [hcl_value(v) for v in f["values"]] for f in lookup["filter"]}
+    assert filters == {"vpc-id": [VPC], "availability-zone-id": ["${each.key}"]}
+    [locals_] = parsed["locals"]
+    assert "sort(found.ids)[0] if length(found.ids) > 0" in locals_[f"{name}_subnet_ids"]
+    endpoint = found[("aws_vpc_endpoint", name)]
+    assert endpoint["subnet_ids"] == f"${{local.{name}_subnet_ids}}"
+    [lifecycle] = endpoint["lifecycle"]
+    [precondition] = lifecycle["precondition"]
+    assert hcl_value(precondition["error_message"]) == (
+        f"{VPC} has no subnet in euw1-az1, euw1-az3, the AZ IDs the service supports."
+    )
+    assert "private_dns_enabled" not in endpoint  # the second apply, once accepted
+
+
+def test_cloudformation_from_two_values_takes_the_subnets_the_deploy_line_finds() -> None:
+    template = yaml.safe_load(iac.cloudformation_endpoint(TWO_VALUES))
+    assert template["Parameters"]["SubnetIds"]["Type"] == "List<AWS::EC2::Subnet::Id>"
+    assert set(template["Parameters"]) == {"VpcCidr", "SubnetIds"}
+    assert template["Resources"]["Endpoint"]["Properties"]["SubnetIds"] == {"Ref": "SubnetIds"}
+    lines = commands.cloudformation_deploy_lines(
+        vpc_id=VPC,
+        region=REGION,
+        cluster_name="orders-eu",
+        endpoint_id=42,
+        new_group=True,
+        az_ids=TWO_VALUES.az_ids,
+    )
+    assert lines[1].startswith("SUBNET_IDS=$(aws ec2 describe-subnets --region eu-west-1 ")
+    assert "Name=availability-zone-id,Values=euw1-az1,euw1-az3" in lines[1]
+    assert lines[1].endswith("| sort | awk '!seen[$1]++ {print $2}' | paste -sd, -)")
+    assert lines[-1].endswith('--parameter-overrides "VpcCidr=$VPC_CIDR" "SubnetIds=$SUBNET_IDS"')

@@ -26,6 +26,11 @@ TOOL_ACTIONS = {
     Tool.CLOUDFORMATION: ActionId.SHOW_CLOUDFORMATION,
 }
 TERRAFORM_FILE = "privatelink.tf"
+SECOND_APPLY = (
+    "Private DNS takes a second {what}: AWS turns it on for an endpoint only once its "
+    "connection is accepted, and this service accepts each connection (the bot does, by "
+    "itself). Once it has, this view shows the change to {what}."
+)
 
 
 def tool_choice(chosen: Tool) -> Block:
@@ -72,6 +77,7 @@ def _deploy(values: EndpointValues, *, new_group: bool) -> str:
             cluster_name=values.cluster_name,
             endpoint_id=values.endpoint_id,
             new_group=new_group,
+            az_ids=values.az_ids if values.finds_subnets else (),
         )
     )
 
@@ -79,32 +85,33 @@ def _deploy(values: EndpointValues, *, new_group: bool) -> str:
 def create_blocks(values: EndpointValues, tool: Tool, *, intro: str) -> list[Block]:
     """How to create the endpoint with `tool`, after `intro` (mrkdwn)."""
     port = values.port
+    makes = [
+        *(["picks one of your subnets in each supported AZ ID"] if values.finds_subnets else []),
+        *(
+            [f"makes a security group allowing TCP {port} from your VPC"]
+            if values.new_group
+            else []
+        ),
+    ]
+    also = f" (it {' and '.join(makes)}, too)" if makes else ""
     if tool is Tool.TERRAFORM:
         return [
             section(
                 f"{intro}\n*With Terraform*: save this as `{TERRAFORM_FILE}` in an empty "
-                "directory, then run `terraform init` and `terraform apply`"
-                + (
-                    f" (it makes a security group allowing TCP {port} from your VPC, too):"
-                    if values.new_group
-                    else ":"
-                )
+                f"directory, then run `terraform init` and `terraform apply`{also}:"
             ),
             section(code(iac.terraform_endpoint(values))),
+            context(SECOND_APPLY.format(what="apply")),
         ]
     if tool is Tool.CLOUDFORMATION:
         return [
             section(
                 f"{intro}\n*With CloudFormation*: save this template as "
-                f"`{commands.TEMPLATE_FILE}`"
-                + (
-                    f" (it makes a security group allowing TCP {port} from your VPC, too):"
-                    if values.new_group
-                    else ":"
-                )
+                f"`{commands.TEMPLATE_FILE}`{also}:"
             ),
             section(code(iac.cloudformation_endpoint(values))),
             section("Then deploy it:\n" + code(_deploy(values, new_group=values.new_group))),
+            context(SECOND_APPLY.format(what="deploy")),
         ]
     if not (values.account_id and values.vpc_id and values.host):
         return [
@@ -142,13 +149,15 @@ def run_hint(tool: Tool, *, account: str) -> str:
     """Whose credentials run it, and where the endpoint's id comes from."""
     if tool is Tool.TERRAFORM:
         return (
-            f"Apply it with credentials of account {account}. It prints `vpc_endpoint_id` "
-            "(`vpce-…`): paste it below."
+            f"Apply it with credentials of account {account}: the bot accepts the endpoint by "
+            "itself. (With another wizard of this account waiting too, paste the "
+            "`vpc_endpoint_id` it prints below.)"
         )
     if tool is Tool.CLOUDFORMATION:
         return (
-            f"Deploy it with credentials of account {account}. The stack's output "
-            "`VpcEndpointId` (`vpce-…`) is the ID to paste below."
+            f"Deploy it with credentials of account {account}: the bot accepts the endpoint by "
+            "itself. (With another wizard of this account waiting too, paste the stack's "
+            "output `VpcEndpointId` below.)"
         )
     return (
         "Nothing to click after it: the bot accepts your endpoint by itself and this view moves "
