@@ -22,14 +22,14 @@ from sqlalchemy import and_, exists, func, nulls_first, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.domain.states import EndpointStatus, ServiceStatus
+from bot.domain.states import EndpointStatus, ServiceStatus, Stage
 from bot.storage.db import transaction
 from bot.storage.orm import EndpointService, PrivateEndpoint
 from bot.storage.types import utcnow
 
-WAITING = (EndpointStatus.INITIATING, EndpointStatus.PENDING, EndpointStatus.DELETING)
-"""An endpoint in these statuses waits on AWS: for its connection request, acceptance,
-`available`, or its removal after a terminate."""
+WAITING = (EndpointStatus.INITIATING, EndpointStatus.DELETING)
+"""An endpoint in these statuses waits on AWS: for its connection request or acceptance, or
+its removal after a terminate (and a `pending` one at `done`, for `available`)."""
 BUSY_SERVICES = (ServiceStatus.CREATING, ServiceStatus.DELETING)
 """A service being made (its wizard waits for it) or deleted (its cluster was dropped)."""
 
@@ -47,7 +47,13 @@ class Due:
 def _hot(due: Due) -> ColumnElement[bool]:
     waiting = exists().where(
         PrivateEndpoint.cluster_id == EndpointService.cluster_id,
-        PrivateEndpoint.status.in_(WAITING),
+        or_(
+            PrivateEndpoint.status.in_(WAITING),
+            and_(
+                PrivateEndpoint.status == EndpointStatus.PENDING,
+                PrivateEndpoint.stage == Stage.DONE,
+            ),
+        ),
         PrivateEndpoint.updated_at >= due.hot_since,
     )
     return and_(
