@@ -1,0 +1,125 @@
+"""The README and the documents in docs/ tell the truth about the code: the two commands in the
+README; the IAM policy, every setting (with its default) and every command (with its options) in
+operating.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from bot.cli import build_parser
+from bot.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+OPERATING = (DOCS / "operating.md").read_text(encoding="utf-8")
+
+
+def section(text: str, title: str) -> str:
+    """The text under a `## title` (or deeper) heading, up to the next heading of its level."""
+    match = re.search(rf"^(#+) {re.escape(title)}\n(.*?)(?=^\1 |\Z)", text, re.S | re.M)
+    assert match, f"no section {title!r}"
+    return match.group(2)
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """The cells of every Markdown table row (escaped pipes stay in their cell)."""
+    rows = []
+    for line in text.splitlines():
+        if line.startswith("|") and not line.startswith("|---"):
+            rows.append([cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]])
+    return rows
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    found: dict[str, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found.update(action.choices)
+    return found
+
+
+def leaf_commands(
+    parser: argparse.ArgumentParser, prefix: str = ""
+) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Every runnable command, as its words (`projects add`) and its parser."""
+    for name, sub in subcommands(parser).items():
+        path = f"{prefix} {name}".strip()
+        if subcommands(sub):
+            yield from leaf_commands(sub, path)
+        else:
+            yield path, sub
+
+
+def long_options(parser: argparse.ArgumentParser) -> list[str]:
+    return [
+        option
+        for action in parser._actions
+        if not isinstance(action, argparse._HelpAction)
+        for option in action.option_strings
+        if option.startswith("--")
+    ]
+
+
+def camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def test_iam_policy_names_exactly_the_ec2_actions_the_gateway_calls() -> None:
+    [policy_text] = re.findall(r"```json\n(\{.*?\})\n```", OPERATING, re.S)
+    policy = json.loads(policy_text)
+    actions: set[str] = set()
+    for statement in policy["Statement"]:
+        listed = statement["Action"]
+        actions |= {listed} if isinstance(listed, str) else set(listed)
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot" / "aws").glob("*.py"))
+    called = {
+        f"ec2:{camel(m)}"
+        for m in re.findall(
+            r"\b((?:create|describe|accept|reject|delete|modify|start)_vpc_endpoint\w*)", source
+        )
+    }
+    assert "TagSpecifications" in source
+    assert actions == called | {"ec2:CreateTags"}
+
+
+def test_every_setting_is_documented_with_its_default() -> None:
+    rows = table_rows(section(OPERATING, "Environment"))
+    for name, field in Settings.model_fields.items():
+        [row] = [row for row in rows if f"`{name}`" in row[0]]
+        default = field.default
+        if default is None:
+            continue
+        if isinstance(default, SecretStr):
+            default = default.get_secret_value()
+        if isinstance(default, float) and default.is_integer():
+            default = int(default)
+        assert f"`{default}`" in row[1], (name, row[1])
+
+
+def test_every_command_and_its_options_are_documented() -> None:
+    rows = table_rows(section(OPERATING, "Command line"))
+    commands = dict(leaf_commands(build_parser()))
+    assert {path.split()[0] for path in commands} == {
+        "serve",
+        "worker",
+        "db",
+        "projects",
+        "clusters",
+        "outbox",
+    }
+    for path, parser in commands.items():
+        cells = [row[0] for row in rows if re.match(rf"`{re.escape(path)}[ `]", row[0])]
+        assert len(cells) == 1, path
+        for option in long_options(parser):
+            assert option in cells[0], (path, option)
+
+
+def test_the_readme_shows_the_two_commands() -> None:
+    assert "make demo" in README and "make test" in README
