@@ -1,6 +1,6 @@
 """The README and the documents in docs/ tell the truth about the code: the two commands in the
 README; the IAM policy, every setting (with its default) and every command (with its options) in
-operating.md."""
+operating.md; every slash subcommand and status in using.md."""
 
 from __future__ import annotations
 
@@ -14,11 +14,14 @@ from pydantic import SecretStr
 
 from bot.cli import build_parser
 from bot.config import Settings
+from bot.domain.slash import Verb
+from bot.domain.states import LIVE_ENDPOINT_STATUSES, ServiceStatus
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 OPERATING = (DOCS / "operating.md").read_text(encoding="utf-8")
+USING = (DOCS / "using.md").read_text(encoding="utf-8")
 
 
 def section(text: str, title: str) -> str:
@@ -119,6 +122,19 @@ def test_every_command_and_its_options_are_documented() -> None:
         assert len(cells) == 1, path
         for option in long_options(parser):
             assert option in cells[0], (path, option)
+
+
+def test_every_slash_subcommand_is_documented_for_users() -> None:
+    rows = table_rows(section(USING, "The command"))
+    for verb in Verb:
+        assert any(row[0].startswith(f"`/private-endpoint {verb.value}") for row in rows), verb
+
+
+def test_every_status_is_explained_to_users() -> None:
+    rows = table_rows(section(USING, "Statuses"))
+    assert {row[0] for row in rows[1:]} == {f"`{s.value}`" for s in LIVE_ENDPOINT_STATUSES}
+    for status in set(ServiceStatus) - {ServiceStatus.DELETED}:
+        assert f"`{status.value}`" in section(USING, "Statuses"), status
 
 
 def test_the_readme_shows_the_two_commands() -> None:
