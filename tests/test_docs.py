@@ -1,10 +1,12 @@
 """The README and the documents in docs/ tell the truth about the code: the two commands in the
 README; the IAM policy, every setting (with its default) and every command (with its options) in
-operating.md; every slash subcommand and status in using.md."""
+operating.md; every slash subcommand and status in using.md; every module in architecture.md's
+map; and every path they name."""
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import re
 from collections.abc import Iterator
@@ -22,6 +24,11 @@ DOCS = ROOT / "docs"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 OPERATING = (DOCS / "operating.md").read_text(encoding="utf-8")
 USING = (DOCS / "using.md").read_text(encoding="utf-8")
+ARCHITECTURE = (DOCS / "architecture.md").read_text(encoding="utf-8")
+
+
+def all_docs() -> list[Path]:
+    return [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
 
 
 def section(text: str, title: str) -> str:
@@ -135,6 +142,37 @@ def test_every_status_is_explained_to_users() -> None:
     assert {row[0] for row in rows[1:]} == {f"`{s.value}`" for s in LIVE_ENDPOINT_STATUSES}
     for status in set(ServiceStatus) - {ServiceStatus.DELETED}:
         assert f"`{status.value}`" in section(USING, "Statuses"), status
+
+
+def is_only_a_docstring(path: Path) -> bool:
+    body = ast.parse(path.read_text(encoding="utf-8")).body
+    return len(body) == 1 and isinstance(body[0], ast.Expr)
+
+
+def test_the_map_of_the_code_names_every_module() -> None:
+    sections = {
+        match.group(1): match.group(2)
+        for match in re.finditer(
+            r"^### `([\w/]+/)`.*?\n(.*?)(?=^##+ |\Z)", ARCHITECTURE, re.S | re.M
+        )
+    }
+    for top in ("bot", "sandbox"):
+        for folder in sorted({p.parent for p in (ROOT / top).rglob("*.py")}):
+            if "egg-info" in str(folder):
+                continue
+            key = f"{folder.relative_to(ROOT)}/"
+            assert key in sections, f"architecture.md maps no {key}"
+            for module in sorted(folder.glob("*.py")):
+                if module.name == "__init__.py" and is_only_a_docstring(module):
+                    continue
+                assert f"`{module.name}`" in sections[key], f"{key}{module.name}"
+
+
+def test_every_path_the_documents_name_exists() -> None:
+    for doc in all_docs():
+        text = doc.read_text(encoding="utf-8")
+        for name in re.findall(r"`((?:bot|sandbox|tests|migrations|docs)/[^`\s<>*]*)`", text):
+            assert (ROOT / name).exists(), f"{doc.name}: {name}"
 
 
 def test_the_readme_shows_the_two_commands() -> None:
