@@ -1,7 +1,8 @@
-"""The README and the documents in docs/ tell the truth about the code: the two commands in the
-README; the IAM policy, every setting (with its default) and every command (with its options) in
-operating.md; every slash subcommand and status in using.md; every module in architecture.md's
-map; and every path they name."""
+"""The README and the documents in docs/ tell the truth about the code: a short README with
+the two commands and a link to each reader's document; the IAM policy, every setting (with its
+default) and every command (with its options) in operating.md; every slash subcommand and status
+in using.md; every module in architecture.md's map; every benchmark in benchmarks.md; and every
+relative link, anchor and path they name."""
 
 from __future__ import annotations
 
@@ -18,17 +19,25 @@ from bot.cli import build_parser
 from bot.config import Settings
 from bot.domain.slash import Verb
 from bot.domain.states import LIVE_ENDPOINT_STATUSES, ServiceStatus
+from sandbox.__main__ import build_parser as build_sandbox_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
+READERS = ("operating.md", "using.md", "architecture.md", "benchmarks.md")
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 OPERATING = (DOCS / "operating.md").read_text(encoding="utf-8")
 USING = (DOCS / "using.md").read_text(encoding="utf-8")
 ARCHITECTURE = (DOCS / "architecture.md").read_text(encoding="utf-8")
+BENCHMARKS = (DOCS / "benchmarks.md").read_text(encoding="utf-8")
+README_MAX_LINES = 150
 
 
 def all_docs() -> list[Path]:
     return [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+
+
+def without_code_blocks(text: str) -> str:
+    return re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
 
 
 def section(text: str, title: str) -> str:
@@ -77,8 +86,49 @@ def long_options(parser: argparse.ArgumentParser) -> list[str]:
     ]
 
 
+def slug(heading: str) -> str:
+    """The anchor GitHub gives a heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    found: set[str] = set()
+    for heading in re.findall(r"^#+ (.+)$", without_code_blocks(path.read_text()), re.M):
+        base = anchor = slug(heading)
+        count = 0
+        while anchor in found:
+            count += 1
+            anchor = f"{base}-{count}"
+        found.add(anchor)
+    return found
+
+
 def camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
+
+
+def test_the_readme_is_short_and_gets_a_newcomer_running() -> None:
+    assert len(README.splitlines()) <= README_MAX_LINES
+    assert "make demo" in README and "make test" in README
+    for name in READERS:
+        assert f"](docs/{name})" in README, name
+
+
+def test_make_demo_runs_the_sandbox_demo_the_readme_names() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^demo:.*\n\t(.+)$", makefile, re.M)
+    assert recipe and recipe.group(1).endswith("-m sandbox demo")
+    assert "python -m sandbox demo" in README
+
+
+def test_every_sandbox_command_and_option_is_in_the_readme() -> None:
+    commands = subcommands(build_sandbox_parser())
+    assert set(commands) == {"demo", "aws"}
+    for name, parser in commands.items():
+        assert f"python -m sandbox {name}" in README, name
+        for option in long_options(parser):
+            assert option in README, (name, option)
+    assert "python -m sandbox.slack" in README
 
 
 def test_iam_policy_names_exactly_the_ec2_actions_the_gateway_calls() -> None:
@@ -168,6 +218,13 @@ def test_the_map_of_the_code_names_every_module() -> None:
                 assert f"`{module.name}`" in sections[key], f"{key}{module.name}"
 
 
+def test_every_benchmark_is_described() -> None:
+    for path in sorted((ROOT / "tests" / "benchmarks").glob("test_*.py")):
+        assert f"`{path.name}`" in BENCHMARKS, path.name
+    assert "tests.benchmarks.cpu_per_kind" in BENCHMARKS
+    assert "make bench" in BENCHMARKS
+
+
 def test_every_path_the_documents_name_exists() -> None:
     for doc in all_docs():
         text = doc.read_text(encoding="utf-8")
@@ -175,5 +232,14 @@ def test_every_path_the_documents_name_exists() -> None:
             assert (ROOT / name).exists(), f"{doc.name}: {name}"
 
 
-def test_the_readme_shows_the_two_commands() -> None:
-    assert "make demo" in README and "make test" in README
+def test_every_relative_link_and_anchor_resolves() -> None:
+    for doc in all_docs():
+        for target in re.findall(r"\]\(([^)\s]+)\)", without_code_blocks(doc.read_text())):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (doc.parent / path) if path else doc
+            assert linked.exists(), f"{doc.name}: {target}"
+            if anchor:
+                assert linked.suffix == ".md", f"{doc.name}: {target}"
+                assert anchor in anchors(linked), f"{doc.name}: {target}"
