@@ -38,7 +38,7 @@ def _check_dns_zone(value: str) -> str:
 
 
 # Threads answering HTTP. Acks spend their time on the CPU under one GIL: more threads only
-# queue behind it and stretch the slowest answers (see the README's benchmarks).
+# queue behind it and stretch the slowest answers (see docs/benchmarks.md).
 DEFAULT_HTTP_THREADS = 4
 MAX_HTTP_THREADS = 16  # the database pool is sized for this many (bot.storage.db)
 

@@ -318,7 +318,7 @@ def test_long_running_commands_settle_the_garbage_collector() -> None:
     child process: freezing is process-wide)."""
     code = (
         "import gc; from bot.cli.processes import GC_THRESHOLDS, settle_garbage_collector;"
-        "before = gc.get_freeze_count(); _settle_garbage_collector();"
+        "before = gc.get_freeze_count(); settle_garbage_collector();"
         "print(gc.get_threshold() == GC_THRESHOLDS, gc.get_freeze_count() > before + 10_000)"
     )
     result = subprocess.run(

@@ -46,7 +46,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     except yaml.YAMLError as error:
         raise CliError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
     if not isinstance(document, list) or not all(isinstance(i, dict) for i in document):
-        raise CliError(f"{path}: expected a list of clusters (see README, 'clusters import')")
+        raise CliError(
+            f"{path}: expected a list of clusters (see docs/operating.md, 'The import file')"
+        )
     specs = []
     for index, item in enumerate(document, start=1):
         try:
@@ -135,7 +137,7 @@ def register(commands: Commands) -> None:
     cadd.add_argument("--private-dns-host", help="default <name>.<region>.$BOT_PRIVATE_DNS_ZONE")
     cadd.set_defaults(handler=cmd_add)
     cimp = cl.add_parser("import", help="add or update the clusters listed in a YAML file")
-    cimp.add_argument("file", help="YAML list of clusters (format in README)")
+    cimp.add_argument("file", help="YAML list of clusters (format in docs/operating.md)")
     cimp.set_defaults(handler=cmd_import)
     cl.add_parser("list", help="list clusters").set_defaults(handler=cmd_list)
     cdrop = cl.add_parser("drop", help="drop a cluster, its endpoint service and endpoints")
