@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,11 @@ from bot.services import clusters
 from bot.storage import orm
 from bot.storage.db import make_engine, make_sessionmaker, transaction
 from sandbox import render
-from sandbox.demo_env import CONSUMER_ACCOUNT, World, world
+from sandbox.demo_env import CONSUMER_ACCOUNT, REGION, World, world
 from sandbox.demo_support import (
     Transcript,
     paste,
+    run_aws,
     scripts_in,
     text_of,
     wait_until,
@@ -58,10 +60,7 @@ def _channel(w: World, t: Transcript) -> None:
 
 
 def _broadcast(w: World, word: str) -> dict[str, Any] | None:
-    for message in w.owner.slack.standin.messages(w.owner.channel_id, team=w.owner.team_id):
-        if _broadcasted(message) and word in text_of(message):
-            return message
-    return None
+    return next(iter(_broadcasts(w, word)), None)
 
 
 def _broadcasted(message: dict[str, Any]) -> bool:
@@ -133,10 +132,82 @@ def wizard(w: World, t: Transcript) -> bool:
     )
     view = _modal_with(w, ACTIVE_MARK) or w.owner.view()
     t.show(render.view(view))
-    return t.expect(
+    if not t.expect(
         "the modal moved on by itself to Active: no click after the paste",
         ACTIVE_MARK in text_of(view),
+    ):
+        return False
+    return what_the_block_made(w, t, block)
+
+
+def what_the_block_made(w: World, t: Transcript, block: str) -> bool:
+    """The user's side as their account sees it; then the same block pasted again."""
+    t.step("What the block made, as the owner's AWS account sees it")
+    made = _users_side(w)
+    for line in made.lines:
+        t.show(f"  {line}")
+    t.expect(
+        "one endpoint, private DNS on, one subnet in each supported AZ ID and none elsewhere",
+        made.endpoints == 1 and made.private_dns and sorted(made.subnets) == sorted(w.subnet_ids),
     )
+    t.expect("its security group admits TCP 4000 from the VPC", made.admits_port)
+    alerts = len(_broadcasts(w, "mysql"))
+    t.step("The owner pastes the same block again")
+    again = paste(block, env=w.consumer_env)
+    for line in (again.stdout + again.stderr).splitlines():
+        t.show(f"  > {line}")
+    twice = _users_side(w)
+    return t.expect(
+        "run again: exit 0, no second endpoint, group or Active alert",
+        again.returncode == 0
+        and (twice.endpoints, twice.groups) == (made.endpoints, made.groups)
+        and len(_broadcasts(w, "mysql")) == alerts == 1,
+    )
+
+
+@dataclass(frozen=True)
+class UsersSide:
+    """The user's interface endpoints and the bot-named groups, as their account lists them."""
+
+    endpoints: int
+    private_dns: bool
+    subnets: list[str]
+    groups: int
+    admits_port: bool
+    lines: list[str]
+
+
+def _users_side(w: World) -> UsersSide:
+    env = w.consumer_env
+    found = run_aws(f"aws ec2 describe-vpc-endpoints --region {REGION}", env=env)["VpcEndpoints"]
+    groups = run_aws(
+        f"aws ec2 describe-security-groups --region {REGION} "
+        "--filters Name=group-name,Values=privatelink-orders-*",
+        env=env,
+    )["SecurityGroups"]
+    ports = {(p.get("FromPort"), p.get("ToPort")) for g in groups for p in g["IpPermissions"]}
+    first = found[0] if found else {}
+    return UsersSide(
+        endpoints=len(found),
+        private_dns=bool(first.get("PrivateDnsEnabled")),
+        subnets=list(first.get("SubnetIds", [])),
+        groups=len(groups),
+        admits_port=(4000, 4000) in ports,
+        lines=[
+            f"{e['VpcEndpointId']} {e['State']}, private DNS "
+            f"{'on' if e.get('PrivateDnsEnabled') else 'off'}, subnets {' '.join(e['SubnetIds'])}"
+            for e in found
+        ]
+        + [f"{g['GroupName']} ({g['GroupId']}): inbound {sorted(ports)}" for g in groups],
+    )
+
+
+def _broadcasts(w: World, word: str) -> list[dict[str, Any]]:
+    return [
+        m
+        for m in w.owner.slack.standin.messages(w.owner.channel_id, team=w.owner.team_id)
+        if _broadcasted(m) and word in text_of(m)
+    ]
 
 
 def verify_dns(w: World, t: Transcript) -> bool:

@@ -45,7 +45,7 @@ from tests.aws_fixtures import (  # noqa: F401 (fixtures)
 )
 from tests.benchmarks import _reconcile_seed as fleet
 from tests.benchmarks._db import scratch_database
-from tests.benchmarks._reconcile_aws import LocalAwsProcess, local_aws_process
+from tests.benchmarks._reconcile_aws import CONSUMER_KEYS, LocalAwsProcess, local_aws_process
 from tests.benchmarks._report import percentile, write_results
 from tests.worker.test_reconcile_world import World, world_fixture  # noqa: F401 (fixture)
 
@@ -206,7 +206,13 @@ def calls_in_a_minute(
     return aws.calls(), worked
 
 
-def test_aws_calls_a_minute_with_waiting_wizards_at_fleet_scale(tmp_path: Path) -> None:
+def test_aws_calls_a_minute_with_waiting_wizards_at_fleet_scale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in CONSUMER_KEYS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", fleet.REGIONS[0])
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     results: dict[str, Any] = {"endpoints": N, "waiting_wizards": WAITING}
     with local_aws_process(tmp_path) as aws, scratch_database("sqlite", tmp_path) as url:
         engine = make_engine(url)
