@@ -7,6 +7,7 @@ import json
 import time
 
 from slack_sdk import WebClient
+from sqlalchemy import select
 
 from bot.services import wizard
 from bot.slack.views.wizard import wizard_view
@@ -123,6 +124,12 @@ def test_an_open_modal_moves_on_by_itself_to_active_when_the_users_block_made_th
     row = world.row(endpoint)
     assert row is not None and (row.vpce_id, row.stage, row.status) == (vpce, "done", "initiating")
     assert "being finalized" in shown(running, view_id)
+    with world.sessions() as session:  # the endpoint's thread says how it got its vpce id
+        texts = [o.payload.get("text", "") for o in session.scalars(select(orm.Outbox))]
+    assert any(
+        t.startswith(f"The bot took {vpce}, the one connection request from account ")
+        for t in texts
+    )
 
     assert world.run(slack=client).accepted == 1
     world.run(slack=client)  # the sandbox makes an accepted endpoint available at once
