@@ -8,8 +8,9 @@ from typing import Any
 from bot.domain import commands
 from bot.domain.billing import BillingEstimate
 from bot.domain.connection import Client
+from bot.domain.slash import COMMAND, SUBCOMMANDS, Subcommand
 from bot.services.endpoints import Connect, EndpointRow, Listing
-from bot.slack.ids import COMMAND, ActionId, BlockId
+from bot.slack.ids import ActionId, BlockId
 from bot.slack.metadata import ConnectChoice, EndpointRef
 from bot.slack.views.alerts import cleanup_blocks, escape_keeping_mentions
 from bot.slack.views.blocks import (
@@ -31,15 +32,11 @@ Message = dict[str, Any]
 MESSAGE_BLOCKS_MAX = 50
 REASON_MAX = 200
 
-HELP = f"""*{COMMAND}* connects your VPC to this project's clusters over AWS PrivateLink.
-• `{COMMAND} create [cluster]`: start the wizard (owners)
-• `{COMMAND} list`: this project's private endpoints
-• `{COMMAND} edit <id>`: resume the wizard where the endpoint stands (owners)
-• `{COMMAND} terminate <id>`: delete one private endpoint (owners)
-• `{COMMAND} connect [cluster]`: connection strings for an active endpoint
-• `{COMMAND} billing`: this project's monthly estimate
-• `{COMMAND} help`: this help
-The channel decides the project. The app's Home tab lists your endpoints with Edit and Terminate."""
+HELP_ABOUT = f"*{COMMAND}* connects your VPC to this project's clusters over AWS PrivateLink."
+HELP_FOOTER = (
+    "The channel decides the project. The app's Home tab lists your endpoints with Edit and "
+    "Terminate."
+)
 
 
 def text_message(text: str) -> Message:
@@ -47,9 +44,16 @@ def text_message(text: str) -> Message:
     return {"text": text, "blocks": [section(escape(text))]}
 
 
+def help_line(subcommand: Subcommand) -> str:
+    """One subcommand in the help reply: how to type it and what it does."""
+    owners = " (owners)" if subcommand.owners_only else ""
+    return f"• `{COMMAND} {subcommand.usage}`: {subcommand.help}{owners}"
+
+
 def help_message() -> Message:
-    """The help reply."""
-    return {"text": f"{COMMAND} help", "blocks": [section(HELP)]}
+    """The help reply: every subcommand of the table, in its order."""
+    text = "\n".join([HELP_ABOUT, *(help_line(s) for s in SUBCOMMANDS), HELP_FOOTER])
+    return {"text": f"{COMMAND} help", "blocks": [section(text)]}
 
 
 def unbound_channel(channel_id: str) -> Message:
