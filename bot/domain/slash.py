@@ -27,6 +27,7 @@ class Verb(StrEnum):
 
     CREATE = "create"
     LIST = "list"
+    STATUS = "status"
     EDIT = "edit"
     TERMINATE = "terminate"
     CONNECT = "connect"
@@ -66,6 +67,9 @@ class Subcommand:
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(Verb.CREATE, Arg.CLUSTER, Role.OWNER, "start the wizard", opens_view=True),
     Subcommand(Verb.LIST, Arg.NONE, Role.MEMBER, "this project's private endpoints"),
+    Subcommand(
+        Verb.STATUS, Arg.ENDPOINT_ID, Role.MEMBER, "where one endpoint stands, and your next step"
+    ),
     Subcommand(
         Verb.EDIT,
         Arg.ENDPOINT_ID,

@@ -38,7 +38,8 @@ def test_each_kind_of_argument_is_used() -> None:
 
 def test_the_usage_hint_lists_the_table_in_order() -> None:
     assert usage_hint() == (
-        "create [cluster] | list | edit <id> | terminate <id> | connect [cluster] | billing | help"
+        "create [cluster] | list | status <id> | edit <id> | terminate <id> | connect [cluster]"
+        " | billing | help"
     )
     assert usage_hint().split(" | ") == [s.usage for s in SUBCOMMANDS]
 

@@ -94,6 +94,17 @@ def list_endpoints(asked: Asked) -> Answer:
     return Answer(messages.list_message(asked.project.name, listing, datetime.now(UTC)))
 
 
+def status(asked: Asked) -> Answer:
+    """Where one endpoint stands, and the reader's next step."""
+    found = endpoints.get_status(
+        session=asked.session,
+        project=asked.project,
+        user_id=asked.user_id,
+        endpoint_id=asked.endpoint_id,
+    )
+    return Answer(messages.status_message(found, datetime.now(UTC)))
+
+
 def edit(asked: Asked) -> Answer:
     """The wizard reopened where the endpoint stands."""
     endpoint = endpoints.find_in_project(  # kept: resume reads it from the session
@@ -147,6 +158,7 @@ def help_reply(deps: Deps, command: SlashCommand, caller: Caller) -> Answer:
 ANSWERS: dict[Verb, Handler] = {
     Verb.CREATE: _in_project(create),
     Verb.LIST: _in_project(list_endpoints),
+    Verb.STATUS: _in_project(status),
     Verb.EDIT: _in_project(edit, writes=True),  # Edit may move a failed endpoint's stage
     Verb.TERMINATE: _in_project(terminate),
     Verb.CONNECT: _in_project(connect),
