@@ -77,6 +77,16 @@ def test_declares_the_command_interactivity_and_home() -> None:
     assert len(urls) == 1 and urls.pop().endswith("/slack/events")
 
 
+def test_the_usage_hint_is_the_command_tables() -> None:
+    from bot.domain.slash import COMMAND, usage_hint
+
+    [command] = manifest()["features"]["slash_commands"]
+    assert command["command"] == COMMAND
+    expected = f'      usage_hint: "{usage_hint()}"'
+    assert command["usage_hint"] == usage_hint(), f"in bot/manifest.yml, paste:\n{expected}"
+    assert expected in (ROOT / "bot" / "manifest.yml").read_text(encoding="utf-8").splitlines()
+
+
 def test_only_the_scopes_the_code_uses() -> None:
     called = methods_called()
     assert called, "no Web API calls found"

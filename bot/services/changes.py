@@ -10,6 +10,7 @@ from bot.domain.transitions import EndpointChange, EndpointEvent, endpoint_trans
 from bot.notices import outbox
 from bot.notices.endpoint import EndpointSnapshot, EndpointUpdate
 from bot.storage import event_log, orm, project_queries, service_queries
+from bot.storage.types import utcnow
 
 ENDPOINT_SUBJECT = "private_endpoint"
 
@@ -41,7 +42,12 @@ def describe(
 
 
 def created(*, session: Session, endpoint: orm.PrivateEndpoint, actor: str) -> None:
-    """Record a new private endpoint and queue its channel message."""
+    """Record a new private endpoint (its row added, in its status since now) and queue its
+    channel message."""
+    at = utcnow()
+    endpoint.status_changed_at = at
+    session.add(endpoint)
+    session.flush()  # the row's id names its event
     event = event_log.record_event(
         session=session,
         project_id=endpoint.project_id,
@@ -50,6 +56,7 @@ def created(*, session: Session, endpoint: orm.PrivateEndpoint, actor: str) -> N
         actor=actor,
         action="created",
         to_status=endpoint.status,
+        at=at,
     )
     session.flush()
     _queue(session, endpoint, event, text=f"<@{actor}> started a private endpoint", broadcast=False)
@@ -63,9 +70,13 @@ def apply(
     actor: str,
     detail: str | None = None,
 ) -> EndpointChange:
-    """Move `endpoint` by `event` (or raise IllegalTransition), with its event and outbox row."""
+    """Move `endpoint` by `event` (or raise IllegalTransition), with its event and outbox row;
+    a new status is noted as entered now (`status_changed_at`, the event's time)."""
     change = endpoint_transition(endpoint.status, event)
+    at = utcnow()
     endpoint.status = change.to_status
+    if change.changes_status:
+        endpoint.status_changed_at = at
     row = event_log.record_event(
         session=session,
         project_id=endpoint.project_id,
@@ -76,6 +87,7 @@ def apply(
         from_status=change.from_status,
         to_status=change.to_status,
         detail=detail,
+        at=at,
     )
     session.flush()
     _queue(

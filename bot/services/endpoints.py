@@ -1,4 +1,4 @@
-"""Reading a project's endpoints: list, connect, billing, the Private Endpoint page."""
+"""Reading a project's endpoints: list, status, connect, billing, the Private Endpoint page."""
 
 from __future__ import annotations
 
@@ -117,6 +117,23 @@ def get_row(
     )
     (row,) = _rows_of(session, [endpoint])
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """One endpoint as `status` shows it: its row, and since when it has had its status."""
+
+    row: EndpointRow
+    since: datetime
+
+
+def get_status(*, session: Session, project: ProjectLike, user_id: str, endpoint_id: int) -> Status:
+    """`/private-endpoint status <id>`: one endpoint of the project, for owners and members."""
+    endpoint = find_in_project(
+        session=session, project=project, user_id=user_id, endpoint_id=endpoint_id
+    )
+    (row,) = _rows_of(session, [endpoint])
+    return Status(row=row, since=endpoint.status_changed_at)
 
 
 @dataclass(frozen=True, slots=True)

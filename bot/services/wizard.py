@@ -128,8 +128,6 @@ def submit_region(
         channel_id=project.channel_id,
         view_id=view_id,
     )
-    session.add(endpoint)
-    session.flush()
     changes.created(session=session, endpoint=endpoint, actor=user_id)
     return state_of(session=session, endpoint=endpoint)
 

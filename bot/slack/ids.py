@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-COMMAND = "/private-endpoint"
+from bot.domain.slash import COMMAND as COMMAND  # declared with its subcommands
 
 
 class CallbackId(StrEnum):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,8 +26,9 @@ def record_event(
     from_status: str | None = None,
     to_status: str | None = None,
     detail: str | None = None,
+    at: datetime | None = None,
 ) -> Event:
-    """Append one entry to the audit log."""
+    """Append one entry to the audit log (made `at`, by default now)."""
     event = Event(
         project_id=project_id,
         subject=subject,
@@ -36,6 +39,8 @@ def record_event(
         to_status=to_status,
         detail=detail,
     )
+    if at is not None:
+        event.created_at = at
     session.add(event)
     return event
 

@@ -229,13 +229,20 @@ class EndpointService(Timestamped, Base):
 
 class PrivateEndpoint(Timestamped, Base):
     __tablename__ = "private_endpoint"
-    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused after a delete
+    __table_args__ = (
+        # the endpoints in a status since before a time: what the worker's alerts look for
+        Index("ix_private_endpoint_status_since", "status", "status_changed_at"),
+        {"sqlite_autoincrement": True},  # ids are never reused after a delete
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
     cluster_id: Mapped[int] = mapped_column(ForeignKey("cluster.id"), index=True)
     stage: Mapped[Stage] = mapped_column(StrEnumType(Stage))
     status: Mapped[EndpointStatus] = mapped_column(StrEnumType(EndpointStatus), index=True)
+    status_changed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    """Since when the endpoint is in its `status`: the time of the event that moved it there
+    (`bot.services.changes` sets both; a step within a status leaves it)."""
     created_by: Mapped[str] = mapped_column(String(32))
     creation_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     account_id: Mapped[str | None] = mapped_column(String(12))

@@ -7,8 +7,10 @@ import time
 import pytest
 from sqlalchemy import func, select
 
+from bot.domain.slash import COMMAND, SUBCOMMANDS, Arg, Subcommand
 from bot.domain.states import EndpointStatus, Stage
 from bot.services import projects
+from bot.slack.listeners.commands import ANSWERS
 from bot.storage import cluster_queries, orm, project_queries
 from bot.storage.db import transaction
 from sandbox.slack_client import Delivery
@@ -119,4 +121,69 @@ def test_an_endpoint_of_another_project_is_not_found(world: World, verb: str) ->
         foreign_id = foreign.id
     text = world.person().command(f"{verb} {foreign_id}").text
     assert f"There is no private endpoint #{foreign_id} in payments" in text
+    assert world.slack.standin.calls("views.open") == []
+
+
+def add_endpoint(world: World, *, channel_id: str = CHANNEL) -> int:
+    """A private endpoint of the channel's project on its cluster "orders", no VPC given yet."""
+    with transaction(world.sessions) as session:
+        project = project_queries.get_project_by_channel(session=session, channel_id=channel_id)
+        assert project is not None
+        (orders,) = [
+            c for c in cluster_queries.list_clusters(session=session) if c.name == "orders"
+        ]
+        endpoint = orm.PrivateEndpoint(
+            project_id=project.id,
+            cluster_id=orders.id,
+            stage=Stage.INTERFACE_ENDPOINT,
+            status=EndpointStatus.NOT_CONFIGURED,
+            created_by=OWNER,
+        )
+        session.add(endpoint)
+        session.flush()
+        return endpoint.id
+
+
+EXAMPLE_ARGUMENT = {Arg.NONE: "", Arg.CLUSTER: " orders", Arg.ENDPOINT_ID: " #{id}"}
+
+
+def typed(row: Subcommand, endpoint_id: int) -> str:
+    """The row's verb with a valid argument of its kind."""
+    return row.verb.value + EXAMPLE_ARGUMENT[row.arg].format(id=endpoint_id)
+
+
+def test_every_verb_of_the_table_has_one_answer() -> None:
+    assert list(ANSWERS) == [row.verb for row in SUBCOMMANDS]
+
+
+def test_the_help_lists_every_subcommand_of_the_table_in_order(world: World) -> None:
+    text = world.person(MEMBER).command("help").json()["blocks"][0]["text"]["text"]
+    lines = [line for line in text.splitlines() if line.startswith("• ")]
+    assert len(lines) == len(SUBCOMMANDS)
+    for line, row in zip(lines, SUBCOMMANDS, strict=True):
+        assert line.startswith(f"• `{COMMAND} {row.usage}`: {row.help}"), line
+        assert line.endswith(" (owners)") == row.owners_only, line
+
+
+@pytest.mark.parametrize("row", SUBCOMMANDS, ids=lambda row: row.verb.value)
+def test_an_owner_gets_a_modal_from_exactly_the_verbs_that_open_one(
+    world: World, row: Subcommand
+) -> None:
+    endpoint_id = add_endpoint(world)
+    answer = world.person().command(typed(row, endpoint_id))
+    assert answer.status == 200
+    if row.opens_view:
+        assert answer.text == ""  # the ack says nothing; the modal follows it
+        (opened,) = world.slack.standin.wait_for("views.open", count=1)
+        assert opened.ok
+    else:
+        assert answer.json()["blocks"]
+        assert world.slack.standin.calls("views.open") == []
+
+
+@pytest.mark.parametrize("row", SUBCOMMANDS, ids=lambda row: row.verb.value)
+def test_a_member_is_refused_exactly_the_owners_verbs(world: World, row: Subcommand) -> None:
+    endpoint_id = add_endpoint(world)
+    text = world.person(MEMBER).command(typed(row, endpoint_id)).json()["blocks"][0]["text"]["text"]
+    assert ("Only owners of project payments" in text) == row.owners_only, text
     assert world.slack.standin.calls("views.open") == []

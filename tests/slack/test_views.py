@@ -13,7 +13,7 @@ from bot.domain.connection import Client, connection_strings
 from bot.domain.entities import Cluster, EndpointService, PrivateEndpoint, Project
 from bot.domain.rules import choose_cluster
 from bot.domain.states import Cloud, ClusterStatus, EndpointStatus, ServiceStatus, Stage, Tier
-from bot.services.endpoints import Connect, EndpointRow, Listing
+from bot.services.endpoints import Connect, EndpointRow, Listing, Status
 from bot.services.wizard import WizardState
 from bot.slack.views import messages
 from bot.slack.views.home import home_view
@@ -282,3 +282,37 @@ def test_connect_warns_when_the_host_does_not_resolve_yet() -> None:
             Connect(cluster=cluster(), strings=strings, dns_verified=known)
         )
         assert "does not resolve yet" not in str(shown)
+
+
+def status_of(e: PrivateEndpoint, since: datetime = NOW - timedelta(hours=3)) -> Status:
+    row = EndpointRow(
+        endpoint=e,
+        cluster=cluster(),
+        created_at=NOW - timedelta(days=2),
+        can_edit=True,
+        can_terminate=True,
+    )
+    return Status(row=row, since=since)
+
+
+@pytest.mark.parametrize("status", list(EndpointStatus))
+@pytest.mark.parametrize("stage", list(Stage))
+@pytest.mark.parametrize("vpce_id", [None, "vpce-0f1e2d3c4b5a69788"])
+def test_status_message_for_every_status_and_stage(
+    status: EndpointStatus, stage: Stage, vpce_id: str | None
+) -> None:
+    e = endpoint(status, stage, vpce_id=vpce_id, failure_reason="x" * 5000)
+    message = check_message(messages.status_message(status_of(e), NOW))
+    text = str(message)
+    assert "<!date^1795597200^{date_short_pretty} {time}|2026-11-25 09:00 UTC> (for 3h)" in text
+    assert ("Why it failed" in text) == (status is EndpointStatus.FAILED)
+    assert "*Next step:* " in text
+    assert (vpce_id or "none yet") in text
+
+
+def test_the_next_step_marks_what_only_owners_can_do() -> None:
+    owners_only = messages.next_step(status_of(endpoint(EndpointStatus.FAILED, Stage.DONE)).row)
+    assert "`/private-endpoint edit 7` (owners)" in owners_only
+    assert "the wizard resumes at Interface Endpoint" in owners_only  # after acceptance: anew
+    anyone = messages.next_step(status_of(endpoint(EndpointStatus.ACTIVE, Stage.DONE)).row)
+    assert anyone == "Connect from inside your VPC: `/private-endpoint connect orders`."

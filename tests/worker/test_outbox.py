@@ -80,8 +80,6 @@ def new_endpoint(
             created_by=OWNER,
             channel_id=channel,
         )
-        session.add(endpoint)
-        session.flush()
         changes.created(session=session, endpoint=endpoint, actor=OWNER)
         return endpoint.id
 

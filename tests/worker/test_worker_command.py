@@ -43,8 +43,6 @@ def queue_one_notice(db_engine: Engine) -> None:
             created_by="U0OWNER01",
             channel_id=CHANNEL,
         )
-        session.add(endpoint)
-        session.flush()
         changes.created(session=session, endpoint=endpoint, actor="U0OWNER01")
 
 

@@ -1,8 +1,11 @@
-"""`/private-endpoint …`: answered in the ack, or by opening the wizard right after it (and, if
-the bot cannot post in the channel where the wizard's results go, saying so to its user)."""
+"""`/private-endpoint …`: each verb of the command table (`bot.domain.slash`) answered in the ack,
+or, for the verbs whose answer is a modal, by opening it right after the ack (and, if the bot
+cannot post in the channel where the wizard's results go, saying so to its user)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,52 +31,141 @@ from bot.slack.middleware import (
 from bot.slack.notifier import DEFAULT_BOT_NAME, SlackFailure, blocker_of
 from bot.slack.views import messages, setup
 from bot.slack.views.wizard import wizard_view
+from bot.storage.project_cache import ChannelProject
 
 
-def answer(session: Session, command: SlashCommand, caller: Caller) -> Answer:
-    """What a command answers in the channel's project: a message, or a modal to open."""
-    project = caller.project(session)
-    user, channel = caller.user_id, caller.channel_id
-    now = datetime.now(UTC)
-    match command.verb:
-        case Verb.LIST:
-            listing = endpoints.list_rows(session=session, project=project, user_id=user)
-            return Answer(messages.list_message(project.name, listing, now))
-        case Verb.CONNECT:
-            found = endpoints.connect(
-                session=session, project=project, user_id=user, cluster_name=command.cluster
-            )
-            return Answer(messages.connect_message(found))
-        case Verb.BILLING:
-            estimate = endpoints.estimate(session=session, project=project, user_id=user)
-            return Answer(messages.billing_message(project.name, estimate))
-        case Verb.TERMINATE:
-            assert command.endpoint_id is not None
-            row = endpoints.get_row(
-                session=session, project=project, user_id=user, endpoint_id=command.endpoint_id
-            )
-            if not row.can_terminate:
-                return Answer(messages.refusal(f"#{row.endpoint.id} is already being deleted."))
-            rules.authorize(project.to_domain(), user, Action.TERMINATE)
-            return Answer(messages.terminate_prompt(row))
-        case Verb.CREATE:
-            state = wizard.start(
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A command in the channel's project, inside the transaction that answers it."""
+
+    session: Session
+    project: ChannelProject
+    command: SlashCommand
+    user_id: str
+    channel_id: str
+
+    @property
+    def endpoint_id(self) -> int:
+        """The endpoint id the command names (its subcommand takes one)."""
+        assert self.command.endpoint_id is not None
+        return self.command.endpoint_id
+
+
+InProject = Callable[[Asked], Answer]
+Handler = Callable[[Deps, SlashCommand, Caller], Answer]
+
+
+def _in_project(answer: InProject, *, writes: bool = False) -> Handler:
+    """`answer` run in the channel's project, in a read-only transaction unless it `writes`."""
+
+    def handle(deps: Deps, command: SlashCommand, caller: Caller) -> Answer:
+        def work(session: Session) -> Answer:
+            asked = Asked(
                 session=session,
-                project=project,
-                user_id=user,
-                channel_id=channel,
-                requested=command.cluster,
+                project=caller.project(session),
+                command=command,
+                user_id=caller.user_id,
+                channel_id=caller.channel_id,
             )
-            return Answer(view=wizard_view(state))
-        case Verb.EDIT:
-            assert command.endpoint_id is not None
-            endpoint = endpoints.find_in_project(  # kept: resume reads it from the session
-                session=session, project=project, user_id=user, endpoint_id=command.endpoint_id
-            )
-            state = wizard.resume(session=session, endpoint_id=endpoint.id, user_id=user)
-            return Answer(view=wizard_view(state))
-        case _:
-            return Answer(messages.help_message())
+            return answer(asked)
+
+        return (deps.run if writes else deps.read)(work)
+
+    return handle
+
+
+def create(asked: Asked) -> Answer:
+    """The wizard at Choose Cluster, the named cluster chosen if it may be."""
+    state = wizard.start(
+        session=asked.session,
+        project=asked.project,
+        user_id=asked.user_id,
+        channel_id=asked.channel_id,
+        requested=asked.command.cluster,
+    )
+    return Answer(view=wizard_view(state))
+
+
+def list_endpoints(asked: Asked) -> Answer:
+    """The project's endpoints."""
+    listing = endpoints.list_rows(
+        session=asked.session, project=asked.project, user_id=asked.user_id
+    )
+    return Answer(messages.list_message(asked.project.name, listing, datetime.now(UTC)))
+
+
+def status(asked: Asked) -> Answer:
+    """Where one endpoint stands, and the reader's next step."""
+    found = endpoints.get_status(
+        session=asked.session,
+        project=asked.project,
+        user_id=asked.user_id,
+        endpoint_id=asked.endpoint_id,
+    )
+    return Answer(messages.status_message(found, datetime.now(UTC)))
+
+
+def edit(asked: Asked) -> Answer:
+    """The wizard reopened where the endpoint stands."""
+    endpoint = endpoints.find_in_project(  # kept: resume reads it from the session
+        session=asked.session,
+        project=asked.project,
+        user_id=asked.user_id,
+        endpoint_id=asked.endpoint_id,
+    )
+    state = wizard.resume(session=asked.session, endpoint_id=endpoint.id, user_id=asked.user_id)
+    return Answer(view=wizard_view(state))
+
+
+def terminate(asked: Asked) -> Answer:
+    """What Terminate would remove, and a button that asks once more."""
+    row = endpoints.get_row(
+        session=asked.session,
+        project=asked.project,
+        user_id=asked.user_id,
+        endpoint_id=asked.endpoint_id,
+    )
+    if not row.can_terminate:
+        return Answer(messages.refusal(f"#{row.endpoint.id} is already being deleted."))
+    rules.authorize(asked.project.to_domain(), asked.user_id, Action.TERMINATE)
+    return Answer(messages.terminate_prompt(row))
+
+
+def connect(asked: Asked) -> Answer:
+    """Connection strings of a cluster with an active endpoint."""
+    found = endpoints.connect(
+        session=asked.session,
+        project=asked.project,
+        user_id=asked.user_id,
+        cluster_name=asked.command.cluster,
+    )
+    return Answer(messages.connect_message(found))
+
+
+def billing(asked: Asked) -> Answer:
+    """The project's monthly estimate."""
+    estimate = endpoints.estimate(
+        session=asked.session, project=asked.project, user_id=asked.user_id
+    )
+    return Answer(messages.billing_message(asked.project.name, estimate))
+
+
+def help_reply(deps: Deps, command: SlashCommand, caller: Caller) -> Answer:
+    """The help, without reading the database."""
+    return Answer(messages.help_message())
+
+
+ANSWERS: dict[Verb, Handler] = {
+    Verb.CREATE: _in_project(create),
+    Verb.LIST: _in_project(list_endpoints),
+    Verb.STATUS: _in_project(status),
+    Verb.EDIT: _in_project(edit, writes=True),  # Edit may move a failed endpoint's stage
+    Verb.TERMINATE: _in_project(terminate),
+    Verb.CONNECT: _in_project(connect),
+    Verb.BILLING: _in_project(billing),
+    Verb.HELP: help_reply,
+}
+"""How each verb of `slash.SUBCOMMANDS` is answered (a test holds it to exactly the table's)."""
 
 
 def warn_if_cannot_post(
@@ -105,19 +197,16 @@ def register(app: App, deps: Deps) -> None:
 
     def answer_in_ack(body: dict[str, Any], caller: Caller) -> Answer:
         command = parse(body.get("text", ""))
-        if command.verb is Verb.HELP:
-            return Answer(messages.help_message())
-        run = deps.run if command.verb is Verb.EDIT else deps.read  # Edit may move a stage
-        return run(lambda session: answer(session, command, caller))
+        return ANSWERS[command.verb](deps, command, caller)
 
     def may_open_view(body: dict[str, Any]) -> bool:
         try:
-            return parse(body.get("text", "")).verb in (Verb.CREATE, Verb.EDIT)
+            return parse(body.get("text", "")).subcommand.opens_view
         except DomainError:
             return False  # the ack answers with why the command cannot be read
 
-    # Only create and edit have work after the ack; the other verbs skip Bolt's lazy runner
-    # (a deep copy of the request and a thread hand-off each). The first match wins.
+    # Only the verbs whose answer is a modal have work after the ack; the others skip Bolt's
+    # lazy runner (a deep copy of the request and a thread hand-off each). The first match wins.
     ack = answer_command(deps, answer_in_ack)
     lazy = [open_answered_view(deps), warn_if_cannot_post]
     app.command(COMMAND, matchers=[may_open_view])(ack=ack, lazy=lazy)

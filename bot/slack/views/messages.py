@@ -1,15 +1,17 @@
-"""Replies to `/private-endpoint`: help, list, connect, billing, terminate, refusals."""
+"""Replies to `/private-endpoint`: help, list, status, connect, billing, terminate, refusals."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from bot.domain import commands
+from bot.domain import commands, rules
 from bot.domain.billing import BillingEstimate
 from bot.domain.connection import Client
-from bot.services.endpoints import Connect, EndpointRow, Listing
-from bot.slack.ids import COMMAND, ActionId, BlockId
+from bot.domain.slash import COMMAND, SUBCOMMANDS, Subcommand, Verb
+from bot.domain.states import EndpointStatus, Stage
+from bot.services.endpoints import Connect, EndpointRow, Listing, Status
+from bot.slack.ids import ActionId, BlockId
 from bot.slack.metadata import ConnectChoice, EndpointRef
 from bot.slack.views.alerts import cleanup_blocks, escape_keeping_mentions
 from bot.slack.views.blocks import (
@@ -22,6 +24,7 @@ from bot.slack.views.blocks import (
     confirm_dialog,
     context,
     escape,
+    fields,
     header,
     option,
     section,
@@ -31,15 +34,11 @@ Message = dict[str, Any]
 MESSAGE_BLOCKS_MAX = 50
 REASON_MAX = 200
 
-HELP = f"""*{COMMAND}* connects your VPC to this project's clusters over AWS PrivateLink.
-• `{COMMAND} create [cluster]`: start the wizard (owners)
-• `{COMMAND} list`: this project's private endpoints
-• `{COMMAND} edit <id>`: resume the wizard where the endpoint stands (owners)
-• `{COMMAND} terminate <id>`: delete one private endpoint (owners)
-• `{COMMAND} connect [cluster]`: connection strings for an active endpoint
-• `{COMMAND} billing`: this project's monthly estimate
-• `{COMMAND} help`: this help
-The channel decides the project. The app's Home tab lists your endpoints with Edit and Terminate."""
+HELP_ABOUT = f"*{COMMAND}* connects your VPC to this project's clusters over AWS PrivateLink."
+HELP_FOOTER = (
+    "The channel decides the project. The app's Home tab lists your endpoints with Edit and "
+    "Terminate."
+)
 
 
 def text_message(text: str) -> Message:
@@ -47,9 +46,16 @@ def text_message(text: str) -> Message:
     return {"text": text, "blocks": [section(escape(text))]}
 
 
+def help_line(subcommand: Subcommand) -> str:
+    """One subcommand in the help reply: how to type it and what it does."""
+    owners = " (owners)" if subcommand.owners_only else ""
+    return f"• `{COMMAND} {subcommand.usage}`: {subcommand.help}{owners}"
+
+
 def help_message() -> Message:
-    """The help reply."""
-    return {"text": f"{COMMAND} help", "blocks": [section(HELP)]}
+    """The help reply: every subcommand of the table, in its order."""
+    text = "\n".join([HELP_ABOUT, *(help_line(s) for s in SUBCOMMANDS), HELP_FOOTER])
+    return {"text": f"{COMMAND} help", "blocks": [section(text)]}
 
 
 def unbound_channel(channel_id: str) -> Message:
@@ -108,6 +114,82 @@ def list_message(project: str, listing: Listing, now: datetime) -> Message:
     if shown < total:
         blocks.append(context(f"… and {total - shown} more: see the app's Home tab."))
     return {"text": f"{total} private endpoint(s) in {project}", "blocks": blocks}
+
+
+def slack_date(when: datetime) -> str:
+    """`when` in the reader's own time zone (Slack's date formatting), UTC where it cannot."""
+    fallback = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def _command(verb: Verb, argument: object) -> str:
+    return f"`{COMMAND} {verb.value} {argument}`"
+
+
+def next_step(row: EndpointRow) -> str:
+    """What the reader does next about `row`'s endpoint, in words; "(owners)" marks a step
+    only the project's owners can take."""
+    e, c = row.endpoint, row.cluster
+    edit = f"{_command(Verb.EDIT, e.id)} (owners)"
+    match e.status:
+        case EndpointStatus.NOT_CONFIGURED:
+            return f"Give your AWS account and VPC in the wizard: {edit}."
+        case EndpointStatus.INITIATING if e.verifying:
+            return (
+                f"Nothing to do: the bot is verifying and accepting `{e.vpce_id}`; the channel "
+                "hears when it is accepted."
+            )
+        case EndpointStatus.INITIATING:
+            return (
+                "Create the interface endpoint in your VPC with the command the wizard shows, "
+                f"then paste its vpce id there: {edit}."
+            )
+        case EndpointStatus.PENDING if e.stage is Stage.ENABLE_PRIVATE_DNS and e.vpce_id:
+            modify = commands.modify_endpoint_command(vpce_id=e.vpce_id, region=c.region)
+            return (
+                f"Turn on private DNS for your endpoint: `{escape(modify)}`; then press Create "
+                f"in the wizard: {edit}."
+            )
+        case EndpointStatus.PENDING:
+            return (
+                "Nothing to do: it turns active when AWS reports the connection available; "
+                "the channel hears when."
+            )
+        case EndpointStatus.ACTIVE:
+            return f"Connect from inside your VPC: {_command(Verb.CONNECT, escape(c.name))}."
+        case EndpointStatus.FAILED:
+            stage = rules.retry_stage(e.stage).label
+            return (
+                "Retry it: press Retry on its message in the channel, or "
+                f"{edit}; the wizard resumes at {stage}."
+            )
+        case EndpointStatus.DELETING:
+            return "Nothing to do: it is being removed from AWS; the channel hears when it is gone."
+        case EndpointStatus.DELETED:
+            return "Nothing to do: it was deleted."
+
+
+def status_message(status: Status, now: datetime) -> Message:
+    """`status <id>`: one endpoint's status and since when, its wizard stage, its vpce id, why
+    it failed if it did, and the reader's next step."""
+    e, c = status.row.endpoint, status.row.cluster
+    vpce = f"`{e.vpce_id}`" if e.vpce_id else "none yet"
+    blocks = [
+        section(f"*Private endpoint #{e.id}* to *{escape(c.name)}* ({c.region})"),
+        fields(
+            [
+                ("Status", f"*{e.status.value}*"),
+                ("Since", f"{slack_date(status.since)} (for {age(status.since, now)})"),
+                ("Wizard stage", e.stage.label),
+                ("VPC endpoint", vpce),
+            ]
+        ),
+    ]
+    if e.status is EndpointStatus.FAILED:
+        reason = e.failure_reason or "No reason was recorded."
+        blocks.append(section(f":x: *Why it failed:* {escape(clip(reason, REASON_MAX))}"))
+    blocks.append(section(f"*Next step:* {next_step(status.row)}"))
+    return {"text": f"Private endpoint #{e.id} is {e.status.value}", "blocks": blocks}
 
 
 def connect_message(connect: Connect, client: Client = Client.MYSQL_CLI) -> Message:
