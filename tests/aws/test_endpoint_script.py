@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from bot.aws.privatelink import PrivateLinkGateway, ServiceInfo
-from bot.domain.endpoint_script import endpoint_script, rule_description
+from bot.domain.commands import rule_description
+from bot.domain.endpoint_script import endpoint_script
 from bot.domain.iac import EndpointValues
 from sandbox.aws import (
     ConsumerNetwork,
@@ -174,11 +175,7 @@ def test_one_paste_makes_everything_and_a_second_paste_makes_nothing_more(
 
 
 def rule_description_of() -> str:
-    return rule_description(
-        EndpointValues(
-            endpoint_id=7, cluster_name="orders", port=PORT, region=REGION, service_name="x"
-        )
-    )
+    return rule_description(cluster_name="orders", port=PORT, endpoint_id=7)
 
 
 def test_without_a_verified_name_it_says_when_private_dns_will_work(

@@ -255,11 +255,12 @@ class Estate:
                 self.vpces[endpoint_id] = answer["VpcEndpoint"]["VpcEndpointId"]
 
     def suggested(self) -> bool:
-        """Whether the worker offers every waiting endpoint the vpce its account created."""
+        """Whether the worker offers every waiting endpoint a vpce its account created (each
+        one to one endpoint of its site; which to which, the owners confirm)."""
         with self.sessions() as session:
             query = select(orm.PrivateEndpoint.id, orm.PrivateEndpoint.suggested_vpce_id)
             offered = {row.id: row.suggested_vpce_id for row in session.execute(query)}
-        return offered == self.vpces
+        return set(offered) == set(self.vpces) and set(offered.values()) == set(self.vpces.values())
 
     def submit_vpces(self) -> None:
         """Every owner submits their vpce id (one transaction: each service's accepts are
@@ -368,7 +369,9 @@ def seed_estate(
 ) -> Estate:
     """`sites` projects, each with its channel, a dedicated cluster whose NLB is on the local
     AWS and `endpoints_per_site` private endpoints started in the wizard (so the cluster's
-    endpoint service is queued); one consumer account and VPC per endpoint."""
+    endpoint service is queued); one consumer account per site, one VPC per endpoint: two
+    wizards of one account wait on each service, so the bot offers their requests and takes
+    none on its own (the manual path: each owner pastes their own vpce id)."""
     provider = provider_credentials()
     ec2 = ec2_client(provider, aws_url)
     elbv2 = provider.elbv2(region=REGION, endpoint_url=aws_url)
@@ -409,17 +412,17 @@ def seed_estate(
                 endpoint_ids.append(state.endpoint.id)
         made.append(Site(channel, cluster_id, tuple(endpoint_ids)))
     consumers = {}
-    for number, endpoint_id in enumerate(e for site in made for e in site.endpoint_ids):
+    for number, site in enumerate(made):
         account_id = f"2{number:011d}"
         credentials = credentials_for_account(
             account_id=account_id, endpoint_url=aws_url, region=REGION
         )
         consumer_ec2 = ec2_client(credentials, aws_url)
-        consumers[endpoint_id] = Consumer(
-            account_id,
-            consumer_ec2,
-            seed_consumer_network(ec2=consumer_ec2, covered_az_ids=covered),
-        )
+        for vpc_number, endpoint_id in enumerate(site.endpoint_ids):
+            network = seed_consumer_network(
+                ec2=consumer_ec2, covered_az_ids=covered, cidr_prefix=f"10.{vpc_number + 1}"
+            )
+            consumers[endpoint_id] = Consumer(account_id, consumer_ec2, network)
     return Estate(sessions=sessions, sites=made, consumers=consumers)
 
 

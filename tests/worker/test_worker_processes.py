@@ -46,7 +46,7 @@ ENDPOINTS = SITES * PER_SITE
 ACCEPT = "AcceptVpcEndpointConnections"
 EXPECTED_MUTATIONS = {
     "CreateVpcEndpointServiceConfiguration": SITES,  # one service per cluster
-    "ModifyVpcEndpointServicePermissions": ENDPOINTS,  # one account per endpoint
+    "ModifyVpcEndpointServicePermissions": SITES,  # one account per site
     ACCEPT: SITES,  # one batched call per service
     "RejectVpcEndpointConnections": 0,
     "DeleteVpcEndpointServiceConfigurations": 0,
@@ -107,7 +107,7 @@ def run_flow(
         "services": wait(lambda: estate.services() == {"active": SITES}, estate.services),
     }
     estate.submit_interfaces()
-    waited["grants"] = wait(lambda: estate.granted() == ENDPOINTS, estate.granted)
+    waited["grants"] = wait(lambda: estate.granted() == SITES, estate.granted)
     estate.create_vpces()
     waited["suggestions"] = wait(estate.suggested, estate.endpoints)
     estate.submit_vpces()
