@@ -33,7 +33,7 @@ from bot.aws.errors import RegionUnreachable
 from bot.aws.privatelink import ConnectionInfo, PrivateLinkGateway, ServiceInfo
 from bot.clock import Clock
 from bot.domain.states import EndpointStatus, ServiceStatus
-from bot.observability import RECONCILE_REGION_FAILURES, TRANSITIONS
+from bot.observability import RECONCILE_REGION_FAILURES
 from bot.reconcile import (
     connection_requests,
     dns_verification,
@@ -43,10 +43,9 @@ from bot.reconcile import (
 )
 from bot.reconcile import connections as plan
 from bot.reconcile.modals import ShowModal
-from bot.reconcile.report import BrokenRegions, PassReport, log_failures
+from bot.reconcile.report import BrokenRegions, PassReport, log_failures, log_transitions
 from bot.reconcile.save import LostClaim, ModalTarget, save
 from bot.reconcile.units import Unit, UnitOutcome, effective_status, held_by, load_units, region_of
-from bot.services import changes
 from bot.storage import service_queries
 from bot.storage.db import read_only, run_in_transaction
 
@@ -369,26 +368,6 @@ class Pass:
         self.report.suggestions += saved.suggestions
         self.report.unknown += saved.unknown
         self.report.transitions += len(saved.transitions)
-        for change in saved.transitions:
-            if change.subject == changes.ENDPOINT_SUBJECT:
-                TRANSITIONS.labels(event=change.event, to_status=change.to_status or "").inc()
-            log.info(
-                "transition subject=%s id=%s event=%s from=%s to=%s worker=%s",
-                change.subject,
-                change.subject_id,
-                change.event,
-                change.from_status,
-                change.to_status,
-                self.worker_id,
-                extra={
-                    "subject": change.subject,
-                    "subject_id": change.subject_id,
-                    "event": str(change.event),
-                    "from_status": change.from_status,
-                    "to_status": change.to_status,
-                    "detail": change.detail,
-                    "worker": self.worker_id,
-                },
-            )
+        log_transitions(transitions=saved.transitions, worker=self.worker_id)
         self.modals += saved.modals
         return saved.unit
