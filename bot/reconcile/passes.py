@@ -367,6 +367,7 @@ class Pass:
         self.report.stale += saved.stale
         self.report.suggestions += saved.suggestions
         self.report.unknown += saved.unknown
+        self.report.alerts += saved.alerts
         self.report.transitions += len(saved.transitions)
         log_transitions(transitions=saved.transitions, worker=self.worker_id)
         self.modals += saved.modals

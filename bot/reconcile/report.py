@@ -49,6 +49,7 @@ class PassReport:
     rejected: int = 0
     suggestions: int = 0
     unknown: int = 0
+    alerts: int = 0  # alerts queued about endpoints (the stuck reminder)
     retryable: int = 0
     aws_errors: int = 0
     lost: int = 0
