@@ -145,6 +145,6 @@ def run_forever(
             else:
                 beat.ok(LOOP)
             failed = report.retryable or report.aws_errors or report.regions_failed
-            if report.transitions or failed or report.lost:
+            if report.transitions or report.alerts or failed or report.lost:
                 log.info("reconcile_pass worker=%s %s", worker, report, extra={"worker": worker})
         stop.wait(max(0.0, interval - (time.monotonic() - started)))
