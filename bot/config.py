@@ -41,6 +41,7 @@ def _check_dns_zone(value: str) -> str:
 # queue behind it and stretch the slowest answers (see docs/benchmarks.md).
 DEFAULT_HTTP_THREADS = 4
 MAX_HTTP_THREADS = 16  # the database pool is sized for this many (bot.storage.db)
+MAX_STUCK_AFTER = 100 * 365 * 86400  # a century: "never", and still a date the clock can reach
 
 
 class Settings(BaseSettings):
@@ -63,6 +64,9 @@ class Settings(BaseSettings):
         "privatelink.example.com"
     )
     BOT_LOG_FORMAT: Literal["text", "json"] = "text"
+    BOT_STUCK_AFTER: float = Field(
+        default=86400.0, gt=0, le=MAX_STUCK_AFTER, allow_inf_nan=False
+    )  # seconds in initiating or pending before the creator is reminded, once per status
 
     @field_validator("SLACK_BOT_TOKEN")
     @classmethod

@@ -23,6 +23,7 @@ SETTINGS = {
     "BOT_LOG_FORMAT",
     "BOT_HTTP_THREADS",
     "BOT_PRIVATE_DNS_ZONE",
+    "BOT_STUCK_AFTER",
 }
 
 
@@ -42,6 +43,7 @@ def test_defaults() -> None:
     assert settings.SLACK_API_URL == "https://slack.com/api/"
     assert settings.BOT_RECONCILE_INTERVAL == 15.0
     assert settings.BOT_HTTP_THREADS == 4
+    assert settings.BOT_STUCK_AFTER == 86400.0
 
 
 @pytest.mark.parametrize(
@@ -59,6 +61,12 @@ def test_defaults() -> None:
         ("BOT_HTTP_THREADS", "many", "integer"),
         ("BOT_HTTP_THREADS", "17", "less than or equal to 16"),
         ("BOT_PRIVATE_DNS_ZONE", "not a zone", "DNS name"),
+        ("BOT_STUCK_AFTER", "0", "greater than 0"),
+        ("BOT_STUCK_AFTER", "-60", "greater than 0"),
+        ("BOT_STUCK_AFTER", "nan", "finite number"),
+        ("BOT_STUCK_AFTER", "inf", "finite number"),
+        ("BOT_STUCK_AFTER", "1e300", "less than or equal to 3153600000"),
+        ("BOT_STUCK_AFTER", "a day", "valid number"),
     ],
 )
 def test_malformed_value_names_the_variable(
@@ -88,18 +96,24 @@ def test_secrets_never_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "very-secret" not in shown
 
 
-def test_startup_stops_with_one_line(tmp_path: object) -> None:
+@pytest.mark.parametrize(
+    ("command", "name", "value", "message"),
+    [
+        ("projects list", "BOT_RECONCILE_INTERVAL", "-5", "Input should be greater than 0"),
+        ("worker", "BOT_STUCK_AFTER", "nan", "Input should be a finite number"),
+    ],
+)
+def test_startup_stops_with_one_line(command: str, name: str, value: str, message: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "projects", "list"],
-        env={"BOT_RECONCILE_INTERVAL": "-5", "PATH": "/usr/bin:/bin"},
+        [sys.executable, "-m", "bot", *command.split()],
+        env={name: value, "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         check=False,
+        timeout=60,
     )
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
-        "error: BOT_RECONCILE_INTERVAL: Input should be greater than 0"
-    ]
+    assert result.stderr.strip().splitlines() == [f"error: {name}: {message}"]
 
 
 def test_installs_by_oauth_need_both_credentials_and_no_bot_token(

@@ -228,7 +228,8 @@ def test_every_benchmark_is_described() -> None:
 def test_every_path_the_documents_name_exists() -> None:
     for doc in all_docs():
         text = doc.read_text(encoding="utf-8")
-        for name in re.findall(r"`((?:bot|sandbox|tests|migrations|docs)/[^`\s<>*]*)`", text):
+        named = r"`((?:bot|sandbox|tests|migrations|docs|deploy)/[^`\s<>*]*)`"
+        for name in re.findall(named, text):
             assert (ROOT / name).exists(), f"{doc.name}: {name}"
 
 

@@ -4,6 +4,7 @@ Dockerfile and compose.yaml say the same steps."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import shlex
@@ -28,11 +29,13 @@ from sqlalchemy.engine import make_url
 from bot.storage.db import make_engine
 from sandbox.slack_api import DEFAULT_TOKEN, SlackStandIn, start
 from tests.conftest import POSTGRES_URL
+from tests.lockfile import applies, read_lock
 
 pytestmark = pytest.mark.packaging
 
 ROOT = Path(__file__).resolve().parents[1]
 REVISIONS = ROOT / "migrations" / "versions"
+LOCK_NAME = "requirements.lock"
 SLACK_ENV = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL")
 
 
@@ -79,13 +82,20 @@ def test_dockerfile_builds_the_wheel_then_installs_only_it_and_runs_as_a_service
 
     assert final[0].args == "python:3.11-slim"
     copies = [i.args for i in final if i.name == "COPY"]
-    assert copies == ["--from=build /wheels /wheels"]  # the wheel, nothing of the source tree
-    installs = [i.args for i in final if i.name == "RUN" and "pip install" in i.args]
-    assert len(installs) == 1 and "/wheels/*.whl" in installs[0]
+    # The lock and the wheel, nothing of the source tree.
+    assert copies == [f"{LOCK_NAME} /tmp/{LOCK_NAME}", "--from=build /wheels /wheels"]
+    [install] = [i.args for i in final if i.name == "RUN" and "pip install" in i.args]
+    steps = [shlex.split(step) for step in install.split("&&")]
+    assert steps[0][:2] == ["pip", "install"] and "--require-hashes" in steps[0]
+    assert steps[0][steps[0].index("--requirement") + 1] == f"/tmp/{LOCK_NAME}"
+    assert steps[1][:2] == ["pip", "install"] and steps[1][-2:] == ["--no-deps", "/wheels/*.whl"]
+    assert steps[2] == ["pip", "check"]  # the locked set satisfies the wheel's requirements
+    assert len(steps) == 4 and steps[3][:2] == ["rm", "-rf"]
     names = [i.name for i in final]
     last_run = len(names) - 1 - names[::-1].index("RUN")
     assert "USER" in names and names.index("USER") > last_run  # installed as root, run as not
     assert only(final, "USER") not in ("root", "0")
+    assert only(final, "USER").split(":")[0].isdigit()  # Kubernetes' runAsNonRoot checks a uid
     assert only(final, "EXPOSE") == "3000"
     healthcheck = only(final, "HEALTHCHECK")
     assert "urllib" in healthcheck and "127.0.0.1:3000/healthz" in healthcheck
@@ -97,7 +107,8 @@ def test_dockerignore_lets_in_exactly_what_the_build_stage_copies() -> None:
     patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     allowed = {p[1:] for p in patterns if p.startswith("!")}
     assert patterns[0] == "*"  # everything else, .env and .git among it, stays out
-    assert allowed == {src for src, _ in build_stage_copies()}
+    copied = {src for src, _ in build_stage_copies()} | {LOCK_NAME}  # and the final stage's
+    assert allowed == copied
 
 
 def test_compose_runs_migrate_once_then_serve_and_worker() -> None:
@@ -191,6 +202,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
         check=False,
     )
     assert install.returncode == 0, install.stdout + install.stderr
+    assert_this_venv_has_the_locked_versions()
     # The dependencies come from this venv's site-packages, appended after the new venv's own
     # (a .pth line goes to the end of sys.path, and the .pth files there are not run, so the
     # editable checkout's import hook stays out): the wheel's `bot` and `migrations` win.
@@ -198,6 +210,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     workdir = tmp / "work"
     workdir.mkdir()
     return Installed(python=python, site_packages=site_packages, wheel=wheel, workdir=workdir)
+
+
+def assert_this_venv_has_the_locked_versions() -> None:
+    """The dependencies the new venv borrows are the image's: each package of the lock is
+    installed here at the lock's version (`make install` constrains them to it), so borrowing
+    them installs the wheel with the locked versions, offline."""
+    lock = read_lock((ROOT / LOCK_NAME).read_text(encoding="utf-8"))
+    here = {
+        name: importlib.metadata.version(name) for name, pin in lock.items() if applies(pin.marker)
+    }
+    locked = {name: pin.version for name, pin in lock.items() if applies(pin.marker)}
+    assert here == locked, "run `make install`: this venv's versions differ from the lock"
 
 
 def bot(installed: Installed, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -10,9 +10,11 @@ from bot.notices.base import Notice
 from bot.notices.connection_requests import ConnectionRequestNotice
 from bot.notices.dns_verification import DnsVerification
 from bot.notices.endpoint import EndpointUpdate
+from bot.notices.endpoint_alerts import EndpointAlert
 
 KINDS: dict[str, type[Notice]] = {
-    model.KIND: model for model in (EndpointUpdate, ConnectionRequestNotice, DnsVerification)
+    model.KIND: model
+    for model in (EndpointUpdate, EndpointAlert, ConnectionRequestNotice, DnsVerification)
 }
 
 

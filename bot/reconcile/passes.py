@@ -4,12 +4,13 @@ A pass claims free endpoint services (a unit: the service, its cluster and endpo
 `bot.storage.service_queries`), loads them in a fixed number of queries and works them
 region by region: dropped clusters are removed from AWS; new services are created; `creating`
 services are read in one batched call; allowed principals follow the endpoints' accounts; the
-region's connections are read in one batched call and accepted, rejected or watched. Each
-concern (services, principals, connections, DNS, requests, modals) has a pure plan, its AWS
-calls and its part of the unit's one save. Each unit's outcome is saved in one transaction
-right after its AWS mutations, so a crash repeats at most the mutations of one unit, and those
-are idempotent on AWS. Open modals of changed endpoints are updated once the pass is done,
-outside any transaction.
+region's connections are read in one batched call and accepted, rejected or watched; endpoints
+stuck waiting on their creator are reminded. Each concern (services, principals, connections,
+DNS, requests, stuck endpoints, modals) has a pure plan, its AWS calls and its part of the
+unit's one save. Each unit's outcome is saved in one transaction right after its AWS
+mutations, so a crash repeats at most the mutations of one unit, and those are idempotent on
+AWS. Open modals of changed endpoints are updated once the pass is done, outside any
+transaction.
 
 One region's trouble stays in that region: once AWS there proves unreachable (a connection
 failure or a timeout) the pass makes no more calls there, and an unexpected error in one
@@ -23,8 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from itertools import groupby
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,20 +33,21 @@ from bot.aws.errors import RegionUnreachable
 from bot.aws.privatelink import ConnectionInfo, PrivateLinkGateway, ServiceInfo
 from bot.clock import Clock
 from bot.domain.states import EndpointStatus, ServiceStatus
-from bot.observability import RECONCILE_REGION_FAILURES, TRANSITIONS
+from bot.observability import RECONCILE_REGION_FAILURES
 from bot.reconcile import (
     connection_requests,
     dns_verification,
     endpoint_services,
     modals,
     principals,
+    stuck_endpoints,
 )
 from bot.reconcile import connections as plan
 from bot.reconcile.modals import ShowModal
-from bot.reconcile.report import BrokenRegions, PassReport, log_failures
+from bot.reconcile.policy import ReconcilePolicy
+from bot.reconcile.report import BrokenRegions, PassReport, log_failures, log_transitions
 from bot.reconcile.save import LostClaim, ModalTarget, save
 from bot.reconcile.units import Unit, UnitOutcome, effective_status, held_by, load_units, region_of
-from bot.services import changes
 from bot.storage import service_queries
 from bot.storage.db import read_only, run_in_transaction
 
@@ -56,39 +57,6 @@ Gateways = Callable[[str], PrivateLinkGateway]
 Checkpoint = Callable[[str, int], None]
 """Called with ("created" | "mutated" | "dropped", service id) after a unit's AWS calls and
 before its outcome is saved (tests crash the worker there)."""
-
-
-@dataclass(frozen=True)
-class ReconcilePolicy:
-    """Leases and limits of a pass (seconds); the lease outlasts a pass's AWS calls.
-
-    With `interval` set, a pass takes only the services due: each service is looked at once an
-    `interval`, and one whose wizard waits on AWS once a `hot_interval`, for `hot_window` after
-    its endpoint last changed (a wizard left waiting for days goes back to the interval)."""
-
-    lease: float = 300.0
-    lease_margin: float = 30.0
-    batch: int = 500
-    not_found_grace: float = 30.0
-    interval: float = 0.0
-    hot_interval: float = 0.0
-    hot_window: float = 1800.0
-
-    @property
-    def tick(self) -> float:
-        """How often the loop runs a pass: the hot interval, if any, else the interval."""
-        return min(self.interval, self.hot_interval or self.interval)
-
-    def due(self, now: datetime) -> service_queries.Due | None:
-        """Which services a pass started at `now` takes (None: all free ones)."""
-        if not self.interval:
-            return None
-        slack = timedelta(seconds=self.tick / 2)  # a pass is never skipped for a few ms
-        return service_queries.Due(
-            before=now - timedelta(seconds=self.interval) + slack,
-            hot_before=now - timedelta(seconds=self.tick) + slack,
-            hot_since=now - timedelta(seconds=self.hot_window),
-        )
 
 
 def run_pass(
@@ -118,6 +86,9 @@ def run_pass(
         with sessions() as session:
             read_only(session)
             units = load_units(session=session, worker_id=worker_id, service_ids=ids)
+            work.stuck = stuck_endpoints.due(
+                session=session, units=units, now=clock.start, after=policy.stuck_after
+            )
         for region, group in groupby(sorted(units, key=region_of), key=region_of):
             work.region(region, list(group))
     finally:
@@ -155,6 +126,7 @@ class Pass:
         self.report = PassReport()
         self.modals: list[ModalTarget] = []
         self.broken = BrokenRegions()
+        self.stuck: frozenset[int] = frozenset()  # endpoints due a reminder (stuck_endpoints)
 
     def region(self, region: str, units: list[Unit]) -> None:
         """Work the claimed units of one region; if AWS there cannot be reached, or something
@@ -236,6 +208,13 @@ class Pass:
                 info=infos.get(unit.service.aws_service_id or ""),
                 outcome=outcome,
                 report=self.report,
+            )
+            outcome.endpoints += stuck_endpoints.plan(
+                unit=unit,
+                due=self.stuck,
+                planned=outcome.endpoints,
+                now=self.clock.start,
+                after=self.policy.stuck_after,
             )
             if not outcome.empty:
                 self._save(unit, outcome, "mutated")
@@ -392,27 +371,8 @@ class Pass:
         self.report.stale += saved.stale
         self.report.suggestions += saved.suggestions
         self.report.unknown += saved.unknown
+        self.report.alerts += saved.alerts
         self.report.transitions += len(saved.transitions)
-        for change in saved.transitions:
-            if change.subject == changes.ENDPOINT_SUBJECT:
-                TRANSITIONS.labels(event=change.event, to_status=change.to_status or "").inc()
-            log.info(
-                "transition subject=%s id=%s event=%s from=%s to=%s worker=%s",
-                change.subject,
-                change.subject_id,
-                change.event,
-                change.from_status,
-                change.to_status,
-                self.worker_id,
-                extra={
-                    "subject": change.subject,
-                    "subject_id": change.subject_id,
-                    "event": str(change.event),
-                    "from_status": change.from_status,
-                    "to_status": change.to_status,
-                    "detail": change.detail,
-                    "worker": self.worker_id,
-                },
-            )
+        log_transitions(transitions=saved.transitions, worker=self.worker_id)
         self.modals += saved.modals
         return saved.unit

@@ -1,4 +1,5 @@
-"""What a reconcile pass did, and how the AWS errors of its steps are counted and logged.
+"""What a reconcile pass did, its saved status changes logged and counted, and how the AWS
+errors of its steps are counted and logged.
 
 An AWS error is counted when it happens (`aws_failed`) and logged when the pass ends
 (`log_failures`): one line per step and error code, however many services and regions it hit,
@@ -9,10 +10,13 @@ region's work is logged the same way (`BrokenRegions`): a line per type, with a 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.domain.errors import AwsError
+from bot.observability import TRANSITIONS
 from bot.reconcile.units import Unit, region_of
+from bot.services.changes import ENDPOINT_SUBJECT
 
 log = logging.getLogger("bot.worker.reconciler")
 
@@ -45,6 +49,7 @@ class PassReport:
     rejected: int = 0
     suggestions: int = 0
     unknown: int = 0
+    alerts: int = 0  # alerts queued about endpoints (the stuck reminder)
     retryable: int = 0
     aws_errors: int = 0
     lost: int = 0
@@ -55,6 +60,31 @@ class PassReport:
     regions_failed: int = 0
     failures: dict[str, StepErrors] = field(default_factory=dict, repr=False)
     """The pass's AWS errors by "step code", for `log_failures`."""
+
+
+def log_transitions(*, transitions: Sequence[Transition], worker: str) -> None:
+    """A line per saved status change, and the endpoints' changes counted in `/metrics`."""
+    for change in transitions:
+        if change.subject == ENDPOINT_SUBJECT:
+            TRANSITIONS.labels(event=change.event, to_status=change.to_status or "").inc()
+        log.info(
+            "transition subject=%s id=%s event=%s from=%s to=%s worker=%s",
+            change.subject,
+            change.subject_id,
+            change.event,
+            change.from_status,
+            change.to_status,
+            worker,
+            extra={
+                "subject": change.subject,
+                "subject_id": change.subject_id,
+                "event": str(change.event),
+                "from_status": change.from_status,
+                "to_status": change.to_status,
+                "detail": change.detail,
+                "worker": worker,
+            },
+        )
 
 
 NAMED_MAX = 20

@@ -1,9 +1,10 @@
 """The one save of a unit's outcome, in one transaction under the service's row lock: each
 concern's part (the service, its principals, its private DNS name), each endpoint's transition
-(through `changes.apply`: audit event and outbox row), suggestions, unknown connection
-requests (`bot.services.connection_requests`), and a dropped cluster's removal. Each
-endpoint change is made only if the row is still as the worker saw it, so a rerun or a concurrent
-edit never doubles one."""
+(through `changes.apply`: audit event and outbox row), suggestions, the alerts steps raised about
+endpoints (`changes.alert`), unknown connection requests (`bot.services.connection_requests`),
+and a dropped cluster's removal. Each endpoint change or alert is made only if the row is still
+as the worker saw it, so a rerun or a concurrent edit never doubles one, and an alert is never
+told about a status the endpoint has left (an alert comes after the unit's changes)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ class Saved:
     stale: int = 0
     suggestions: int = 0
     unknown: int = 0
+    alerts: int = 0
 
 
 def save(*, session: Session, worker_id: str, unit: Unit, outcome: UnitOutcome) -> Saved:
@@ -115,16 +117,17 @@ def _save_endpoints(
     changed: set[int] = set()
     for outcome in outcomes:
         row = by_id.get(outcome.endpoint_id)
-        if row is None or (row.status, row.vpce_id) != (
-            outcome.expect_status,
-            outcome.expect_vpce_id,
-        ):
+        if row is None or not _as_seen(row, outcome):
             saved.stale += 1
             continue
         if outcome.set_suggestion and row.suggested_vpce_id != outcome.suggestion:
             row.suggested_vpce_id = outcome.suggestion
             saved.suggestions += 1
             changed.add(row.id)
+        if outcome.alert is not None and changes.alert(
+            session=session, endpoint=row, alert=outcome.alert
+        ):
+            saved.alerts += 1
         if outcome.event is None:
             continue
         if outcome.adopt is not None and not _free(session, outcome.adopt, row):
@@ -146,6 +149,13 @@ def _free(session: Session, vpce_id: str, row: orm.PrivateEndpoint) -> bool:
     other.vpce_id = None
     session.flush()
     return True
+
+
+def _as_seen(row: orm.PrivateEndpoint, outcome: EndpointOutcome) -> bool:
+    """Whether the endpoint is as the step that planned `outcome` saw it."""
+    if (row.status, row.vpce_id) != (outcome.expect_status, outcome.expect_vpce_id):
+        return False
+    return outcome.expect_since is None or row.status_changed_at == outcome.expect_since
 
 
 def _move_endpoint(

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.domain import entities
+from bot.domain.alerts import Alert
 from bot.domain.dns_verification import DnsOutcome
 from bot.domain.states import ClusterStatus, EndpointStatus, ServiceStatus, Stage
 from bot.domain.transitions import EndpointEvent, ServiceEvent
@@ -24,6 +25,7 @@ class SeenEndpoint:
 
     id: int
     status: EndpointStatus
+    status_changed_at: datetime
     stage: Stage
     account_id: str | None
     vpce_id: str | None
@@ -64,7 +66,8 @@ class ServiceFacts:
 
 @dataclass(frozen=True, slots=True)
 class EndpointOutcome:
-    """One change to an endpoint, made only if it is still as the worker saw it."""
+    """One change to an endpoint, or an alert about it, made only if it is still as the worker
+    saw it: in `expect_status` with `expect_vpce_id` (and since `expect_since`, when given)."""
 
     endpoint_id: int
     expect_status: EndpointStatus
@@ -75,6 +78,8 @@ class EndpointOutcome:
     set_suggestion: bool = False
     suggestion: str | None = None
     adopt: str | None = None  # the vpce id the endpoint takes as its own (`VPCE_ADOPTED`)
+    expect_since: datetime | None = None
+    alert: Alert | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,10 +177,23 @@ def adopt(*, endpoint: SeenEndpoint, vpce_id: str) -> EndpointOutcome:
     )
 
 
+def alerted(*, endpoint: SeenEndpoint, alert: Alert) -> EndpointOutcome:
+    """Tell `alert` about the endpoint if it is still in the status it was seen in, entered at
+    the same time: never about a status it has left, even for a moment."""
+    return EndpointOutcome(
+        endpoint.id,
+        endpoint.status,
+        endpoint.vpce_id,
+        expect_since=endpoint.status_changed_at,
+        alert=alert,
+    )
+
+
 def _snapshot(row: orm.PrivateEndpoint) -> SeenEndpoint:
     return SeenEndpoint(
         id=row.id,
         status=row.status,
+        status_changed_at=row.status_changed_at,
         stage=row.stage,
         account_id=row.account_id,
         vpce_id=row.vpce_id,

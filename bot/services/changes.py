@@ -1,15 +1,18 @@
-"""Recording a change: the domain transition, its audit event and its Slack notification."""
+"""Recording a change: the domain transition, its audit event and its Slack notification; and
+the alerts the worker raises about an endpoint without a change (`alert`)."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from bot.domain.alerts import Alert
 from bot.domain.dns_verification import is_verified
 from bot.domain.states import EndpointStatus
 from bot.domain.transitions import EndpointChange, EndpointEvent, endpoint_transition
 from bot.notices import outbox
 from bot.notices.endpoint import EndpointSnapshot, EndpointUpdate
-from bot.storage import event_log, orm, project_queries, service_queries
+from bot.notices.endpoint_alerts import EndpointAlert
+from bot.storage import endpoint_queries, event_log, orm, project_queries, service_queries
 from bot.storage.types import utcnow
 
 ENDPOINT_SUBJECT = "private_endpoint"
@@ -114,6 +117,30 @@ def refreshed(
         channel_id=endpoint.channel_id,
         private_endpoint_id=endpoint.id,
     )
+
+
+def alert(*, session: Session, endpoint: orm.PrivateEndpoint, alert: Alert) -> bool:
+    """Queue `alert` in the endpoint's thread about the status it is in, once per endpoint,
+    alert and status (its outbox key); whether it was queued now. The caller checked that the
+    endpoint is still as the alert's step saw it."""
+    notice = EndpointAlert(
+        alert=alert.kind,
+        since=endpoint.status_changed_at,
+        at=alert.at,
+        endpoint=snapshot(session, endpoint),
+    )
+    key = endpoint_queries.alert_key(
+        endpoint_id=endpoint.id, alert=alert.kind, status=endpoint.status
+    )
+    queued = outbox.queue(
+        session=session,
+        notice=notice,
+        dedupe_key=key,
+        team_id=_team_of(session, endpoint),
+        channel_id=endpoint.channel_id,
+        private_endpoint_id=endpoint.id,
+    )
+    return queued is not None
 
 
 def _queue(

@@ -14,9 +14,11 @@ from bot.notices.base import Notice
 from bot.notices.connection_requests import ConnectionRequestNotice
 from bot.notices.dns_verification import DnsVerification
 from bot.notices.endpoint import EndpointUpdate
+from bot.notices.endpoint_alerts import EndpointAlert
 from bot.slack.views.alerts import Message, parent_message, thread_reply
 from bot.slack.views.connection_requests import request_message, request_reply
 from bot.slack.views.dns_verification import dns_message, dns_reply
+from bot.slack.views.endpoint_alerts import alert_reply
 
 N = TypeVar("N", bound=Notice)
 
@@ -33,6 +35,10 @@ RENDERERS: dict[type[Notice], Renderer[Any]] = {
     EndpointUpdate: Renderer[EndpointUpdate](
         parent=lambda n: parent_message(n.endpoint),
         reply=lambda n: thread_reply(text=n.text, snapshot=n.endpoint),
+    ),
+    EndpointAlert: Renderer[EndpointAlert](
+        parent=lambda n: parent_message(n.endpoint),
+        reply=alert_reply,
     ),
     DnsVerification: Renderer[DnsVerification](
         parent=lambda n: dns_message(n.dns),

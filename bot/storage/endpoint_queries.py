@@ -1,5 +1,6 @@
 """Queries and writes on private endpoints: by id, key or vpce, a project's listing and counts,
-a reconcile unit's rows, and modals closed. Keyword-only; callers own the transaction."""
+a reconcile unit's rows, modals closed, and those an alert is due for. Keyword-only; callers own
+the transaction."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import ColumnElement, String, Table, bindparam, func, literal, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session, joinedload
 
 from bot.domain import entities
 from bot.domain.states import EndpointStatus
 from bot.storage.orm import (
     Cluster,
+    Outbox,
     PrivateEndpoint,
     Project,
 )
@@ -255,3 +258,42 @@ def list_of_cluster(
         .order_by(PrivateEndpoint.id)
     )
     return session.scalars(query).all()
+
+
+def alert_key(*, endpoint_id: int, alert: str, status: str) -> str:
+    """The outbox dedupe key of `alert` about an endpoint in `status`: one per endpoint, alert
+    and status (`list_alert_due` builds the same key in SQL)."""
+    return f"endpoint:{endpoint_id}:alert:{alert}:{status}"
+
+
+def _alert_key_sql(alert: str) -> ColumnElement[str]:
+    key = literal("endpoint:", String).concat(sql_cast(_endpoint.c.id, String))
+    return key.concat(f":alert:{alert}:").concat(sql_cast(_endpoint.c.status, String))
+
+
+def list_alert_due(
+    *,
+    session: Session,
+    cluster_ids: Sequence[int],
+    alert: str,
+    statuses: Collection[EndpointStatus],
+    entered_before: datetime,
+) -> list[int]:
+    """The ids of these clusters' endpoints in one of `statuses` since before `entered_before`
+    whose `alert` about that status is not queued yet (`alert_key`): one query, over the
+    (status, status_changed_at) index and the outbox's unique keys, whatever the number of
+    endpoints; those told already cost an index lookup, not a row."""
+    if not cluster_ids or not statuses:
+        return []
+    queued = select(Outbox.id).where(Outbox.dedupe_key == _alert_key_sql(alert)).exists()
+    query = (
+        select(_endpoint.c.id)
+        .where(
+            _endpoint.c.status.in_(sorted(statuses)),
+            _endpoint.c.status_changed_at < entered_before,
+            _endpoint.c.cluster_id.in_(cluster_ids),
+            ~queued,
+        )
+        .order_by(_endpoint.c.id)
+    )
+    return list(session.connection().execute(query).scalars())

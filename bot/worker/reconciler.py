@@ -20,7 +20,8 @@ from bot.aws.privatelink import PrivateLinkGateway, gateway_for_region
 from bot.clock import Clock
 from bot.observability import RECONCILE_SECONDS
 from bot.reconcile.modals import ModalResult, ShowModal, Shown
-from bot.reconcile.passes import Checkpoint, Gateways, ReconcilePolicy, run_pass
+from bot.reconcile.passes import Checkpoint, Gateways, run_pass
+from bot.reconcile.policy import ReconcilePolicy
 from bot.reconcile.report import PassReport
 from bot.services.wizard import WizardState
 from bot.slack.views.wizard import wizard_view
@@ -146,7 +147,7 @@ def run_forever(
             else:
                 beat.ok(LOOP)
             failed = report.retryable or report.aws_errors or report.regions_failed
-            if report.transitions or failed or report.lost:
+            if report.transitions or report.alerts or failed or report.lost:
                 log.info("reconcile_pass worker=%s %s", worker, report, extra={"worker": worker})
         tick = policy.tick if policy.interval else interval
         stop.wait(max(0.0, tick - (time.monotonic() - started)))

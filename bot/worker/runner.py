@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from bot.reconcile.passes import ReconcilePolicy
+from bot.reconcile.policy import ReconcilePolicy
 from bot.slack import oauth
 from bot.slack.workspaces import InstalledWorkspaces, OneWorkspace, Workspaces, metered_client
 from bot.worker import outbox, reconciler
@@ -28,16 +28,20 @@ STALE_PASSES = 4  # /healthz fails once a loop's last good pass is this many int
 STALE_AFTER_MIN = 60.0  # and never sooner than this (seconds): one slow pass is not an outage
 
 
-def policies(interval: float) -> tuple[ReconcilePolicy, SendPolicy]:
+def policies(
+    interval: float, *, stuck_after: float = ReconcilePolicy.stuck_after
+) -> tuple[ReconcilePolicy, SendPolicy]:
     """Leases that follow BOT_RECONCILE_INTERVAL: a crashed worker's claims pass to another
     after about 20 intervals (300 s and 120 s at the default 15 s interval, at least 10 s and
-    15 s), always longer than a pass and than a Slack call."""
+    15 s), always longer than a pass and than a Slack call; reminders after `stuck_after`
+    seconds (BOT_STUCK_AFTER)."""
     lease = min(300.0, max(10.0, 20 * interval))
     reconcile = ReconcilePolicy(
         lease=lease,
         lease_margin=lease / 4,
         interval=interval,
         hot_interval=min(interval, HOT_INTERVAL_SECONDS),
+        stuck_after=stuck_after,
     )
     send = SendPolicy(lease=min(120.0, max(1.5 * SLACK_TIMEOUT_SECONDS, 20 * interval)))
     return reconcile, send
@@ -81,7 +85,9 @@ def start_worker(
 ) -> Worker:
     """Start the reconcile loop (every BOT_RECONCILE_INTERVAL seconds) and the outbox sender."""
     client = slack or slack_workspaces(settings, sessions)
-    reconcile_policy, send_policy = policies(settings.BOT_RECONCILE_INTERVAL)
+    reconcile_policy, send_policy = policies(
+        settings.BOT_RECONCILE_INTERVAL, stuck_after=settings.BOT_STUCK_AFTER
+    )
     worker = Worker(stop_event=threading.Event())
     loops = {
         "reconcile": lambda: reconciler.run_forever(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -246,3 +246,54 @@ def test_first_endpoint_in_a_status(db_session: Session) -> None:
         endpoint_queries.first_endpoint(session=db_session, project_id=other.id, status=active)
         is None
     )
+
+
+def test_alert_due_finds_waiting_endpoints_not_told_yet(db_session: Session) -> None:
+    """One query: the given clusters' endpoints in the statuses asked, in them since before the
+    time; an endpoint whose alert about its status is queued is left out, one told about
+    another status or another alert is not."""
+    project = make_project(db_session)
+    cluster, other = make_cluster(db_session, project), make_cluster(db_session, project, "b")
+    old = datetime(2026, 12, 1, tzinfo=UTC)
+    cutoff = old + timedelta(days=1)
+    made = {
+        status: make_endpoint(db_session, cluster, status=status, status_changed_at=old).id
+        for status in EndpointStatus
+    }
+    recent = make_endpoint(
+        db_session, cluster, status=EndpointStatus.INITIATING, status_changed_at=cutoff
+    ).id
+    elsewhere = make_endpoint(
+        db_session, other, status=EndpointStatus.INITIATING, status_changed_at=old
+    ).id
+    waiting = {EndpointStatus.INITIATING, EndpointStatus.PENDING}
+
+    def due(clusters: list[int]) -> list[int]:
+        return endpoint_queries.list_alert_due(
+            session=db_session,
+            cluster_ids=clusters,
+            alert="stuck",
+            statuses=waiting,
+            entered_before=cutoff,
+        )
+
+    initiating, pending = made[EndpointStatus.INITIATING], made[EndpointStatus.PENDING]
+    assert due([cluster.id]) == [initiating, pending]
+    assert due([cluster.id, other.id]) == [initiating, pending, elsewhere]
+    assert recent not in due([cluster.id]) and due([]) == []
+    for endpoint_id, alert, status in (
+        (initiating, "stuck", "initiating"),
+        (pending, "stuck", "initiating"),  # another status: does not count
+        (pending, "unhealthy", "pending"),  # another alert: does not count
+    ):
+        key = endpoint_queries.alert_key(endpoint_id=endpoint_id, alert=alert, status=status)
+        outbox_queries.add(
+            session=db_session,
+            dedupe_key=key,
+            kind="endpoint_alert",
+            channel_id="C0PAYMENTS",
+            payload={},
+            thread_key=f"endpoint:{endpoint_id}",
+        )
+    db_session.flush()
+    assert due([cluster.id]) == [pending]

@@ -83,7 +83,8 @@ def _title(s: EndpointSnapshot) -> str:
     return f"Private endpoint #{s.id} · {s.cluster} · {s.region}"
 
 
-def _person(user_id: str) -> str:
+def person(user_id: str) -> str:
+    """A Slack user, mentioned (or shown as is, escaped, if the id is not one)."""
     mention = f"<@{user_id}>"
     return mention if _MENTION.fullmatch(mention) else escape(user_id)
 
@@ -101,7 +102,7 @@ def parent_message(snapshot: Snapshot) -> Message:
         ("Region", escape(s.region)),
         ("VPC endpoint", _or_dash(s.vpce_id)),
         ("VPC", _or_dash(s.vpc_id)),
-        ("Created by", _person(s.created_by)),
+        ("Created by", person(s.created_by)),
     ]
     blocks: list[Block] = [
         header(_title(s)),
