@@ -93,7 +93,7 @@ def test_two_workers_remind_each_endpoint_once_per_status(
         time.sleep(STUCK_AFTER + 1)  # not configured for longer: that waits on nobody yet
         assert told(estate) == Counter()
         estate.submit_interfaces()
-        wait(lambda: estate.granted() == ENDPOINTS, estate.granted)
+        wait(lambda: estate.granted() == SITES, estate.granted)  # one account per site
         wait(lambda: told(estate) == every, lambda: told(estate))
         estate.create_vpces()
         estate.submit_vpces()
