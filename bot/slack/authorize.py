@@ -25,11 +25,11 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.authorize import Authorize
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.oauth.installation_store import InstallationStore
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.slack.listeners.modals import message_view
 from bot.slack.middleware import DATABASE_DOWN
 from bot.slack.views import messages
+from bot.storage.db import is_unavailable, unavailable_reason
 
 log = logging.getLogger("bot.slack.authorize")
 
@@ -110,8 +110,8 @@ def on_error(error: Exception, request: BoltRequest, logger: logging.Logger) -> 
     if isinstance(error, NotInstalled):
         log.info("a modal submitted from workspace %s, which has no install", error.team_id)
         return in_form_of(request, error.words())
-    if isinstance(error, OperationalError | InterfaceError):
-        log.warning("database unavailable: %s", type(error.orig or error).__name__)
+    if is_unavailable(error):
+        log.warning("database unavailable: %s", unavailable_reason(error))
         return in_form_of(request, DATABASE_DOWN)
     logger.exception(f"Failed to run a middleware or listener (error: {error})")
     return None
