@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Literal
 
@@ -14,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.domain.errors import InvalidInput
@@ -37,6 +38,12 @@ def _check_dns_zone(value: str) -> str:
         raise ValueError(error.message) from None
 
 
+# Seconds between reconcile passes. Below a few seconds only suits tests and the demo (AWS
+# throttles the describe calls); below MIN_INTERVAL a pass would only spin the CPU and the
+# database. Above MAX_INTERVAL, a wizard would wait for AWS for over an hour.
+MIN_INTERVAL = 0.1
+MAX_INTERVAL = 3600.0
+
 # Threads answering HTTP. Acks spend their time on the CPU under one GIL: more threads only
 # queue behind it and stretch the slowest answers (see docs/benchmarks.md).
 DEFAULT_HTTP_THREADS = 4
@@ -58,7 +65,7 @@ class Settings(BaseSettings):
     SLACK_API_URL: str = DEFAULT_SLACK_API_URL
     SLACK_AUTHORIZE_URL: str = DEFAULT_SLACK_AUTHORIZE_URL
     DATABASE_URL: SecretStr = SecretStr(DEFAULT_DATABASE_URL)  # may carry a password
-    BOT_RECONCILE_INTERVAL: float = Field(default=15.0, gt=0, le=3600)
+    BOT_RECONCILE_INTERVAL: float = 15.0
     BOT_HTTP_THREADS: int = Field(default=DEFAULT_HTTP_THREADS, ge=1, le=MAX_HTTP_THREADS)
     BOT_PRIVATE_DNS_ZONE: Annotated[str, AfterValidator(_check_dns_zone)] = (
         "privatelink.example.com"
@@ -137,10 +144,34 @@ class Settings(BaseSettings):
     def _database_url(cls, value: SecretStr) -> SecretStr:
         try:
             url = make_url(value.get_secret_value())
-        except ArgumentError:
-            raise ValueError("must be a SQLAlchemy URL such as sqlite:///bot.db") from None
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+            raise ValueError(
+                "must be a SQLAlchemy URL such as sqlite:///bot.db or "
+                "postgresql://user:password@host:5432/dbname"
+            ) from None
         if url.drivername not in SUPPORTED_DRIVERS:
             raise ValueError("must be a sqlite:// or postgresql:// URL (psycopg 3)")
+        if url.get_backend_name() == "sqlite" and _in_memory(url):
+            raise ValueError(
+                "is an in-memory SQLite database, which the serving threads and the worker "
+                "cannot share (each connection would get its own, empty one): name a file, "
+                "such as sqlite:///privatelink-bot.db"
+            )
+        if url.get_backend_name() == "postgresql" and not (url.database or url.query.get("dbname")):
+            raise ValueError(
+                "names no database (a database name, and a host unless it is this machine's "
+                "socket): postgresql://user:password@host:5432/dbname"
+            )
+        return value
+
+    @field_validator("BOT_RECONCILE_INTERVAL")
+    @classmethod
+    def _reconcile_interval(cls, value: float) -> float:
+        if not math.isfinite(value) or not MIN_INTERVAL <= value <= MAX_INTERVAL:
+            raise ValueError(
+                f"must be a number of seconds from {MIN_INTERVAL:g} to {MAX_INTERVAL:g}, "
+                f"not {value:g}"
+            )
         return value
 
     def require_bot_token(self) -> str:
@@ -169,6 +200,16 @@ class Settings(BaseSettings):
 
 
 _CLIENT_ID = re.compile(r"\d{1,20}\.\d{1,20}")
+
+
+def _in_memory(url: URL) -> bool:
+    """Whether a SQLite URL names a database that lives only inside one connection."""
+    database = url.database or ""
+    return (
+        database in ("", ":memory:")
+        or database.startswith("file::memory:")
+        or url.query.get("mode") == "memory"
+    )
 
 
 def _is_url(value: str) -> bool:

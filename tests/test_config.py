@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -56,7 +57,19 @@ def test_defaults() -> None:
         ("DATABASE_URL", "mysql://x/y", "sqlite:// or postgresql://"),
         ("DATABASE_URL", "::not a url::", "SQLAlchemy URL"),
         ("BOT_RECONCILE_INTERVAL", "soon", "number"),
-        ("BOT_RECONCILE_INTERVAL", "0", "greater than 0"),
+        ("BOT_RECONCILE_INTERVAL", "0", "from 0.1 to 3600, not 0"),
+        ("BOT_RECONCILE_INTERVAL", "0.0001", "from 0.1 to 3600, not 0.0001"),
+        ("BOT_RECONCILE_INTERVAL", "nan", "from 0.1 to 3600, not nan"),
+        ("BOT_RECONCILE_INTERVAL", "-inf", "not -inf"),
+        ("BOT_RECONCILE_INTERVAL", "1e999", "not inf"),
+        ("BOT_RECONCILE_INTERVAL", "3601", "not 3601"),
+        ("DATABASE_URL", "sqlite://", "in-memory SQLite database"),
+        ("DATABASE_URL", "sqlite:///:memory:", "in-memory SQLite database"),
+        ("DATABASE_URL", "sqlite:///file:bot?mode=memory&uri=true", "in-memory SQLite"),
+        ("DATABASE_URL", "sqlite:///file::memory:?cache=shared&uri=true", "in-memory SQLite"),
+        ("DATABASE_URL", "postgresql://", "names no database"),
+        ("DATABASE_URL", "postgresql://bot:secret@db.internal:5432", "names no database"),
+        ("DATABASE_URL", "postgresql://db.internal:port/bot", "SQLAlchemy URL"),
         ("BOT_HTTP_THREADS", "0", "greater than or equal to 1"),
         ("BOT_HTTP_THREADS", "many", "integer"),
         ("BOT_HTTP_THREADS", "17", "less than or equal to 16"),
@@ -87,6 +100,29 @@ def test_slack_settings_are_required_to_serve(monkeypatch: pytest.MonkeyPatch) -
     assert load_settings().require_slack() == ("xoxb-1-2-abc", "8f742231b10e8888abcd99yyyzzz85a5")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///bot.db",
+        "sqlite:////var/lib/bot/bot.db",
+        "postgresql:///bot",  # this machine's socket
+        "postgresql://?host=/run/postgresql&dbname=bot",
+        "postgresql+psycopg://bot:secret@db.internal:5432/bot",
+    ],
+)
+def test_database_urls_that_name_a_database_are_taken(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert load_settings().DATABASE_URL.get_secret_value() == url
+
+
+@pytest.mark.parametrize("value", ["0.1", "0.5", "15", "3600"])
+def test_intervals_within_the_bounds_are_taken(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("BOT_RECONCILE_INTERVAL", value)
+    assert load_settings().BOT_RECONCILE_INTERVAL == float(value)
+
+
 def test_secrets_never_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-very-secret")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "signing-very-secret")
@@ -99,7 +135,12 @@ def test_secrets_never_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("command", "name", "value", "message"),
     [
-        ("projects list", "BOT_RECONCILE_INTERVAL", "-5", "Input should be greater than 0"),
+        (
+            "projects list",
+            "BOT_RECONCILE_INTERVAL",
+            "-5",
+            "must be a number of seconds from 0.1 to 3600, not -5",
+        ),
         ("worker", "BOT_STUCK_AFTER", "nan", "Input should be a finite number"),
     ],
 )
@@ -146,3 +187,45 @@ def test_oauth_settings_are_checked(monkeypatch: pytest.MonkeyPatch, name: str, 
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=rf"^{name}: "):
         load_settings()
+
+
+MISLEADING = [
+    ({"DATABASE_URL": "sqlite://"}, "DATABASE_URL: is an in-memory SQLite database"),
+    ({"DATABASE_URL": "postgresql://"}, "DATABASE_URL: names no database"),
+    ({"BOT_RECONCILE_INTERVAL": "nan"}, "BOT_RECONCILE_INTERVAL: must be a number of seconds"),
+    ({"BOT_RECONCILE_INTERVAL": "0.0001"}, "BOT_RECONCILE_INTERVAL: must be a number of seconds"),
+    ({"BOT_RECONCILE_INTERVAL": "0"}, "BOT_RECONCILE_INTERVAL: must be a number of seconds"),
+]
+
+
+@pytest.mark.parametrize(
+    "command", [["serve", "--port", "0"], ["worker", "--port", "0"], ["db", "upgrade"]]
+)
+@pytest.mark.parametrize(("env", "message"), MISLEADING)
+def test_a_misleading_setting_stops_every_process_with_one_line(
+    tmp_path: Path, command: list[str], env: dict[str, str], message: str
+) -> None:
+    """No traceback, no database touched, no advice that does not fit: one line naming the
+    variable and what is wrong with it. (Slack settings are valid, so only `env` is wrong.)"""
+    database = tmp_path / "bot.db"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", *command],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "SLACK_BOT_TOKEN": "xoxb-1-2-abc",
+            "SLACK_SIGNING_SECRET": "8f742231b10e8888abcd99yyyzzz85a5",
+            "SLACK_API_URL": "http://127.0.0.1:9/api/",  # nothing answers: it is never called
+            "DATABASE_URL": f"sqlite:///{database}",
+            **env,
+        },
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {message}"), line
+    assert list(tmp_path.iterdir()) == []

@@ -16,7 +16,8 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from bot.cli import build_parser
-from bot.config import Settings
+from bot.cli.cluster_file import MAX_BYTES, MAX_DEPTH
+from bot.config import MAX_INTERVAL, MIN_INTERVAL, Settings
 from bot.domain.slash import Verb
 from bot.domain.states import LIVE_ENDPOINT_STATUSES, ServiceStatus
 from sandbox.__main__ import build_parser as build_sandbox_parser
@@ -244,3 +245,15 @@ def test_every_relative_link_and_anchor_resolves() -> None:
             if anchor:
                 assert linked.suffix == ".md", f"{doc.name}: {target}"
                 assert anchor in anchors(linked), f"{doc.name}: {target}"
+
+
+def test_the_import_file_bounds_are_the_ones_the_code_keeps() -> None:
+    text = " ".join(section(OPERATING, "The import file").split())
+    assert f"at most {MAX_BYTES // 1024 // 1024} MiB" in text
+    assert f"nested at most {MAX_DEPTH} levels deep" in text
+    assert "no YAML anchors or aliases" in text
+
+
+def test_the_reconcile_interval_bounds_are_the_ones_the_code_keeps() -> None:
+    [row] = [r for r in table_rows(section(OPERATING, "Environment")) if "RECONCILE" in r[0]]
+    assert f"from {MIN_INTERVAL:g} to {MAX_INTERVAL:g}" in row[2]

@@ -11,12 +11,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.cli import clusters, db, outbox, processes, projects
 from bot.cli.common import CliError, Handler
 from bot.config import ConfigError, load_settings
 from bot.domain.errors import DomainError
+from bot.storage.db import is_unavailable, unavailable_reason
 
 GROUPS = (processes, db, projects, clusters, outbox)
 
@@ -39,8 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, CliError, DomainError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except OperationalError as error:
-        first = str(error.orig).strip().splitlines()[0] if error.orig else "no answer"
+    except SQLAlchemyError as error:
+        if not is_unavailable(error):
+            raise
+        orig = getattr(error, "orig", None)
+        first = (str(orig).strip().splitlines() or [""])[0] if orig else unavailable_reason(error)
         print(f"error: DATABASE_URL: cannot use the database ({first})", file=sys.stderr)
         return 1
     except IntegrityError as error:

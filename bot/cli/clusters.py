@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import yaml
-
+from bot.cli.cluster_file import read_clusters
 from bot.cli.common import CliError, Commands, migrated_engine, table
 from bot.config import Settings
 from bot.domain.errors import InvalidInput
@@ -39,16 +38,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Add or update the clusters listed in a YAML file; all or nothing."""
     path = Path(args.file)
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise CliError(f"{path}: cannot read: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        raise CliError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
-    if not isinstance(document, list) or not all(isinstance(i, dict) for i in document):
-        raise CliError(
-            f"{path}: expected a list of clusters (see docs/operating.md, 'The import file')"
-        )
+    document = read_clusters(path)
     specs = []
     for index, item in enumerate(document, start=1):
         try:

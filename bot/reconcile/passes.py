@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from itertools import groupby
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.aws.errors import RegionUnreachable
@@ -49,7 +50,7 @@ from bot.reconcile.report import BrokenRegions, PassReport, log_failures, log_tr
 from bot.reconcile.save import LostClaim, ModalTarget, save
 from bot.reconcile.units import Unit, UnitOutcome, effective_status, held_by, load_units, region_of
 from bot.storage import service_queries
-from bot.storage.db import read_only, run_in_transaction
+from bot.storage.db import is_unavailable, read_only, run_in_transaction
 
 log = logging.getLogger("bot.worker.reconciler")
 
@@ -139,6 +140,8 @@ class Pass:
             self.report.regions_failed += 1
             RECONCILE_REGION_FAILURES.labels(reason="aws_unreachable").inc()
         except Exception as error:  # counted here, logged with its traceback by `log`
+            if isinstance(error, SQLAlchemyError) and is_unavailable(error):
+                raise  # not this region's: the whole pass fails, and the loop backs off
             self.report.regions_failed += 1
             RECONCILE_REGION_FAILURES.labels(reason="error").inc()
             self.broken.add(region=region, error=error)

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
-from bot.slack import oauth
+from bot.slack import authorize, oauth
 from bot.slack.client import MeteredWebClient
 from bot.slack.deps import Deps
 from bot.slack.gate import origin_of, shape_error
@@ -39,7 +39,10 @@ def build_app(
         signing_secret=signing_secret,
         process_before_response=True,
         oauth_settings=flow,
+        before_authorize=None if installs is None else authorize.mark_submission,
     )
+    if installs is not None:  # answers given before any listener: see bot/slack/authorize.py
+        app.error(authorize.on_error)
     origins = (origin_of(deps.settings.SLACK_API_URL),)
     app.middleware(lambda body, next: well_shaped(body, next, origins))
     for module in (commands, wizard, home, dns_verification, connection_requests, membership):

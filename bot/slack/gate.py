@@ -5,7 +5,8 @@ with the signing secret within five minutes (else 401) and shaped as Slack shape
 (else 400): form or JSON that decodes, every field a listener reads present with its type, Slack
 ids no longer than the database keeps them. A refused request is counted on /metrics
 (`privatelink_http_refused_total` by reason) and never logged with its body or a traceback.
-`shape_error` is also run on Socket Mode's payloads, which arrive without HTTP.
+`shape_error` is also run on Socket Mode's payloads, which arrive without HTTP. Slack's
+`ssl_check` is answered here as Bolt answers it (200, empty), signed or not, and goes no further.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from prometheus_client import Counter
 from slack_bolt.request.internals import parse_body
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 MAX_BODY = 256 * 1024
 """Slack's largest request to this bot (a modal's submission) is a few tens of KB."""
 MAX_AGE_SECONDS = 5 * 60
+SSL_CHECK_MAX = 1024  # Slack's ssl_check body is `ssl_check=1&token=<24 characters>`
 TEXT_MAX = 4000  # a slash command's text; Slack caps it lower
 ACTION_VALUE_MAX = 2000  # Slack's limit on a button's value
 METADATA_MAX = 3000  # Slack's limit on private_metadata
@@ -130,6 +132,12 @@ class Gate:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         try:
             body = self._admit(environ)
+            if body is None:  # Slack's ssl_check: answered as Bolt answers it
+                start_response(
+                    "200 OK",
+                    [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "0")],
+                )
+                return [b""]
         except Refused as refused:
             REFUSED.labels(reason=refused.reason).inc()
             text = f"{refused.text}\n".encode()
@@ -142,10 +150,13 @@ class Gate:
         environ["CONTENT_LENGTH"] = str(len(body))
         return self.app(environ, start_response)
 
-    def _admit(self, environ: WSGIEnvironment) -> bytes:
+    def _admit(self, environ: WSGIEnvironment) -> bytes | None:
+        """The body to hand to Bolt; None for Slack's ssl_check, which gets an empty 200."""
         if environ.get("REQUEST_METHOD") != "POST":
             raise Refused("405 Method Not Allowed", "method", "POST only")
         body = _read(environ)
+        if is_ssl_check(body, str(environ.get("CONTENT_TYPE", ""))):
+            return None
         headers = {
             "x-slack-request-timestamp": str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")),
             "x-slack-signature": str(environ.get("HTTP_X_SLACK_SIGNATURE", "")),
@@ -158,6 +169,23 @@ class Gate:
         if problem is not None:
             raise _malformed(problem)
         return body
+
+
+def is_ssl_check(body: bytes, content_type: str) -> bool:
+    """Whether the body is Slack's `ssl_check` (a form POST `ssl_check=1&token=…`, sent when the
+    app's request URL is saved). Bolt answers it with an empty 200 before checking the
+    signature, which Slack may leave out, and acts on nothing else in it; so does the gate.
+    Read as Bolt reads a form (`dict(parse_qsl(…))`: the last value of a repeated field), from
+    a small body only: Slack's is a few dozen bytes."""
+    if len(body) > SSL_CHECK_MAX or content_type.split(";")[0].strip() == "application/json":
+        return False
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    if text.startswith("{") or "payload" in text:  # Bolt reads these as JSON
+        return False
+    return dict(parse_qsl(text, keep_blank_values=True)).get("ssl_check") == "1"
 
 
 def _read(environ: WSGIEnvironment) -> bytes:

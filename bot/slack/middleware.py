@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from slack_bolt import Ack, BoltContext, BoltRequest, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.domain.errors import DomainError, ForeignWorkspace, PermissionDenied
@@ -33,6 +33,7 @@ from bot.slack.deps import Deps, log
 from bot.slack.listeners.modals import message_view, open_modal
 from bot.slack.views import messages
 from bot.storage import orm, outbox_queries, project_queries
+from bot.storage.db import is_unavailable, unavailable_reason
 from bot.storage.project_cache import ChannelProject, ProjectCache
 
 Body = dict[str, Any]
@@ -131,7 +132,8 @@ def _attempt(
 ) -> A | Answer:
     """What `work` answers or, if a rule of the domain refused it, the refusal in its words
     (a refusal of who the caller is, PermissionDenied, is raised instead unless `identity`);
-    while the database cannot be reached, a message that says so (one log line, no trace)."""
+    while the database is unavailable (`is_unavailable`: lost, read-only, full, ...), a message
+    that says it cannot be reached (one log line, no trace)."""
     try:
         return work()
     except PermissionDenied as error:
@@ -140,8 +142,10 @@ def _attempt(
         return refused(str(error))
     except DomainError as error:
         return refused(str(error))
-    except (OperationalError, InterfaceError) as error:
-        log.warning("database unavailable: %s", type(error.orig or error).__name__)
+    except SQLAlchemyError as error:
+        if not is_unavailable(error):
+            raise
+        log.warning("database unavailable: %s", unavailable_reason(error))
         return refused(DATABASE_DOWN)
 
 

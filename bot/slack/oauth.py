@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.models.bot import Bot
@@ -28,11 +27,13 @@ from sqlalchemy import Engine, desc, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
+from bot.slack.authorize import WorkspaceAuthorize
 
 log = logging.getLogger("bot.slack.oauth")
 
 STATE_SECONDS = 600  # an install started must come back within ten minutes
 REDIRECT_PATH = "/slack/oauth_redirect"  # Bolt's; SLACK_REDIRECT_URI's path when it is set
+INSTALL_PATH = "/slack/install"  # Bolt's
 Installed = Callable[[str], None]
 
 
@@ -144,15 +145,17 @@ def oauth_settings(settings: Settings, store: InstallationStore) -> OAuthSetting
     )
     # Bolt asks Slack who a token is (auth.test) on every request unless told to remember it;
     # a token's answer never changes, and a deleted install is not found before the cache.
-    oauth.authorize = InstallationStoreAuthorize(
-        logger=log,
-        installation_store=store,
-        client_id=settings.SLACK_CLIENT_ID,
-        client_secret=client_secret,
-        bot_only=True,
-        cache_enabled=True,
-    )
+    oauth.authorize = WorkspaceAuthorize(store=store, install_url=install_url(settings))
     return oauth
+
+
+def install_url(settings: Settings) -> str | None:
+    """Where a workspace's admin installs the app (`GET /slack/install`), when the bot's public
+    address is known (from SLACK_REDIRECT_URI)."""
+    if not settings.SLACK_REDIRECT_URI:
+        return None
+    parts = urlsplit(settings.SLACK_REDIRECT_URI)
+    return f"{parts.scheme}://{parts.netloc}{INSTALL_PATH}"
 
 
 def _path_of(url: str | None) -> str | None:

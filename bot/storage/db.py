@@ -1,4 +1,5 @@
-"""Engines and sessions for SQLite and Postgres (psycopg 3)."""
+"""Engines and sessions for SQLite and Postgres (psycopg 3), and which database errors mean
+the database is unavailable (`is_unavailable`) rather than the request wrong."""
 
 from __future__ import annotations
 
@@ -8,8 +9,15 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.engine import URL, ExceptionContext, make_url
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -38,7 +46,9 @@ def make_engine(raw_url: str, **kwargs: Any) -> Engine:
     url = database_url(raw_url)
     if url.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+        event.listen(engine, "handle_error", _read_only_is_a_disconnect)
+        return engine
     engine = create_engine(
         url,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
@@ -96,6 +106,48 @@ def _fix_sqlite_transactions(engine: Engine) -> None:
     def _release(info: dict[str, Any]) -> None:
         if info.pop(HOLDS_WRITE_LOCK, False):
             writers.release()
+
+
+READ_ONLY_SQLSTATE = "25006"  # read_only_sql_transaction
+
+
+def _read_only_is_a_disconnect(context: ExceptionContext) -> None:
+    """A server that refuses writes (a replica after a failover, `default_transaction_read_only`
+    set while the disk is full) is treated as a lost connection: SQLAlchemy drops the pool's
+    connections, so once a writable server answers again, new ones reach it (a pooled
+    connection keeps the read-only state it started with)."""
+    if sqlstate(context.original_exception) == READ_ONLY_SQLSTATE:
+        context.is_disconnect = True
+
+
+def sqlstate(error: BaseException | None) -> str | None:
+    """The SQLSTATE of a database error (psycopg's `sqlstate`), when the server gave one."""
+    if isinstance(error, DBAPIError):
+        error = error.orig
+    code = getattr(error, "sqlstate", None)
+    return code if isinstance(code, str) else None
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether a database error is the database's state rather than the request's: lost or
+    refused connections, a read-only or full server, too many connections, a shutdown, a
+    locked SQLite file, no connection free in the pool. The request may work later; users are
+    told the database cannot be reached, and the worker backs off."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError | InterfaceError | InternalError | PoolTimeout)
+
+
+def unavailable_reason(error: BaseException) -> str:
+    """Why the database is unavailable, in a few words for /healthz and the logs."""
+    code = sqlstate(error)
+    if code == READ_ONLY_SQLSTATE:
+        return "the database is read-only (it refuses writes)"
+    if isinstance(error, PoolTimeout):
+        return "no database connection free"
+    if isinstance(error, InterfaceError) or code is None or code.startswith("08"):
+        return "the database cannot be reached"
+    return f"the database failed (SQLSTATE {code})"
 
 
 def read_only(session: Session) -> Session:

@@ -98,3 +98,15 @@ def _reason(loop: str, what: str, state: _Loop | None) -> str:
     if state is not None and state.last_error:
         reason["last_error"] = state.last_error
     return json.dumps(reason)
+
+
+BACK_OFF_MAX_SECONDS = 30.0
+
+
+def back_off(interval: float, failures: int) -> float:
+    """The pause after `failures` passes in a row failed because the database is unavailable:
+    the interval, doubled per failure up to BACK_OFF_MAX_SECONDS (never below the interval), so
+    an outage is retried calmly and a recovery is seen within half a minute."""
+    if failures <= 0:
+        return interval
+    return max(interval, min(BACK_OFF_MAX_SECONDS, interval * 2.0 ** min(failures, 16)))

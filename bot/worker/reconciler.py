@@ -14,6 +14,7 @@ from datetime import datetime
 import boto3
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.aws.privatelink import PrivateLinkGateway, gateway_for_region
@@ -26,7 +27,8 @@ from bot.reconcile.report import PassReport
 from bot.services.wizard import WizardState
 from bot.slack.views.wizard import wizard_view
 from bot.slack.workspaces import Workspaces, workspaces_of
-from bot.worker.health import Heartbeat
+from bot.storage.db import is_unavailable, unavailable_reason
+from bot.worker.health import Heartbeat, back_off
 from bot.worker.outbox import default_worker_id
 
 log = logging.getLogger(__name__)
@@ -129,9 +131,11 @@ def run_forever(
     """A pass every `interval` seconds (or the policy's shorter tick: each pass then takes the
     services due) until `stop` is set; a failed pass is logged, not fatal.
     Each pass is told to `heartbeat`: failed when it raised or no region it worked could be
-    finished (AWS unreachable everywhere)."""
+    finished (AWS unreachable everywhere). While the database is unavailable (lost, read-only,
+    full), the passes back off (`back_off`), each failure one log line without a traceback."""
     worker = worker_id or default_worker_id()
     beat = heartbeat or Heartbeat()
+    failures = 0  # passes in a row the database failed
     while not stop.is_set():
         started = time.monotonic()
         try:
@@ -139,9 +143,25 @@ def run_forever(
                 sessions=sessions, gateways=gateways, slack=slack, worker_id=worker, policy=policy
             )
         except Exception as error:
-            log.exception("reconcile_pass_failed worker=%s", worker, extra={"worker": worker})
-            beat.failed(LOOP, f"{type(error).__name__}: {error}")
+            if not (isinstance(error, SQLAlchemyError) and is_unavailable(error)):
+                log.exception("reconcile_pass_failed worker=%s", worker, extra={"worker": worker})
+                beat.failed(LOOP, f"{type(error).__name__}: {error}")
+                stop.wait(max(0.0, interval - (time.monotonic() - started)))
+                continue
+            failures += 1
+            reason, pause = unavailable_reason(error), back_off(interval, failures)
+            log.warning(
+                "reconcile_pass_failed worker=%s: %s; trying again in %.0f s",
+                worker,
+                reason,
+                pause,
+                extra={"worker": worker},
+            )
+            beat.failed(LOOP, reason)
+            stop.wait(pause)
+            continue
         else:
+            failures = 0
             if report.regions and report.regions_failed >= report.regions:
                 beat.failed(LOOP, f"AWS could not be reached in {report.regions} region(s)")
             else:

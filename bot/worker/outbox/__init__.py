@@ -18,13 +18,14 @@ import threading
 from datetime import datetime
 
 from slack_sdk import WebClient
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.slack.workspaces import Workspaces, workspaces_of
+from bot.storage.db import is_unavailable, unavailable_reason
 from bot.storage.types import utcnow
-from bot.worker.health import Heartbeat
+from bot.worker.health import Heartbeat, back_off
 from bot.worker.outbox.sender import Sender
 from bot.worker.outbox.work import (
     DEFAULT_POLICY,
@@ -91,15 +92,22 @@ def run_forever(
     each pass is told to `heartbeat` (failed while the database cannot be reached)."""
     worker = worker_id or default_worker_id()
     beat = heartbeat or Heartbeat()
+    failures = 0
     while not stop_event.is_set():
         try:
             report = send_due(sessions=sessions, client=client, worker_id=worker, policy=policy)
-        except OperationalError as error:
-            log.warning("outbox pass failed: database unavailable (%s); trying again", error.orig)
-            beat.failed(LOOP, "the database cannot be reached")
-            report = SendReport()
-        else:
-            beat.ok(LOOP)
+        except SQLAlchemyError as error:
+            if not is_unavailable(error):
+                raise
+            failures += 1
+            reason = unavailable_reason(error)
+            pause = back_off(interval, failures)
+            log.warning("outbox pass failed: %s; trying again in %.0f s", reason, pause)
+            beat.failed(LOOP, reason)
+            stop_event.wait(pause)
+            continue
+        failures = 0
+        beat.ok(LOOP)
         stop_event.wait(pause_after(report, interval=interval, batch=policy.batch))
 
 
