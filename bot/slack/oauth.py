@@ -103,16 +103,27 @@ class InstallationStore(SQLAlchemyInstallationStore):
         bot = self.find_bot(enterprise_id=None, team_id=team_id)
         return None if bot is None else bot.bot_token
 
-    def forget(self, team_id: str) -> None:
-        """Delete the workspace's installs and tokens (it uninstalled the app, or revoked
-        them), whichever org they were made under."""
+    def forget(self, team_id: str, *, made_before: datetime) -> int:
+        """Delete the workspace's installs and tokens made before `made_before` (when it
+        uninstalled the app, or revoked them), whichever org they were made under; how many
+        bot installs went. An install made since is left alone: a late or retried event about
+        an earlier install never ends a newer one."""
+        before = made_before.astimezone(UTC).replace(tzinfo=None)  # stored as naive UTC
+        deleted = 0
         with self.engine.begin() as connection:
             for table in (self.bots, self.installations):
                 c = table.c
-                connection.execute(
-                    table.delete().where(c.client_id == self.client_id, c.team_id == team_id)
+                result = connection.execute(
+                    table.delete().where(
+                        c.client_id == self.client_id,
+                        c.team_id == team_id,
+                        c.installed_at < before,
+                    )
                 )
-        log.info("workspace %s: installation deleted", team_id)
+                if table is self.bots:
+                    deleted = result.rowcount
+        log.info("workspace %s: %s installation(s) deleted", team_id, deleted)
+        return deleted
 
 
 def installation_store(

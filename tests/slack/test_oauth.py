@@ -3,6 +3,7 @@ events that end an install, and single-workspace mode left without them."""
 
 from __future__ import annotations
 
+import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -192,3 +193,27 @@ def test_a_malformed_redirect_is_refused_and_installs_nothing(served: Served, qu
     assert _rows(served.engine)["slack_bots"] == 0
     assert _rows(served.engine)["slack_installations"] == 0
     assert served.slack.standin.calls("oauth.v2.access") == []
+
+
+def test_a_retried_uninstall_from_before_a_reinstall_changes_nothing(served: Served) -> None:
+    """Slack retries an event after about 1 and 5 minutes: an uninstall (or a revoke) from
+    before the workspace installed the app again must not end the new install, however often
+    it comes; one from after it does."""
+    install(served, OTHER)
+    earlier = int(time.time()) - 120
+    stale = app_uninstalled_payload(team_id=OTHER, event_id="Ev0STALE0001")
+    stale["event_time"] = earlier
+    revoked = tokens_revoked_payload(team_id=OTHER, event_id="Ev0STALE0002")
+    revoked["event_time"] = earlier
+    for payload in (stale, stale, revoked):
+        answer = served.client.send_event(payload, delivery=Delivery.retry(1))
+        assert answer.status == 200
+        assert _rows(served.engine)["slack_bots"] == 1
+    [token] = served.slack.standin.tokens(OTHER)
+    with served.engine.connect() as connection:
+        bots = SLACK_TABLES[1]
+        assert connection.scalar(select(bots.c.bot_token).where(bots.c.team_id == OTHER)) == token
+
+    assert served.client.send_event(app_uninstalled_payload(team_id=OTHER)).status == 200
+    rows = _rows(served.engine)
+    assert (rows["slack_installations"], rows["slack_bots"]) == (0, 0)

@@ -3,10 +3,15 @@ posts are then held, not lost), and a new install lets them go out again.
 
 Slack sends both events with the tokens already revoked, so Bolt does not authorize them; the
 gate has checked their signature. The deletion is made before the ack: if the database cannot
-take it, Slack sees an error and delivers the event again."""
+take it, Slack sees an error and delivers the event again. Only installs made before the
+event's `event_time` go (one second's grace for its rounding): Slack's retry of an event from
+before a reinstall (after about 1 and 5 minutes, or after a failed delivery) finds the new
+install newer and changes nothing, and an event delivered twice deletes nothing the second
+time."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -22,24 +27,37 @@ from bot.storage.types import utcnow
 def register(app: App, deps: Deps, store: InstallationStore) -> None:
     """Wire the events that end a workspace's install."""
 
-    def forget(team_id: str) -> None:
-        store.forget(team_id)
-        deps.run(lambda session: home_queries.forget_published(session=session, team_id=team_id))
+    def forget(team_id: str, body: dict[str, Any]) -> None:
+        if store.forget(team_id, made_before=_happened(body)):
+            deps.run(
+                lambda session: home_queries.forget_published(session=session, team_id=team_id)
+            )
 
-    def on_uninstalled(ack: Ack, context: BoltContext) -> None:
+    def on_uninstalled(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         if context.team_id:
-            forget(context.team_id)
+            forget(context.team_id, body)
         ack()
 
-    def on_tokens_revoked(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
+    def on_tokens_revoked(
+        ack: Ack, body: dict[str, Any], event: dict[str, Any], context: BoltContext
+    ) -> None:
         tokens = event.get("tokens")
         bots = tokens.get("bot") if isinstance(tokens, dict) else None
         if context.team_id and bots:  # the app's one token is its bot's: the install is over
-            forget(context.team_id)
+            forget(context.team_id, body)
         ack()
 
     app.event("app_uninstalled")(on_uninstalled)
     app.event("tokens_revoked")(on_tokens_revoked)
+
+
+def _happened(body: dict[str, Any]) -> datetime:
+    """When the event happened, by its envelope's `event_time` plus a second for its rounding
+    down (now, when the envelope has none or a malformed one)."""
+    stamp = body.get("event_time")
+    if isinstance(stamp, int) and not isinstance(stamp, bool) and 0 < stamp < 2**33:
+        return datetime.fromtimestamp(stamp + 1, UTC)
+    return utcnow()
 
 
 def resume_posts(sessions: sessionmaker[Session], team_id: str) -> None:
