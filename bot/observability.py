@@ -107,8 +107,9 @@ def watch_aws_client(client: Any) -> None:
         count_aws_call(operation=operation, outcome=type(exception).__name__)
         count_aws_error(operation=operation, kind=kind)
 
-    client.meta.events.register("after-call.ec2", after_call)
-    client.meta.events.register("after-call-error.ec2", after_error)
+    service = client.meta.service_model.service_id.hyphenize()  # ec2, elastic-load-balancing-v2
+    client.meta.events.register(f"after-call.{service}", after_call)
+    client.meta.events.register(f"after-call-error.{service}", after_error)
 
 
 def _scraped(multiprocess_dir: str | None) -> CollectorRegistry:

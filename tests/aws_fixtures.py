@@ -137,9 +137,14 @@ class InspectingGateway(PrivateLinkGateway):
 
 
 @pytest.fixture
-def gateway(provider_ec2: EC2Client) -> InspectingGateway:
-    """The gateway as the bot uses it, over the provider's client (no retries: fast tests)."""
-    return InspectingGateway(provider_ec2)
+def gateway(provider_ec2: EC2Client, aws_url: str) -> InspectingGateway:
+    """The gateway as the bot uses it, over the provider's clients (no retries: fast tests)."""
+    return InspectingGateway(
+        provider_ec2,
+        balancers=lambda: provider_credentials().elbv2(
+            region=REGION, endpoint_url=aws_url, config=NO_RETRIES
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The provider side of AWS PrivateLink over a boto3 EC2 client, in typed values.
+"""The provider side of AWS PrivateLink over a boto3 EC2 client (and, for the health of the
+load balancers behind its services, an ELBv2 client: `bot.aws.target_health`), in typed values.
 
 Reads are batched per region and paginated (`MaxResults` 1,000, one call per page), never
 one call per endpoint. Every failure a boto3 call can raise (AWS's error answers, an answer that
@@ -13,35 +14,31 @@ all for 5xx and connection failures, a few seconds for throttling) and a retry q
 retrying a client whose calls keep failing. So a call gives up at once when the connection is
 refused, after about 9 s when the region's address swallows packets, 30 s when it never
 answers. A pass's gateway (`for_pass`) makes no more calls once its region proved unreachable
-(a connection failure or a timeout): it raises `bot.aws.errors.RegionUnreachable` instead.
+(`bot.aws.calls`): it raises `bot.aws.errors.RegionUnreachable` instead.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import boto3
 from botocore.config import Config
 
-from bot.aws.errors import (
-    AWS_FAILURES,
-    UNREACHABLE_KINDS,
-    RegionUnreachable,
-    aws_error,
-    error_kind,
-    explained,
-)
+from bot.aws.calls import RegionCalls
+from bot.aws.errors import explained
+from bot.aws.target_health import BalancerHealth, read_target_health
 from bot.domain.errors import AwsError
 from bot.observability import watch_aws_client
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ec2.type_defs import FilterTypeDef, ServiceConfigurationTypeDef
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
 
 CLUSTER_TAG = "privatelink-bot:cluster"
 """Tag on every endpoint service the bot manages; its value is the cluster's id."""
@@ -122,11 +119,16 @@ def gateway_for_region(
     """A gateway over a new EC2 client from boto3's environment (`AWS_ENDPOINT_URL`, keys).
     Clients of one `session` share its loaded service model (about 20 MiB per session)."""
     session = session or boto3.session.Session()
-    client = session.client(
-        "ec2", region_name=region, endpoint_url=endpoint_url, config=RETRY_CONFIG
-    )
-    watch_aws_client(client)
-    return PrivateLinkGateway(client)
+
+    def client(service: Literal["ec2", "elbv2"]) -> Any:
+        made = session.client(
+            service, region_name=region, endpoint_url=endpoint_url, config=RETRY_CONFIG
+        )
+        watch_aws_client(made)
+        return made
+
+    # the ELBv2 client: one for the gateway and all its passes, made when first needed
+    return PrivateLinkGateway(client("ec2"), balancers=functools.cache(lambda: client("elbv2")))
 
 
 def _chunks(values: Sequence[str], size: int) -> Iterator[list[str]]:
@@ -138,19 +140,22 @@ def _chunks(values: Sequence[str], size: int) -> Iterator[list[str]]:
 class PrivateLinkGateway:
     """Endpoint services and their connections in one region, for the service provider."""
 
-    def __init__(self, client: EC2Client, *, page_size: int = PAGE_SIZE) -> None:
+    def __init__(
+        self,
+        client: EC2Client,
+        *,
+        page_size: int = PAGE_SIZE,
+        balancers: Callable[[], ElasticLoadBalancingv2Client] | None = None,
+    ) -> None:
         self._client = client
         self._page_size = page_size
-        self._one_pass = False
-        self._unreachable: AwsError | None = None
+        self._calls = RegionCalls(client.meta.region_name)
+        self._balancers = balancers
 
     def for_pass(self) -> Self:
-        """This gateway for one reconcile pass (same client): once AWS in the region could not
-        be reached (a connection failure or a timeout), later calls raise `RegionUnreachable`
-        at once instead of waiting on the network again."""
+        """This gateway for one reconcile pass (same clients; see `RegionCalls.for_pass`)."""
         gateway = copy.copy(self)
-        gateway._one_pass = True
-        gateway._unreachable = None
+        gateway._calls = self._calls.for_pass()
         return gateway
 
     @property
@@ -194,7 +199,7 @@ class PrivateLinkGateway:
         }
         if private_dns_name:
             request["PrivateDnsName"] = private_dns_name
-        with self._aws():
+        with self._calls.call():
             answer = self._client.create_vpc_endpoint_service_configuration(**request)
         return self._services([answer["ServiceConfiguration"]])[0]
 
@@ -221,7 +226,7 @@ class PrivateLinkGateway:
         )
         if failures:
             raise failures[0].error
-        with self._aws():
+        with self._calls.call():
             answer = self._client.delete_vpc_endpoint_service_configurations(
                 ServiceIds=[service_id]
             )
@@ -233,21 +238,21 @@ class PrivateLinkGateway:
 
     def allow_account(self, *, service_id: str, account_id: str) -> None:
         """Let an AWS account see the service and request connections to it."""
-        with self._aws():
+        with self._calls.call():
             self._client.modify_vpc_endpoint_service_permissions(
                 ServiceId=service_id, AddAllowedPrincipals=[principal_arn(account_id)]
             )
 
     def disallow_account(self, *, service_id: str, account_id: str) -> None:
         """Stop an AWS account from requesting new connections (existing ones stay)."""
-        with self._aws():
+        with self._calls.call():
             self._client.modify_vpc_endpoint_service_permissions(
                 ServiceId=service_id, RemoveAllowedPrincipals=[principal_arn(account_id)]
             )
 
     def start_dns_verification(self, *, service_id: str) -> None:
         """Ask AWS to check the TXT record that proves the private DNS domain is ours."""
-        with self._aws():
+        with self._calls.call():
             self._client.start_vpc_endpoint_service_private_dns_verification(ServiceId=service_id)
 
     # --- connections ------------------------------------------------------------------
@@ -279,28 +284,24 @@ class PrivateLinkGateway:
         """Reject connection requests or close connections; the ones AWS refused."""
         return self._decide(self._client.reject_vpc_endpoint_connections, service_id, vpce_ids)
 
-    # --- internals --------------------------------------------------------------------
+    # --- the load balancers behind services --------------------------------------------
 
-    @contextmanager
-    def _aws(self) -> Iterator[None]:
-        """One AWS call: whatever it raises leaves as `AwsError` (or, in a pass's gateway after
-        the region proved unreachable, `RegionUnreachable` without calling)."""
-        if self._unreachable is not None:
-            raise RegionUnreachable(region=self.region, cause=self._unreachable)
-        try:
-            yield
-        except AWS_FAILURES as raised:
-            error = aws_error(raised, region=self.region)
-            if self._one_pass and error_kind(code=error.code) in UNREACHABLE_KINDS:
-                self._unreachable = error
-            raise error from raised
+    def target_health(self, *, load_balancer_arns: Sequence[str]) -> dict[str, BalancerHealth]:
+        """The target health of each load balancer (see `bot.aws.target_health`)."""
+        if self._balancers is None:
+            raise RuntimeError("this gateway was made without a load balancer client")
+        return read_target_health(
+            self._balancers(), load_balancer_arns=load_balancer_arns, calls=self._calls
+        )
+
+    # --- internals --------------------------------------------------------------------
 
     def _decide(
         self, call: Callable[..., Any], service_id: str, vpce_ids: Sequence[str]
     ) -> list[ConnectionFailure]:
         failures = []
         for chunk in _chunks(vpce_ids, IDS_PER_CALL):
-            with self._aws():
+            with self._calls.call():
                 answer = call(ServiceId=service_id, VpcEndpointIds=chunk)
             for item in answer.get("Unsuccessful", []):
                 error = item.get("Error", {})
@@ -321,7 +322,7 @@ class PrivateLinkGateway:
             page_params = {**params, "MaxResults": self._page_size}
             if token:
                 page_params["NextToken"] = token
-            with self._aws():
+            with self._calls.call():
                 page = call(**page_params)
             yield from page.get(key, [])
             token = page.get("NextToken")
@@ -367,7 +368,7 @@ class PrivateLinkGateway:
 
     def _zone_ids(self, names: list[str]) -> dict[str, str]:
         """Zone names → ids, for answers that give only names (names differ per account)."""
-        with self._aws():
+        with self._calls.call():
             zones = self._client.describe_availability_zones(ZoneNames=names)
         return {
             zone["ZoneName"]: zone["ZoneId"]

@@ -18,6 +18,8 @@ from moto.ec2.models.vpcs import VPCEndPoint
 from sandbox.aws import model
 from sandbox.aws.settings import LOCK
 
+IMAGE_ID = "ami-12c6146b"  # one of the images moto knows by default
+
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
@@ -25,12 +27,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ProviderNetwork:
-    """A cluster's VPC, its subnets and their AZ ids, and its internal network load balancer."""
+    """A cluster's VPC, its subnets and their AZ ids, its internal network load balancer, and
+    the target group (TCP `port`) of its instances, one per subnet, healthy while running."""
 
     vpc_id: str
     subnet_ids: tuple[str, ...]
     az_ids: tuple[str, ...]
     nlb_arn: str
+    target_group_arn: str = ""
+    instance_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,8 +62,10 @@ def seed_provider_network(
     cluster_name: str,
     az_count: int = 2,
     cidr_prefix: str = "10.0",
+    port: int = 4000,
 ) -> ProviderNetwork:
-    """A VPC with one subnet in each of the first `az_count` AZs and an internal NLB over them."""
+    """A VPC with one subnet in each of the first `az_count` AZs, an internal NLB over them
+    and a TCP listener on `port` forwarding to one running instance in each subnet."""
     az_ids = tuple(zone_ids(ec2)[:az_count])
     vpc_id = ec2.create_vpc(CidrBlock=f"{cidr_prefix}.0.0/16")["Vpc"]["VpcId"]
     subnet_ids = tuple(
@@ -74,7 +81,30 @@ def seed_provider_network(
         Type="network",
         Tags=[{"Key": "privatelink-bot:cluster", "Value": cluster_name}],
     )["LoadBalancers"][0]
-    return ProviderNetwork(vpc_id, subnet_ids, az_ids, balancer["LoadBalancerArn"])
+    nlb_arn = balancer["LoadBalancerArn"]
+    group_arn = elbv2.create_target_group(
+        Name=f"{cluster_name[:24].strip('-') or 'cluster'}-{port}",
+        Protocol="TCP",
+        Port=port,
+        VpcId=vpc_id,
+        TargetType="instance",
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.create_listener(
+        LoadBalancerArn=nlb_arn,
+        Protocol="TCP",
+        Port=port,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group_arn}],
+    )
+    instance_ids = tuple(
+        ec2.run_instances(ImageId=IMAGE_ID, MinCount=1, MaxCount=1, SubnetId=subnet_id)[
+            "Instances"
+        ][0]["InstanceId"]
+        for subnet_id in subnet_ids
+    )
+    elbv2.register_targets(
+        TargetGroupArn=group_arn, Targets=[{"Id": i, "Port": port} for i in instance_ids]
+    )
+    return ProviderNetwork(vpc_id, subnet_ids, az_ids, nlb_arn, group_arn, instance_ids)
 
 
 def seed_consumer_network(
