@@ -363,6 +363,18 @@ class ConnectionRequest(Timestamped, Base):
     decided_by: Mapped[str | None] = mapped_column(String(32))
 
 
+class SlackEvent(Base):
+    """An Events API callback taken in, by Slack's `event_id`: what makes a retried event act
+    once (`bot.storage.slack_event_queries`). `done_at` is set once its listener finished."""
+
+    __tablename__ = "slack_event"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
 # Installs by OAuth, in slack_sdk's own table shapes (its stores read and write them; the
 # migrations make them, and tests/storage checks that both agree).
 SLACK_TABLES: tuple[Table, ...] = (

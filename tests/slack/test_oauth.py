@@ -217,3 +217,23 @@ def test_a_retried_uninstall_from_before_a_reinstall_changes_nothing(served: Ser
     assert served.client.send_event(app_uninstalled_payload(team_id=OTHER)).status == 200
     rows = _rows(served.engine)
     assert (rows["slack_installations"], rows["slack_bots"]) == (0, 0)
+
+
+def test_an_uninstall_retried_after_a_reinstall_changes_nothing_even_without_its_time(
+    served: Served,
+) -> None:
+    """An envelope without `event_time` cannot be dated: its `event_id`, seen before, is what
+    keeps Slack's retry of it from ending the install made since."""
+    install(served, OTHER)
+    uninstalled = app_uninstalled_payload(team_id=OTHER, event_id="Ev0UNDATED01")
+    del uninstalled["event_time"]
+    assert served.client.send_event(uninstalled).status == 200
+    assert _rows(served.engine)["slack_bots"] == 0
+
+    install(served, OTHER)
+    for retry in (1, 2):
+        answer = served.client.send_event(uninstalled, delivery=Delivery.retry(retry))
+        assert answer.status == 200
+    assert _rows(served.engine)["slack_bots"] == 1
+    assert served.client.send_event(app_uninstalled_payload(team_id=OTHER)).status == 200
+    assert _rows(served.engine)["slack_bots"] == 0

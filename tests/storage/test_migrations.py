@@ -26,6 +26,7 @@ TABLES = {
     "slack_installations",
     "slack_bots",
     "slack_oauth_states",
+    "slack_event",
 }
 
 

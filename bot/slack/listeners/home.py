@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from bot.slack.middleware import (
     open_after_ack,
     reply_after_ack,
 )
+from bot.slack.seen_events import SEEN_BEFORE, once_per_event
 from bot.slack.views import messages
 from bot.slack.views.home import home_view, rows_that_fit
 from bot.slack.views.wizard import wizard_view
@@ -142,14 +143,19 @@ def register(app: App, deps: Deps) -> None:
         key = f"{team_id}:{user_id}"
         one_per_user.run(key, lambda: _publish(deps, client, user_id, team_id, shown))
 
-    def on_home(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
-        if event.get("tab", "home") == "home":
+    def on_home(
+        event: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        if event.get("tab", "home") == "home" and not context.get(SEEN_BEFORE):
             with after_ack("publish the Home tab"):
                 view = event.get("view")
                 shown = view.get("hash") if isinstance(view, dict) else None
                 publish(client, event["user"], str(body.get("team_id") or ""), shown)
 
-    app.event("app_home_opened")(ack=ack_now, lazy=[on_home])
+    def home_opened(body: dict[str, Any], context: BoltContext) -> None:
+        """Nothing before the ack: the page is published by the lazy half, `on_home`."""
+
+    app.event("app_home_opened")(ack=once_per_event(deps, home_opened), lazy=[on_home])
 
     def reopen(body: dict[str, Any]) -> Answer | None:
         endpoint_id, user, team = _endpoint_id(body), body["user"]["id"], body["team"]["id"]

@@ -6,19 +6,20 @@ gate has checked their signature. The deletion is made before the ack: if the da
 take it, Slack sees an error and delivers the event again. Only installs made before the
 event's `event_time` go (one second's grace for its rounding): Slack's retry of an event from
 before a reinstall (after about 1 and 5 minutes, or after a failed delivery) finds the new
-install newer and changes nothing, and an event delivered twice deletes nothing the second
-time."""
+install newer and changes nothing, and an event delivered twice acts once
+(`bot.slack.seen_events`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import App, BoltContext
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.slack.deps import Deps, log
 from bot.slack.oauth import InstallationStore
+from bot.slack.seen_events import once_per_event
 from bot.storage import home_queries, outbox_queries
 from bot.storage.db import transaction
 from bot.storage.types import utcnow
@@ -33,22 +34,19 @@ def register(app: App, deps: Deps, store: InstallationStore) -> None:
                 lambda session: home_queries.forget_published(session=session, team_id=team_id)
             )
 
-    def on_uninstalled(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    def on_uninstalled(body: dict[str, Any], context: BoltContext) -> None:
         if context.team_id:
             forget(context.team_id, body)
-        ack()
 
-    def on_tokens_revoked(
-        ack: Ack, body: dict[str, Any], event: dict[str, Any], context: BoltContext
-    ) -> None:
+    def on_tokens_revoked(body: dict[str, Any], context: BoltContext) -> None:
+        event = body["event"]  # the gate has checked it is an object
         tokens = event.get("tokens")
         bots = tokens.get("bot") if isinstance(tokens, dict) else None
         if context.team_id and bots:  # the app's one token is its bot's: the install is over
             forget(context.team_id, body)
-        ack()
 
-    app.event("app_uninstalled")(on_uninstalled)
-    app.event("tokens_revoked")(on_tokens_revoked)
+    app.event("app_uninstalled")(once_per_event(deps, on_uninstalled))
+    app.event("tokens_revoked")(once_per_event(deps, on_tokens_revoked))
 
 
 def _happened(body: dict[str, Any]) -> datetime:

@@ -2,15 +2,18 @@
 notifications held there are released; the worker's next pass posts them, in order.
 
 The release is made before the ack: if the database cannot take it, Slack sees an error and
-delivers the event again. Other members' joins change nothing."""
+delivers the event again; a join delivered again releases nothing more
+(`bot.slack.seen_events`): the bot may have left the channel since. Other members' joins
+change nothing."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import App, BoltContext
 
 from bot.slack.deps import Deps, log
+from bot.slack.seen_events import once_per_event
 from bot.storage import outbox_queries
 from bot.storage.types import utcnow
 
@@ -18,7 +21,8 @@ from bot.storage.types import utcnow
 def register(app: App, deps: Deps) -> None:
     """Wire the event: the bot's own joins release the notifications held in the channel."""
 
-    def on_member_joined(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
+    def on_member_joined(body: dict[str, Any], context: BoltContext) -> None:
+        event = body["event"]  # the gate has checked it is an object
         channel, user, team = event.get("channel"), event.get("user"), context.team_id
         bot = context.bot_user_id
         if bot and user == bot:  # the gate has checked both are Slack ids
@@ -28,6 +32,5 @@ def register(app: App, deps: Deps) -> None:
                 )
             )
             log.info("the bot joined %s: %s held notification(s) released", channel, released)
-        ack()
 
-    app.event("member_joined_channel")(on_member_joined)
+    app.event("member_joined_channel")(once_per_event(deps, on_member_joined))

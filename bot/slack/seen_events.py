@@ -1,0 +1,96 @@
+"""Events API callbacks act once per `event_id`, however often Slack delivers them.
+
+Slack delivers an event again when the first delivery failed or took over 3 seconds (with
+`X-Slack-Retry-Num`, after about 1 and 5 minutes), and the retry carries the first one's
+`event_id`. `once_per_event` wraps an event listener: the event is claimed in the database
+before its work (`bot.storage.slack_event_queries`); a delivery of an event seen before is
+acked and does nothing; work that fails gives its claim back and fails the delivery, so
+Slack's retry does the work. An event without a usable `event_id` acts as delivered.
+
+When the database cannot say whether the event was seen (it is unreachable), the work runs
+anyway: each listener's work is idempotent on its own, and fails the delivery itself if it
+needs the database. Events older than the state they would undo are the listener's concern
+(an `app_uninstalled` older than the latest install: `bot.slack.listeners.installs`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, BoltContext
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.slack.deps import Deps, log
+from bot.storage import slack_event_queries
+from bot.storage.db import is_unavailable
+from bot.storage.types import utcnow
+
+Body = dict[str, Any]
+Work = Callable[[Body, BoltContext], None]
+
+SEEN_BEFORE = "event_seen_before"
+"""Set in the context of a delivery of an event seen before: its lazy half does nothing."""
+EVENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def event_id(body: Body) -> str | None:
+    """The callback's `event_id`, if it is one the database can key on."""
+    value = body.get("event_id")
+    return value if isinstance(value, str) and EVENT_ID.fullmatch(value) else None
+
+
+def once_per_event(deps: Deps, work: Work) -> Callable[[Ack, Body, BoltContext], None]:
+    """An event listener that runs `work` (before the ack) once per event."""
+
+    def on_event(ack: Ack, body: Body, context: BoltContext) -> None:
+        key = event_id(body)
+        if key is not None and not _claimed(deps, key, body):
+            log.info("event %s was seen before: nothing done", key)
+            context[SEEN_BEFORE] = True
+            ack()
+            return
+        try:
+            work(body, context)
+        except BaseException:
+            if key is not None:
+                _release(deps, key)
+            raise
+        if key is not None:
+            _finish(deps, key)
+        ack()
+
+    on_event.__name__ = on_event.__qualname__ = getattr(work, "__name__", "on_event")
+    return on_event
+
+
+def _claimed(deps: Deps, key: str, body: Body) -> bool:
+    team = body.get("team_id") if isinstance(body.get("team_id"), str) else None
+    try:
+        return deps.run(
+            lambda session: slack_event_queries.claim(
+                session=session, event_id=key, team_id=team, now=utcnow()
+            )
+        )
+    except SQLAlchemyError as error:
+        if not is_unavailable(error):
+            raise
+        log.warning("event %s: the database is unavailable; acting without knowing", key)
+        return True
+
+
+def _finish(deps: Deps, key: str) -> None:
+    try:
+        deps.run(
+            lambda session: slack_event_queries.finish(session=session, event_id=key, now=utcnow())
+        )
+    except SQLAlchemyError as error:  # the work is done; a retry finds it claimed still
+        log.warning("event %s: done, but the database could not record it: %s", key, error)
+
+
+def _release(deps: Deps, key: str) -> None:
+    try:
+        deps.run(lambda session: slack_event_queries.release(session=session, event_id=key))
+    except SQLAlchemyError as error:  # the claim is given up after ABANDONED_AFTER anyway
+        log.warning("event %s: its claim could not be given back: %s", key, error)

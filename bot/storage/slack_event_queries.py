@@ -1,0 +1,54 @@
+"""The Events API callbacks taken in (`slack_event`), by Slack's `event_id`: a retried event
+acts once.
+
+`claim` takes an event for its listener; the first delivery wins, and any later one (Slack's
+retries after about 1 and 5 minutes, or a delivery made again while the first still runs) is
+told it was seen. A listener that failed `release`s its claim, so Slack's next retry acts; one
+that finished marks it `finish`ed. A claim left neither finished nor released for
+`ABANDONED_AFTER` (its process died) may be taken again. Rows older than `KEPT_FOR`, well
+past Slack's last retry, are deleted as new events come in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from bot.storage.orm import SlackEvent
+
+ABANDONED_AFTER = timedelta(seconds=30)
+"""A claim this old and not finished was left by a process that died: the event acts again."""
+KEPT_FOR = timedelta(days=1)
+"""How long an event is remembered (Slack stops retrying after about 5 minutes)."""
+
+
+def claim(*, session: Session, event_id: str, team_id: str | None, now: datetime) -> bool:
+    """Whether the event is this delivery's to act on (never seen, or abandoned). Two
+    deliveries racing to insert it: the loser's transaction fails on the key and, rerun
+    (`bot.storage.db.run_in_transaction`), finds the winner's row."""
+    seen = session.get(SlackEvent, event_id, with_for_update=True)
+    if seen is None:
+        session.execute(delete(SlackEvent).where(SlackEvent.received_at < now - KEPT_FOR))
+        session.add(SlackEvent(event_id=event_id, team_id=team_id, received_at=now))
+        session.flush()
+        return True
+    if seen.done_at is None and seen.received_at < now - ABANDONED_AFTER:
+        seen.received_at = now
+        return True
+    return False
+
+
+def finish(*, session: Session, event_id: str, now: datetime) -> None:
+    """The event's listener finished: later deliveries of it do nothing."""
+    seen = session.get(SlackEvent, event_id)
+    if seen is not None:
+        seen.done_at = now
+
+
+def release(*, session: Session, event_id: str) -> None:
+    """The event's listener failed: Slack's next delivery of it acts."""
+    session.execute(
+        delete(SlackEvent).where(SlackEvent.event_id == event_id, SlackEvent.done_at.is_(None))
+    )

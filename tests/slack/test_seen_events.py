@@ -1,0 +1,89 @@
+"""Every event the bot handles acts once per `event_id`, however Slack delivers it again:
+retried (`X-Slack-Retry-Num`), delivered again at once, or retried after the state it would
+act on has changed. Signed Events API callbacks into the running bot, the Slack stand-in as
+Slack, on SQLite and Postgres."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_sdk import WebClient
+
+from sandbox.slack_api import DEFAULT_TOKEN
+from sandbox.slack_client import Delivery, app_home_opened_payload, member_joined_channel_payload
+from tests.slack.conftest import CHANNEL, OWNER, World
+from tests.slack.test_held_alerts import FAST, held, send_passes
+from tests.worker.test_outbox import TO_ACTIVE, drain, move, new_endpoint, rows
+
+
+def publishes(world: World, *, settle: float = 0.5) -> int:
+    """How many Home pages the bot has published, once its lazy halves had time to run."""
+    time.sleep(settle)
+    return len(world.slack.standin.calls("views.publish"))
+
+
+def opened(event_id: str) -> dict[str, object]:
+    """The owner opens the Home tab, where Slack shows a page older than the bot's: each such
+    event, acted on, publishes the page again."""
+    return app_home_opened_payload(user_id=OWNER, event_id=event_id, view=STALE_PAGE)
+
+
+STALE_PAGE = {"id": "V0HOME0001", "type": "home", "hash": "1700000000.stale"}
+
+
+def test_a_retried_home_opened_publishes_one_page(world: World) -> None:
+    first = opened("Ev0HOME00001")
+    assert world.client.send_event(first).status == 200
+    world.slack.standin.wait_for("views.publish")
+
+    for retry in (1, 2, 3):
+        assert world.client.send_event(first, delivery=Delivery.retry(retry)).status == 200
+    assert publishes(world) == 1
+
+    assert world.client.send_event(opened("Ev0HOME00002")).status == 200
+    world.slack.standin.wait_for("views.publish", count=2)  # a new event acts
+
+
+def test_one_event_delivered_four_times_at_once_acts_once(world: World) -> None:
+    event = opened("Ev0HOME00003")
+    deliveries = [Delivery(), *(Delivery.retry(n) for n in (1, 1, 2))]
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda d: world.client.send_event(event, delivery=d), deliveries))
+    assert [a.status for a in answers] == [200] * 4
+    world.slack.standin.wait_for("views.publish")
+    assert publishes(world) == 1
+
+
+def test_a_join_retried_after_the_bot_left_again_releases_nothing(world: World) -> None:
+    """The bot is invited (its posts go out), removed again (new posts held), and then Slack's
+    retry of the first join arrives: the posts stay held until the bot really joins again."""
+    slack = world.slack.standin
+    slack.add_channel(CHANNEL, bot_member=False)
+    client = WebClient(token=DEFAULT_TOKEN, base_url=world.slack.api_url)
+    endpoint_id = new_endpoint(world.sessions, name="billing")
+    for event, values in TO_ACTIVE[:2]:
+        move(world.sessions, endpoint_id, event, **values)
+    send_passes(world, client, 4)
+    assert held(rows(world.sessions))
+
+    slack.invite_bot(CHANNEL)
+    joined = member_joined_channel_payload(channel=CHANNEL, inviter=OWNER, event_id="Ev0JOIN00001")
+    assert world.client.send_event(joined).status == 200
+    assert held(rows(world.sessions)) == []
+    drain(world.sessions, client, policy=FAST)
+
+    slack.invite_bot(CHANNEL, member=False)  # removed from the channel
+    for event, values in TO_ACTIVE[2:]:
+        move(world.sessions, endpoint_id, event, **values)
+    send_passes(world, client, 4)
+    still = held(rows(world.sessions))
+    assert still
+
+    assert world.client.send_event(joined, delivery=Delivery.retry(1)).status == 200
+    assert held(rows(world.sessions)) == still, "a retried join released nothing"
+
+    slack.invite_bot(CHANNEL)
+    again = member_joined_channel_payload(channel=CHANNEL, inviter=OWNER, event_id="Ev0JOIN00002")
+    assert world.client.send_event(again).status == 200
+    assert held(rows(world.sessions)) == []
