@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,9 +26,9 @@ from bot.storage.db import make_sessionmaker
 from sandbox.slack_api import RunningStandIn
 from sandbox.slack_client import SlackRequestClient
 from tests.slack import conftest as slack_fixtures
-from tests.slack.conftest import SECRET, seed
+from tests.slack.conftest import SECRET, World, seed
 from tests.slack.test_serve import get
-from tests.test_serve_processes import Serve, help_command, on_postgres, serve_env, serving
+from tests.test_serve_processes import help_command, on_postgres, serve_env, serving
 
 SLOW_CLIENTS = 12  # of each kind: header lines, and a body
 TRICKLE_SECONDS = 1.0  # one header line, or one byte of body, this often
@@ -39,6 +40,7 @@ IDLE_SECONDS: float = LIMITS["channel_timeout"]
 CLOSE_WITHIN = IDLE_SECONDS + LIMITS["cleanup_interval"] + 3.0  # idle, the sweep, the loop
 
 standin = slack_fixtures.standin  # the Slack stand-in on a free port, shared with tests/slack
+world = slack_fixtures.world  # the bot served by waitress in this process, as in tests/slack
 
 
 @pytest.fixture
@@ -69,12 +71,12 @@ def soft_open_files(pid: int) -> int:
     raise AssertionError(f"no open-files limit for {pid}")
 
 
-def address(served: Serve) -> tuple[str, int]:
-    host, port = served.base.removeprefix("http://").split(":")
+def address(base: str) -> tuple[str, int]:
+    host, port = base.removeprefix("http://").split(":")
     return host, int(port)
 
 
-def answer_times(served: Serve, client: SlackRequestClient, seconds: float) -> list[float]:
+def answer_times(base: str, client: SlackRequestClient, seconds: float) -> list[float]:
     """A signed `help` and a `GET /healthz`, again and again for `seconds`: how long each took
     (each answered as it should, or the test fails)."""
     took: list[float] = []
@@ -83,7 +85,7 @@ def answer_times(served: Serve, client: SlackRequestClient, seconds: float) -> l
         started = time.monotonic()
         assert help_command(client) == 200
         middle = time.monotonic()
-        assert get(f"{served.base}/healthz") == (200, "ok\n")
+        assert get(f"{base}/healthz") == (200, "ok\n")
         took += [middle - started, time.monotonic() - middle]
         time.sleep(0.2)
     return took
@@ -132,6 +134,25 @@ class Trickle:
             self.errors.append(repr(error))
 
 
+@contextmanager
+def trickling(base: str) -> Iterator[Trickle]:
+    """SLOW_CLIENTS connections trickling headers and as many a body while the block runs, all
+    under way when it starts; its connections are left open after it, for the caller to close."""
+    trickle = Trickle(address(base))
+    thread = threading.Thread(target=trickle.run, name="trickle")
+    thread.start()
+    try:
+        assert trickle.started.wait(10)
+        time.sleep(2 * TRICKLE_SECONDS)  # every slow request under way in a serving process
+        yield trickle
+    finally:
+        trickle.stop.set()
+        thread.join()
+    # the slow clients were neither answered nor cut off meanwhile: only kept waiting
+    assert trickle.errors == []
+    assert not [c for c in trickle.connections if heard_from(c)]
+
+
 @on_postgres
 def test_trickling_clients_hold_no_serving_thread(
     clean_database: str, db_engine: Engine, standin: RunningStandIn, tmp_path: Path
@@ -139,23 +160,21 @@ def test_trickling_clients_hold_no_serving_thread(
     seed(make_sessionmaker(db_engine))
     with serving(serve_env(clean_database, standin), tmp_path, "--no-worker") as served:
         client = SlackRequestClient(served.base, signing_secret=SECRET, timeout=5)
-        trickle = Trickle(address(served))
-        thread = threading.Thread(target=trickle.run, name="trickle")
-        thread.start()
-        try:
-            assert trickle.started.wait(10)
-            time.sleep(2 * TRICKLE_SECONDS)  # every slow request under way in a serving process
-            took = answer_times(served, client, PROBE_SECONDS)
-            unfinished = [c for c in trickle.connections if not heard_from(c)]
-        finally:
-            trickle.stop.set()
-            thread.join()
+        with trickling(served.base) as trickle:
+            took = answer_times(served.base, client, PROBE_SECONDS)
         # SIGTERM while the slow requests are still open: serve stops all the same (`serving`)
     for connection in trickle.connections:
         connection.close()
     assert len(took) >= 8 and max(took) < ANSWER_SECONDS, took
-    # the slow clients were neither answered nor cut off meanwhile: only kept waiting
-    assert trickle.errors == [] and len(unfinished) == 2 * SLOW_CLIENTS
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_trickling_clients_hold_no_thread_in_one_process(world: World) -> None:
+    with trickling(world.url) as trickle:  # waitress in one process, as `serve` runs it
+        took = answer_times(world.url, world.client, PROBE_SECONDS)
+    for connection in trickle.connections:
+        connection.close()
+    assert len(took) >= 8 and max(took) < ANSWER_SECONDS, took
 
 
 def closed_after(connections: list[socket.socket], opened: list[float]) -> list[float]:
@@ -197,11 +216,11 @@ def test_idle_connections_hold_no_serving_thread_and_close_after_15_s(
         opened: list[float] = []
         try:
             for _ in range(IDLE_CLIENTS):  # more than one process may hold (1,000)
-                idle.append(socket.create_connection(address(served), timeout=5))
+                idle.append(socket.create_connection(address(served.base), timeout=5))
                 opened.append(time.monotonic())
-            took = answer_times(served, client, PROBE_SECONDS)
+            took = answer_times(served.base, client, PROBE_SECONDS)
             closed = closed_after(idle, opened)
-            took_after = answer_times(served, client, 1.0)
+            took_after = answer_times(served.base, client, 1.0)
         finally:
             for connection in idle:
                 connection.close()
