@@ -11,6 +11,8 @@ import resource
 import select
 import selectors
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -229,3 +231,33 @@ def test_idle_connections_hold_no_serving_thread_and_close_after_15_s(
     never = sum(1 for after in closed if after == float("inf"))
     assert never == 0, f"{never} of {IDLE_CLIENTS} idle connections still open"
     assert min(closed) >= IDLE_SECONDS - 0.5, min(closed)  # not before their time
+
+
+def test_serve_raises_its_open_files_limit_as_far_as_the_hard_limit_allows() -> None:
+    hard = 2048  # below OPEN_FILES
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[1] < hard:
+        pytest.skip(f"the hard limit on open files here is below {hard}")
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (DEFAULT_OPEN_FILES, hard))
+
+    script = (
+        "import logging, resource\n"
+        "from bot.server import raise_open_files_limit\n"
+        "logging.basicConfig()\n"
+        "raise_open_files_limit()\n"
+        "print(*resource.getrlimit(resource.RLIMIT_NOFILE))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        preexec_fn=limited,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.split() == [str(hard), str(hard)]
+    assert (
+        f"open files limited to {hard} by the hard limit (ulimit -Hn), not {OPEN_FILES}"
+        in result.stderr
+    )
