@@ -39,7 +39,7 @@ ANSWER_SECONDS = 2.0  # the longest a command or /healthz may take meanwhile
 IDLE_CLIENTS = 1100
 DEFAULT_OPEN_FILES = 1024  # the usual soft limit, which 1,000 connections would exceed
 IDLE_SECONDS: float = LIMITS["channel_timeout"]
-CLOSE_WITHIN = IDLE_SECONDS + LIMITS["cleanup_interval"] + 3.0  # idle, the sweep, the loop
+CLOSE_WITHIN = IDLE_SECONDS + LIMITS["cleanup_interval"] + 5.0  # idle, the sweep, the loop
 
 standin = slack_fixtures.standin  # the Slack stand-in on a free port, shared with tests/slack
 world = slack_fixtures.world  # the bot served by waitress in this process, as in tests/slack
