@@ -49,6 +49,7 @@ LIMITS: dict[str, Any] = {
 holds a connection without finishing its request is cut off within seconds, and a thousand of
 them cannot starve Slack's own requests for longer than that. waitress reads every request whole
 in its event loop before a thread sees it: a slow client never holds a serving thread."""
+IDENT = "privatelink-bot"  # waitress's Server header
 OPEN_FILES = 4096
 """The soft open-files limit `serve` raises itself to (as far as the hard limit allows): its
 1,000 connections, with the database's, logs and metrics files to spare. Many systems start
@@ -143,7 +144,7 @@ def serve_http(bot: Bot, *, host: str, port: int) -> None:
             host=host,
             port=port,
             threads=bot.deps.settings.BOT_HTTP_THREADS,
-            ident="privatelink-bot",
+            ident=IDENT,
             **LIMITS,
         )
     except KeyboardInterrupt:  # a stop asked for while the server was still starting

@@ -27,10 +27,9 @@ from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 
-from bot.server import LIMITS
+from bot.server import IDENT, LIMITS
 
 LOOP_SECONDS = 1.0  # the longest one turn of the event loop waits for a socket
-IDENT = "privatelink-bot"  # the Server header, as in one process
 
 
 class WaitressProcess(Worker):  # type: ignore[misc]
@@ -66,15 +65,11 @@ class WaitressProcess(Worker):  # type: ignore[misc]
                 listener.accepting = False
         deadline = time.monotonic() + self.cfg.graceful_timeout
         while time.monotonic() < deadline:
-            busy = False
-            for channel in list(connections.values()):
-                if not isinstance(channel, HTTPChannel):
-                    continue
-                if channel.requests or channel.total_outbufs_len:
-                    busy = True
-                else:
-                    channel.will_close = True  # closed by the loop's next turn
-            if not busy and not any(isinstance(c, HTTPChannel) for c in connections.values()):
+            channels = [c for c in connections.values() if isinstance(c, HTTPChannel)]
+            if not channels:
                 return
+            for channel in channels:
+                if not (channel.requests or channel.total_outbufs_len):
+                    channel.will_close = True  # closed by the loop's next turn
             self.notify()
             wasyncore.loop(timeout=LOOP_SECONDS / 10, use_poll=True, map=connections, count=1)
