@@ -1,5 +1,6 @@
-"""Several serving processes on one listening socket: gunicorn's arbiter with its threaded
-worker (`gthread`), for `python -m bot serve --processes N` on Postgres.
+"""Several serving processes on one listening socket, for `python -m bot serve --processes N`
+on Postgres: gunicorn's arbiter forks them, and each answers with waitress, as one process does
+(`bot.serving_process`: slow and idle clients hold no serving thread).
 
 What it guarantees:
 
@@ -29,7 +30,7 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -39,12 +40,13 @@ from prometheus_client import Gauge, multiprocess
 
 from bot import logs
 from bot.config import Settings
-from bot.server import LIMITS, Bot, assemble
+from bot.server import Bot, assemble, raise_open_files_limit
+from bot.serving_process import WaitressProcess
 from bot.web import SLACK_PATH
 from bot.worker.runner import Worker, start_worker
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger("bot.prefork")
 
@@ -54,16 +56,11 @@ LOCK_RETRY_SECONDS = 2.0
 WORKER_STOP_SECONDS = 5.0
 
 GUNICORN_LIMITS: dict[str, Any] = {
-    "worker_connections": LIMITS["connection_limit"],  # open connections per process (1000)
-    "keepalive": LIMITS["channel_timeout"],  # seconds an idle connection stays open (gunicorn: 2)
-    "limit_request_line": 4094,  # bytes of the request line at most (its default)
-    "limit_request_fields": 100,  # header fields (its default): Slack's dozen, and proxies' own
-    "limit_request_field_size": 8190,  # bytes per header field (its default)
     "timeout": 30,  # a process silent this long to the arbiter is killed and replaced
     "graceful_timeout": 10,  # on SIGTERM, requests in flight get this long to finish
 }
-"""What a Slack bot needs of gunicorn, as `bot.server.LIMITS` is for waitress. Bodies over the
-gate's limit are refused with 413 by the gate itself, before they are read."""
+"""What the arbiter enforces. gunicorn reads no HTTP here: each process's waitress does, with
+`bot.server.LIMITS` (connections, idle time, header and body sizes), as in one process."""
 
 WORKER_HERE = Gauge(
     "privatelink_serve_worker_running",
@@ -100,11 +97,11 @@ def reexec(argv: Sequence[str]) -> NoReturn:
 
 
 def gunicorn_options(*, host: str, port: int, processes: int, threads: int) -> dict[str, Any]:
-    """gunicorn's settings: `processes` gthread processes of `threads` threads on host:port."""
+    """gunicorn's settings: `processes` serving processes of `threads` threads on host:port."""
     return {
         "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
         "workers": processes,
-        "worker_class": "gthread",
+        "worker_class": WaitressProcess,
         "threads": threads,
         "control_socket_disable": True,  # no thread in the arbiter, no socket in $HOME
         "logger_class": BotLogs,
@@ -161,7 +158,6 @@ class Hooks:
         return {
             "post_fork": self.post_fork,
             "post_worker_init": self.post_worker_init,
-            "post_request": self.post_request,
             "worker_exit": self.worker_exit,
             "child_exit": self.child_exit,
         }
@@ -217,11 +213,6 @@ class Hooks:
                 return False
         return True
 
-    def post_request(self, process: Any, request: Any, environ: Any, response: Any) -> None:
-        """Count the Slack requests this process answered."""
-        if environ.get("PATH_INFO") == SLACK_PATH:
-            SLACK_ANSWERS.inc()
-
     def worker_exit(self, arbiter: Any, process: Any) -> None:
         """A serving process ends: stop seeking the lock, and stop the worker if it runs here.
         (gunicorn may call this in the arbiter too, for a process already gone: nothing to do
@@ -237,6 +228,19 @@ class Hooks:
         multiprocess.mark_process_dead(process.pid)  # type: ignore[no-untyped-call]
 
 
+def counting_slack_answers(app: WSGIApplication) -> WSGIApplication:
+    """`app`, counting in SLACK_ANSWERS the Slack requests this process has answered (before
+    the answer is sent, so a client that has it can see it counted)."""
+
+    def counted(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        answer = app(environ, start_response)
+        if environ.get("PATH_INFO") == SLACK_PATH:
+            SLACK_ANSWERS.inc()
+        return answer
+
+    return counted
+
+
 def serve(
     settings: Settings, args: argparse.Namespace, processes: int, *, settle: Callable[[], None]
 ) -> None:
@@ -250,6 +254,7 @@ def serve(
     arbiter = os.getpid()
     try:
         logs.setup(settings.BOT_LOG_FORMAT)
+        raise_open_files_limit()  # for the arbiter and the processes it forks
         bot = assemble(settings)
         options = gunicorn_options(
             host=args.host, port=args.port, processes=processes, threads=settings.BOT_HTTP_THREADS
@@ -260,7 +265,7 @@ def serve(
         multiprocess.mark_process_dead(arbiter)  # type: ignore[no-untyped-call]  # serves none
         settle()
         log.info("serving HTTP on %s:%s from %s processes", args.host, args.port, processes)
-        GunicornServer(bot.web, options).run()
+        GunicornServer(counting_slack_answers(bot.web), options).run()
     finally:  # serving processes leave through here too, on their way out
         if os.getpid() == arbiter:
             shutil.rmtree(runtime, ignore_errors=True)

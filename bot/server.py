@@ -6,6 +6,7 @@ import functools
 import logging
 import math
 import os
+import resource
 import signal
 import threading
 from collections.abc import Iterator
@@ -42,10 +43,17 @@ LIMITS: dict[str, Any] = {
     "cleanup_interval": 5,  # how often idle connections are looked for (waitress: 30)
     "max_request_header_size": 16 * 1024,  # Slack sends a few hundred bytes (waitress: 256 KB)
     "max_request_body_size": MAX_BODY,  # 413 before the body is buffered (waitress: 1 GB)
+    "asyncore_use_poll": True,  # poll(2): select(2) fails on descriptors past 1023
 }
 """What a Slack bot needs of waitress: Slack's requests are small and quick, so a client that
 holds a connection without finishing its request is cut off within seconds, and a thousand of
-them cannot starve Slack's own requests for longer than that."""
+them cannot starve Slack's own requests for longer than that. waitress reads every request whole
+in its event loop before a thread sees it: a slow client never holds a serving thread."""
+IDENT = "privatelink-bot"  # waitress's Server header
+OPEN_FILES = 4096
+"""The soft open-files limit `serve` raises itself to (as far as the hard limit allows): its
+1,000 connections, with the database's, logs and metrics files to spare. Many systems start
+processes at 1,024."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +118,22 @@ def usable_cores() -> int:
     return max(1, min(cores, math.ceil(int(quota) / int(period))))
 
 
+def raise_open_files_limit() -> None:
+    """Let this process (and those it forks) hold OPEN_FILES files, within the hard limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = OPEN_FILES if hard == resource.RLIM_INFINITY else min(OPEN_FILES, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    if wanted < OPEN_FILES:
+        log.warning(
+            "open files limited to %s by the hard limit (ulimit -Hn), not %s", wanted, OPEN_FILES
+        )
+
+
 def serve_http(bot: Bot, *, host: str, port: int) -> None:
     """Serve Slack's requests on `POST /slack/events` until interrupted."""
     log.info("serving HTTP on %s:%s", host, port)
+    raise_open_files_limit()
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C
     # Requests queue for the few threads by design; waitress would warn once per request.
     # How long answers take is on /metrics (privatelink_slack_answer_seconds).
@@ -123,7 +144,7 @@ def serve_http(bot: Bot, *, host: str, port: int) -> None:
             host=host,
             port=port,
             threads=bot.deps.settings.BOT_HTTP_THREADS,
-            ident="privatelink-bot",
+            ident=IDENT,
             **LIMITS,
         )
     except KeyboardInterrupt:  # a stop asked for while the server was still starting

@@ -2,9 +2,9 @@
 
 `python -m tests.benchmarks.floor_app --port P [--threads T] [--process-before-response]
 [--processes N]`: waitress (the bot's thread count unless told) or, with N > 1, gunicorn's
-gthread processes with the settings of `serve --processes N` (`bot.prefork`); Bolt's WSGI
-adapter and the same signing secret as `bot.slack.app.build_app`; its Web API client points at
-the Slack stand-in (`SLACK_API_URL`) for Bolt's one `auth.test`. With
+arbiter forking waitress processes with the settings of `serve --processes N` (`bot.prefork`);
+Bolt's WSGI adapter and the same signing secret as `bot.slack.app.build_app`; its Web API
+client points at the Slack stand-in (`SLACK_API_URL`) for Bolt's one `auth.test`. With
 `--process-before-response` it is Bolt configured as the bot is; without, Bolt's default (the
 ack is sent from a thread of its own and the request thread polls for it every 10 ms).
 Whatever the bot takes beyond these apps' latency is the bot's own work.

@@ -11,8 +11,8 @@ each the same mix of signed requests (see `_load`). The bot's p99 is compared wi
 the targets are judged against Bolt's default.
 
 That is each app in one process. On Postgres, where `serve` runs one process per core by
-default, the same three also run that way: the bot as `serve --no-worker` (gunicorn's gthread
-processes, `bot.prefork`) and the floors under the same gunicorn settings with as many
+default, the same three also run that way: the bot as `serve --no-worker` (gunicorn's arbiter
+and waitress processes, `bot.prefork`) and the floors under the same gunicorn settings with as many
 processes (`floor_app --processes N`), each floor with its thread count above.
 
 Fails on any answer other than 200 and on any answer slower than Slack's 3 seconds; the latency
@@ -336,7 +336,7 @@ def report(
         *("p99/floor", "p99/eager floor"),
     )
     print(f"\nAck latency, {backend}, {REQUESTS} requests per setting, in ms (procs: each app's")
-    print("serving processes; one under waitress, more under gunicorn's gthread):")
+    print("serving processes; one under waitress, more under gunicorn's arbiter):")
     print(table((*header, "targets"), rows))
     kinds = [t.kind for t in workload.templates]
     print("\nThe bot by request kind, p50 / p99 in ms:")
