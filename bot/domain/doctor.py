@@ -283,7 +283,10 @@ def targets_check(*, cluster: Cluster, targets: Sequence[TargetSeen]) -> Check:
         else "No target is registered with the load balancer."
     )
     if healthy:
-        fix = "Connections go to the healthy targets; the bot's operators are looking at the rest."
+        fix = (
+            "Connections go to the healthy targets meanwhile; tell the bot's operators about "
+            "the rest."
+        )
     else:
         fix = (
             "Nothing on your side can fix this: the cluster's nodes are not answering. Tell the "
