@@ -105,7 +105,13 @@ def unreadable(topic: Topic, reason: str) -> Check:
 
 
 def stage_note(endpoint: PrivateEndpoint) -> str | None:
-    """What the doctor can check of an endpoint that has no VPC endpoint yet (None: it has one)."""
+    """What the doctor can check of an endpoint being deleted, or without a VPC endpoint yet
+    (None: neither)."""
+    if endpoint.status is EndpointStatus.DELETING:
+        return (
+            f"#{endpoint.id} is being deleted: its connection closes and its account is no "
+            "longer allowed, so ✗ below is what deleting looks like, not something to fix."
+        )
     if endpoint.vpce_id is not None:
         return None
     return (

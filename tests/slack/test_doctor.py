@@ -197,6 +197,30 @@ def test_unhealthy_targets_are_marked_with_aws_reason(clinic: Clinic) -> None:
     assert "Nothing on your side can fix this" in targets
 
 
+def test_an_unverified_name_is_marked_and_the_host_is_the_endpoints_own_name(
+    clinic: Clinic,
+) -> None:
+    configure(dns_verified=False)
+    endpoint, vpce = clinic.active_endpoint()
+
+    answer = clinic.doctor(endpoint)
+
+    found = lines(answer)
+    assert found["Private DNS name"].startswith(
+        f"{BAD} `{HOST}` is not verified (Pending verification): it does not resolve in your VPC"
+    )
+    assert "publish the TXT record and press Verify now" in found["Private DNS name"]
+    own = clinic.aws.consumer().ec2.describe_vpc_endpoints(VpcEndpointIds=[vpce])
+    own_name = own["VpcEndpoints"][0]["DnsEntries"][0]["DnsName"]
+    assert own_name.startswith(f"{vpce}-")
+    *_, dig, nc = user_commands(answer)
+    assert (dig, nc) == (
+        f"dig +short {own_name}    # or: nslookup {own_name}",
+        f"nc -vz {own_name} 4000",
+    )
+    assert f"`{own_name}:4000`" in texts(answer)
+
+
 def test_an_aws_failure_is_a_line_with_its_reason_and_the_rest_is_still_checked(
     clinic: Clinic,
 ) -> None:
