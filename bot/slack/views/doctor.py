@@ -31,7 +31,9 @@ MARKS = {
     Mark.NOT_YET: ":white_circle:",
 }
 """How each mark is shown: ✅ as it should be, ❌ wrong, ⏳ on its way, ⚪ nothing to check yet."""
-DETAILS_SHOWN = 10  # unhealthy targets listed by name; the rest counted
+DETAILS_SHOWN = 8  # unhealthy targets listed by name; the rest counted
+SEEN_MAX, DETAIL_MAX, FIX_MAX = 600, 200, 500
+"""Characters of a line's parts: with 8 details, a line stays within a section's 3,000."""
 
 
 def checking_message(patient: Patient) -> Message:
@@ -46,13 +48,13 @@ def checking_message(patient: Patient) -> Message:
 
 def check_line(check: Check) -> str:
     """One line of the checklist: its mark, its name, what was seen, the fix."""
-    text = f"{MARKS[check.mark]} *{check.topic.label}:* {escape(check.seen)}"
+    text = f"{MARKS[check.mark]} *{check.topic.label}:* {escape(clip(check.seen, SEEN_MAX))}"
     shown = check.details[:DETAILS_SHOWN]
-    text += "".join(f"\n      :x: {escape(line)}" for line in shown)
+    text += "".join(f"\n      :x: {escape(clip(line, DETAIL_MAX))}" for line in shown)
     if len(check.details) > len(shown):
         text += f"\n      … and {len(check.details) - len(shown)} more"
     if check.fix:
-        text += f"\n      *Fix:* {escape(check.fix)}"
+        text += f"\n      *Fix:* {escape(clip(check.fix, FIX_MAX))}"
     return clip(text, SECTION_TEXT_MAX)
 
 
