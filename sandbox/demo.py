@@ -289,7 +289,7 @@ def doctor(w: World, t: Transcript) -> None:
     endpoint = documents[0] if documents and isinstance(documents[0], dict) else {}
     t.expect("the user's endpoint has private DNS on", endpoint.get("PrivateDns") is True)
     t.expect(
-        "its security group admits the cluster's port", len(documents) == 2 and documents[1] != []
+        "its security group admits the cluster's port", len(documents) == 2 and bool(documents[1])
     )
 
 
