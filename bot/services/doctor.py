@@ -5,7 +5,9 @@ its cluster and endpoint service) and is quick enough for the ack. `examine` the
 in the cluster's region: the endpoint service (its state and private DNS name, one call), the
 endpoint's connection (one call), the allowed principals (one call) and the load balancer's
 target health (a bounded few). Each read stands alone: an AWS failure makes its own lines ✗
-with the reason in words (`bot.aws.errors`) and the rest are still checked.
+with the reason in words (`bot.aws.errors`) and the rest are still checked; once AWS in the
+region proved unreachable, the remaining reads fail at once instead of waiting on the network
+again (the gateway's guard for one pass, `for_pass`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from bot.aws.errors import RegionUnreachable
 from bot.aws.gateways import Gateways
 from bot.aws.privatelink import PrivateLinkGateway
 from bot.domain import entities
@@ -36,6 +39,8 @@ from bot.domain.user_side_checks import UserCheck, user_side_checks
 from bot.services.endpoints import find_in_project
 from bot.storage import cluster_queries, service_queries
 from bot.storage.project_cache import ProjectLike
+
+READ_FAILURES = (AwsError, RegionUnreachable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +80,7 @@ def find(*, session: Session, project: ProjectLike, user_id: str, endpoint_id: i
 def examine(*, patient: Patient, gateways: Gateways) -> Diagnosis:
     """The checklist of `patient`, read from AWS in its cluster's region."""
     endpoint, cluster, service = patient.endpoint, patient.cluster, patient.service
-    gateway = gateways(cluster.region)
+    gateway = gateways(cluster.region).for_pass()
     service_id = service.aws_service_id if service is not None else None
     checks: dict[Topic, Check] = {}
 
@@ -83,25 +88,25 @@ def examine(*, patient: Patient, gateways: Gateways) -> Diagnosis:
     if service_id is not None:
         try:
             seen = _service(gateway, service_id)
-        except AwsError as error:
-            checks[Topic.SERVICE] = unreadable(Topic.SERVICE, str(error))
-            checks[Topic.DNS] = unreadable(Topic.DNS, str(error))
+        except READ_FAILURES as error:
+            checks[Topic.SERVICE] = unreadable(Topic.SERVICE, _reason(error))
+            checks[Topic.DNS] = unreadable(Topic.DNS, _reason(error))
     checks.setdefault(Topic.SERVICE, service_check(service=service, seen=seen))
 
     connection: ConnectionSeen | None = None
     if service_id is not None and endpoint.vpce_id is not None:
         try:
             connection = _connection(gateway, service_id, endpoint.vpce_id)
-        except AwsError as error:
-            checks[Topic.CONNECTION] = unreadable(Topic.CONNECTION, str(error))
+        except READ_FAILURES as error:
+            checks[Topic.CONNECTION] = unreadable(Topic.CONNECTION, _reason(error))
     checks.setdefault(Topic.CONNECTION, connection_check(endpoint=endpoint, seen=connection))
 
     principals: list[str] = []
     if service_id is not None and endpoint.account_id is not None:
         try:
             principals = gateway.allowed_principals(service_id=service_id)
-        except AwsError as error:
-            checks[Topic.ACCOUNT] = unreadable(Topic.ACCOUNT, str(error))
+        except READ_FAILURES as error:
+            checks[Topic.ACCOUNT] = unreadable(Topic.ACCOUNT, _reason(error))
     checks.setdefault(Topic.ACCOUNT, account_check(endpoint=endpoint, principals=principals))
     checks.setdefault(Topic.DNS, dns_check(seen=seen))
 
@@ -109,8 +114,8 @@ def examine(*, patient: Patient, gateways: Gateways) -> Diagnosis:
     if cluster.nlb_arn is not None:
         try:
             targets = _targets(gateway, cluster.nlb_arn)
-        except AwsError as error:
-            checks[Topic.TARGETS] = unreadable(Topic.TARGETS, str(error))
+        except READ_FAILURES as error:
+            checks[Topic.TARGETS] = unreadable(Topic.TARGETS, _reason(error))
     checks.setdefault(Topic.TARGETS, targets_check(cluster=cluster, targets=targets))
 
     host = host_of(cluster=cluster, seen=seen, connection=connection)
@@ -120,6 +125,11 @@ def examine(*, patient: Patient, gateways: Gateways) -> Diagnosis:
         host=host,
         user_checks=_user_checks(endpoint, cluster, host),
     )
+
+
+def _reason(error: AwsError | RegionUnreachable) -> str:
+    """Why a read failed, in words: AWS's error, or why the region could not be reached."""
+    return str(error.cause if isinstance(error, RegionUnreachable) else error)
 
 
 def _service(gateway: PrivateLinkGateway, service_id: str) -> ServiceSeen | None:

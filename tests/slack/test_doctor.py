@@ -22,7 +22,13 @@ from sandbox.aws import call_count, configure, inject_fault, provider_credential
 from sandbox.person import Person
 from sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
 from sandbox.slack_client import Delivery, SlackRequestClient
-from tests.aws_fixtures import REGION, aws_url, ec2_client, local_aws_server  # noqa: F401
+from tests.aws_fixtures import (  # noqa: F401 (fixtures)
+    REGION,
+    aws_url,
+    ec2_client,
+    local_aws_server,
+    unused_loopback_url,
+)
 from tests.slack.checks import check_message
 from tests.slack.conftest import SECRET
 from tests.slack.conftest import World as SlackWorld
@@ -240,6 +246,24 @@ def test_an_aws_failure_is_a_line_with_its_reason_and_the_rest_is_still_checked(
     assert "not allowed" in connection or "not authorized" in connection, connection
     assert "Traceback" not in json.dumps(answer)
     assert all(line.startswith(OK) for line in found.values()), found
+
+
+def test_aws_out_of_reach_makes_each_line_that_reads_it_a_cross_quickly(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint, _ = clinic.active_endpoint()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", unused_loopback_url())  # read by the bot's first call
+
+    started = time.monotonic()
+    answer = clinic.doctor(endpoint)
+
+    assert time.monotonic() - started < 15
+    found = lines(answer)
+    assert set(found) == set(TOPICS)
+    for line in found.values():
+        assert line.startswith(f"{BAD} The bot could not read this from AWS: "), line
+        assert "Run the doctor again in a minute" in line
+    assert answer["text"] == f"Doctor for private endpoint #{endpoint}: 5 problem(s) found"
 
 
 def test_an_endpoint_without_a_vpce_says_its_stage_and_checks_the_provider_side(
