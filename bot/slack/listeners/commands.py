@@ -227,7 +227,8 @@ def examine_after_ack(deps: Deps) -> Callable[..., None]:
 
 
 def register(app: App, deps: Deps) -> None:
-    """Wire the slash command: the answer is the ack; a wizard opens right after it."""
+    """Wire the slash command: the answer is the ack; a wizard opens right after it, and the
+    doctor's checklist follows it."""
 
     def answer_in_ack(body: dict[str, Any], caller: Caller) -> Answer:
         command = parse(body.get("text", ""))
