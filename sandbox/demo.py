@@ -2,7 +2,8 @@
 
 One owner walks `/private-endpoint create` to an Active endpoint, running the very `aws`
 commands the bot shows against the local AWS as their own account; then a member lists,
-connects and asks for billing; the owner terminates the endpoint; an operator drops the cluster.
+connects, asks for billing and runs the doctor (and the first two checks it gives for the
+user's side); the owner terminates the endpoint; an operator drops the cluster.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sandbox.demo_support import (
     Transcript,
     paste,
     run_aws,
+    run_script,
     scripts_in,
     text_of,
     wait_until,
@@ -266,12 +268,44 @@ def channel_and_commands(w: World, t: Transcript) -> str:
     return mysql
 
 
+def doctor(w: World, t: Transcript) -> None:
+    """The member asks the doctor about the endpoint, then runs the first two checks it gives
+    for the user's side (private DNS and groups; the groups' rule for the port) as the user."""
+    endpoint_id = _endpoint_id(w)
+    t.step(f"A member types /private-endpoint doctor {endpoint_id}")
+    answered = len(w.member.slack.standin.calls("response_url"))
+    t.show(render.message(w.member.command(f"doctor {endpoint_id}").json(), prefix="  "))
+    answer = w.member.slack.standin.wait_for("response_url", count=answered + 1)[-1].args
+    t.show(render.message(answer, prefix="  (only you) "))
+    t.expect(
+        "the doctor sees nothing wrong on the provider's side",
+        "nothing wrong on the provider's side" in str(answer.get("text")),
+    )
+    checks = [s for s in scripts_in(answer) if s.startswith("aws ec2 describe-")]
+    t.step("The user runs the doctor's first two checks with their own account")
+    documents = run_script("\n".join(checks[:2]), env=w.consumer_env) if len(checks) >= 2 else []
+    for document in documents:
+        t.show(f"  {document}")
+    endpoint = documents[0] if documents and isinstance(documents[0], dict) else {}
+    t.expect("the user's endpoint has private DNS on", endpoint.get("PrivateDns") is True)
+    t.expect(
+        "its security group admits the cluster's port", len(documents) == 2 and bool(documents[1])
+    )
+
+
+def _endpoint_id(w: World) -> int:
+    engine = make_engine(w.settings.DATABASE_URL.get_secret_value())
+    with make_sessionmaker(engine)() as session:
+        endpoint_id = session.scalars(select(orm.PrivateEndpoint.id)).one()
+    engine.dispose()
+    return endpoint_id
+
+
 def terminate_and_drop(w: World, t: Transcript) -> None:
     """Terminate the endpoint from Slack; drop the cluster as an operator."""
     engine = make_engine(w.settings.DATABASE_URL.get_secret_value())
     sessions = make_sessionmaker(engine)
-    with sessions() as session:
-        endpoint_id = session.scalars(select(orm.PrivateEndpoint.id)).one()
+    endpoint_id = _endpoint_id(w)
     t.step(f"The owner types /private-endpoint terminate {endpoint_id} and confirms")
     prompt = w.owner.command(f"terminate {endpoint_id}").json()
     t.show(render.message(prompt, prefix="  "))
@@ -313,6 +347,7 @@ def main(write: Callable[[str], None] = print) -> int:
         mysql = ""
         if wizard(w, t):
             mysql = channel_and_commands(w, t)
+            doctor(w, t)
             terminate_and_drop(w, t)
     t.step("Summary")
     t.show(

@@ -126,15 +126,6 @@ class InspectingGateway(PrivateLinkGateway):
             )
         return services[0]
 
-    def allowed_principals(self, *, service_id: str) -> list[str]:
-        """The principal ARNs allowed to connect to the service."""
-        pages = self._pages(
-            self._client.describe_vpc_endpoint_service_permissions,
-            "AllowedPrincipals",
-            ServiceId=service_id,
-        )
-        return [str(item["Principal"]) for item in pages if "Principal" in item]
-
 
 @pytest.fixture
 def gateway(provider_ec2: EC2Client, aws_url: str) -> InspectingGateway:

@@ -20,20 +20,17 @@ answers. A pass's gateway (`for_pass`) makes no more calls once its region prove
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Self
 
-import boto3
 from botocore.config import Config
 
 from bot.aws.calls import RegionCalls
 from bot.aws.errors import explained
 from bot.aws.target_health import BalancerHealth, read_target_health
 from bot.domain.errors import AwsError
-from bot.observability import watch_aws_client
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -92,6 +89,7 @@ class ConnectionInfo:
     owner_account: str
     state: str
     created_at: datetime | None
+    dns_names: tuple[str, ...] = ()  # the endpoint's own DNS names (`DnsEntries`), regional first
 
 
 @dataclass(frozen=True)
@@ -111,24 +109,6 @@ class ConnectionFailure:
 def principal_arn(account_id: str) -> str:
     """The allowed-principal ARN that lets a whole AWS account connect."""
     return f"arn:aws:iam::{account_id}:root"
-
-
-def gateway_for_region(
-    region: str, *, endpoint_url: str | None = None, session: boto3.session.Session | None = None
-) -> PrivateLinkGateway:
-    """A gateway over a new EC2 client from boto3's environment (`AWS_ENDPOINT_URL`, keys).
-    Clients of one `session` share its loaded service model (about 20 MiB per session)."""
-    session = session or boto3.session.Session()
-
-    def client(service: Literal["ec2", "elbv2"]) -> Any:
-        made = session.client(
-            service, region_name=region, endpoint_url=endpoint_url, config=RETRY_CONFIG
-        )
-        watch_aws_client(made)
-        return made
-
-    # the ELBv2 client: one for the gateway and all its passes, made when first needed
-    return PrivateLinkGateway(client("ec2"), balancers=functools.cache(lambda: client("elbv2")))
 
 
 def _chunks(values: Sequence[str], size: int) -> Iterator[list[str]]:
@@ -250,6 +230,15 @@ class PrivateLinkGateway:
                 ServiceId=service_id, RemoveAllowedPrincipals=[principal_arn(account_id)]
             )
 
+    def allowed_principals(self, *, service_id: str) -> list[str]:
+        """The principal ARNs allowed to request connections to the service."""
+        pages = self._pages(
+            self._client.describe_vpc_endpoint_service_permissions,
+            "AllowedPrincipals",
+            ServiceId=service_id,
+        )
+        return [str(item["Principal"]) for item in pages if "Principal" in item]
+
     def start_dns_verification(self, *, service_id: str) -> None:
         """Ask AWS to check the TXT record that proves the private DNS domain is ours."""
         with self._calls.call():
@@ -352,6 +341,7 @@ class PrivateLinkGateway:
                 owner_account=item.get("VpcEndpointOwner", ""),
                 state=item.get("VpcEndpointState", ""),
                 created_at=item.get("CreationTimestamp"),
+                dns_names=tuple(e["DnsName"] for e in item.get("DnsEntries", []) if "DnsName" in e),
             )
             for item in pages
         ]

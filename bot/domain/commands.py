@@ -43,7 +43,8 @@ SUBNETS_PARAMETER = "SubnetIds"
 """The template's parameter for the subnets, when the user gave none (nor can it find them)."""
 
 
-def _render(argv: Sequence[Arg]) -> str:
+def render(argv: Sequence[Arg]) -> str:
+    """Words as one shell line: each value quoted, each `Raw` word as it is."""
     return " ".join(a.text if isinstance(a, Raw) else shlex.quote(a) for a in argv)
 
 
@@ -112,7 +113,7 @@ def create_endpoint_command(
     security_group_ids: Sequence[str] = (),
 ) -> str:
     """`aws ec2 create-vpc-endpoint …` as one shell line."""
-    return _render(
+    return render(
         create_endpoint_argv(
             vpc_id=vpc_id,
             region=region,
@@ -139,7 +140,7 @@ def modify_endpoint_argv(*, vpce_id: str, region: str) -> list[str]:
 
 def modify_endpoint_command(*, vpce_id: str, region: str) -> str:
     """`aws ec2 modify-vpc-endpoint … --private-dns-enabled` as one shell line."""
-    return _render(modify_endpoint_argv(vpce_id=vpce_id, region=region))
+    return render(modify_endpoint_argv(vpce_id=vpce_id, region=region))
 
 
 def delete_endpoint_argv(*, vpce_id: str, region: str) -> list[str]:
@@ -157,7 +158,7 @@ def delete_endpoint_argv(*, vpce_id: str, region: str) -> list[str]:
 
 def delete_endpoint_command(*, vpce_id: str, region: str) -> str:
     """`aws ec2 delete-vpc-endpoints --vpc-endpoint-ids <vpce> --region <region>`."""
-    return _render(delete_endpoint_argv(vpce_id=vpce_id, region=region))
+    return render(delete_endpoint_argv(vpce_id=vpce_id, region=region))
 
 
 # --- the endpoint's security group ----------------------------------------------------------
@@ -200,7 +201,7 @@ def vpc_cidr_argv(*, vpc_id: str | None, region: str) -> list[Arg]:
 
 
 def _vpc_cidr_line(*, vpc_id: str | None, region: str) -> str:
-    return f"VPC_CIDR=$({_render(vpc_cidr_argv(vpc_id=vpc_id, region=region))})"
+    return f"VPC_CIDR=$({render(vpc_cidr_argv(vpc_id=vpc_id, region=region))})"
 
 
 def subnets_per_zone_line(*, vpc_id: str | None, region: str, az_ids: Sequence[str]) -> str:
@@ -220,7 +221,7 @@ def subnets_per_zone_line(*, vpc_id: str | None, region: str, az_ids: Sequence[s
         "--output",
         "text",
     ]
-    return f"SUBNET_IDS=$({_render(argv)} | sort | awk '!seen[$1]++ {{print $2}}' | paste -sd, -)"
+    return f"SUBNET_IDS=$({render(argv)} | sort | awk '!seen[$1]++ {{print $2}}' | paste -sd, -)"
 
 
 def cloudformation_deploy_lines(
@@ -256,7 +257,7 @@ def cloudformation_deploy_lines(
         overrides.append(Raw(f'"{SUBNETS_PARAMETER}=$SUBNET_IDS"'))
     if overrides:
         deploy += ["--parameter-overrides", *overrides]
-    return [*lines, _render(deploy)]
+    return [*lines, render(deploy)]
 
 
 # --- finding subnets that fit -----------------------------------------------------------------
@@ -273,7 +274,7 @@ def describe_subnets_template(*, vpc_id: str | None, region: str, az_ids: Sequen
     line; `<VPC ID>` while the VPC is not known yet."""
     vpc = parse_vpc_id(vpc_id) if vpc_id else VPC_PLACEHOLDER
     zones = ",".join(parse_az_id(az) for az in az_ids)
-    return _render(
+    return render(
         [
             "aws",
             "ec2",

@@ -1,12 +1,13 @@
 """`/private-endpoint`: its subcommands, declared once, and the parsing of what a person types.
 
 `SUBCOMMANDS` is the one list to extend. Each row names a verb, the argument it takes, the least
-role that may use it, its help line and whether its answer is a modal. Everything else reads
-the table: the parser and its usage errors (below), the help reply
-(`bot/slack/views/messages.py`), the listener's dispatch and which answers open a modal after
-the ack (`bot/slack/listeners/commands.py`), and the manifest's usage hint (`usage_hint`, which
-a test holds `bot/manifest.yml` to). Who may use a subcommand is enforced by the services
-through `rules.authorize`; a test holds the table and the rules to the same answer.
+role that may use it, its help line, whether its answer is a modal and whether it reads AWS
+(then it follows the ack). Everything else reads the table: the parser and its usage errors
+(below), the help reply (`bot/slack/views/messages.py`), the listener's dispatch and which
+answers come after the ack (`bot/slack/listeners/commands.py`), and the manifest's usage
+hint (`usage_hint`, which a test holds `bot/manifest.yml` to). Who may use a subcommand is
+enforced by the services through `rules.authorize`; a test holds the table and the rules to
+the same answer.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Verb(StrEnum):
     CREATE = "create"
     LIST = "list"
     STATUS = "status"
+    DOCTOR = "doctor"
     EDIT = "edit"
     TERMINATE = "terminate"
     CONNECT = "connect"
@@ -52,6 +54,7 @@ class Subcommand:
     who: Role  # the least role that may use it: owners only, or members too
     help: str
     opens_view: bool = False  # its answer is a modal, opened right after the ack
+    reads_aws: bool = False  # its answer reads AWS, so it follows the ack (which says so)
 
     @property
     def usage(self) -> str:
@@ -69,6 +72,13 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(Verb.LIST, Arg.NONE, Role.MEMBER, "this project's private endpoints"),
     Subcommand(
         Verb.STATUS, Arg.ENDPOINT_ID, Role.MEMBER, "where one endpoint stands, and your next step"
+    ),
+    Subcommand(
+        Verb.DOCTOR,
+        Arg.ENDPOINT_ID,
+        Role.MEMBER,
+        "check one endpoint end to end: what the bot sees, and what to run on your side",
+        reads_aws=True,
     ),
     Subcommand(
         Verb.EDIT,

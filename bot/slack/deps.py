@@ -1,4 +1,4 @@
-"""What listeners need besides Slack: the database, the settings and the project cache."""
+"""What listeners need besides Slack: the database, the settings, the project cache and AWS."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.aws.gateways import Gateways, gateway_factory
 from bot.config import Settings
 from bot.storage.db import read_only, run_in_transaction
 from bot.storage.project_cache import ProjectCache
@@ -23,6 +24,8 @@ class Deps:
     settings: Settings
     projects: ProjectCache = field(default_factory=ProjectCache)
     """The channels' projects this process has read, checked against the database on each use."""
+    gateways: Gateways = field(default_factory=gateway_factory)
+    """AWS in each region, from boto3's environment, for answers that read it (after the ack)."""
 
     def run(self, work: Callable[[Session], T]) -> T:
         """Run `work` in one transaction; a lost race (stale version, duplicate key) reruns it."""

@@ -43,6 +43,7 @@ A = TypeVar("A", bound="Answer | None")
 F = TypeVar("F", bound=Callable[..., Any])
 
 OPEN_VIEW = "open_view"  # the modal a slash command's ack decided to open, for its lazy half
+LATER = "later"  # what else a slash command's ack left to its lazy half (`Answer.later`)
 UNBOUND_NOW = "This channel no longer belongs to a project; ask an operator to bind it."
 DATABASE_DOWN = (
     "The bot cannot reach its database just now; nothing was changed. Try again in a minute."
@@ -115,6 +116,7 @@ class Answer:
     message: messages.Message | None = None
     view: View | None = None
     errors: dict[str, str] | None = None
+    later: object | None = None  # a slash command's work for its lazy half (`LATER`)
 
 
 def _in_message(reason: str) -> Answer:
@@ -175,7 +177,8 @@ def _named(wrapper: F, listener: Callable[..., Any]) -> F:
 def answer_command(deps: Deps, listener: Callable[[Body, Caller], Answer]) -> Listener:
     """The ack of a slash command: the listener's answer or its refusal; a caller new to the
     channel's project is remembered first (one write, only then); a modal it answers with is
-    opened right after the ack by `open_answered_view`."""
+    opened right after the ack by `open_answered_view`, and its `later` work is left in the
+    context (`LATER`) for the command's lazy half."""
 
     def ack_command(ack: Ack, body: Body, context: BoltContext) -> None:
         caller = Caller.of_command(body, deps.projects)
@@ -194,6 +197,8 @@ def answer_command(deps: Deps, listener: Callable[[Body, Caller], Answer]) -> Li
             answer = _attempt(lambda: _remembered(deps, caller, answer), _in_message)
         if answer.view is not None:
             context[OPEN_VIEW] = answer.view
+        if answer.later is not None:
+            context[LATER] = answer.later
         ack(**(answer.message or {}))
 
     return _named(ack_command, listener)

@@ -11,13 +11,12 @@ import threading
 import time
 from datetime import datetime
 
-import boto3
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.aws.privatelink import PrivateLinkGateway, gateway_for_region
+from bot.aws.gateways import gateway_factory
 from bot.clock import Clock
 from bot.observability import RECONCILE_SECONDS
 from bot.reconcile.modals import ModalResult, ShowModal, Shown
@@ -48,24 +47,6 @@ DEFAULT_POLICY = ReconcilePolicy()
 LOOP = "reconcile"
 MODAL_CLOSED = "not_found"
 MODAL_OVERTAKEN = "hash_conflict"
-
-
-def gateway_factory(*, endpoint_url: str | None = None) -> Gateways:
-    """Gateways by region from boto3's environment, each made once and then reused; they share
-    one boto3 session, so the EC2 service model is loaded once, not once per region."""
-    made: dict[str, PrivateLinkGateway] = {}
-    lock = threading.Lock()  # a boto3 session must not make clients on two threads at once
-    session = boto3.session.Session()
-
-    def gateway(region: str) -> PrivateLinkGateway:
-        with lock:
-            if region not in made:
-                made[region] = gateway_for_region(
-                    region, endpoint_url=endpoint_url, session=session
-                )
-            return made[region]
-
-    return gateway
 
 
 def show_wizard(slack: WebClient | Workspaces) -> ShowModal:

@@ -83,6 +83,7 @@ data "aws_iam_policy_document" "bot" {
       "ec2:DescribeVpcEndpointServiceConfigurations",
       "ec2:DeleteVpcEndpointServiceConfigurations",
       "ec2:ModifyVpcEndpointServicePermissions",
+      "ec2:DescribeVpcEndpointServicePermissions",
       "ec2:DescribeVpcEndpointConnections",
       "ec2:AcceptVpcEndpointConnections",
       "ec2:RejectVpcEndpointConnections",

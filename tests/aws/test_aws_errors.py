@@ -9,7 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from bot.aws.errors import aws_error, explain
-from bot.aws.privatelink import PrivateLinkGateway, gateway_for_region
+from bot.aws.gateways import gateway_for_region
+from bot.aws.privatelink import PrivateLinkGateway
 from bot.domain.errors import AwsError
 from sandbox.aws import (
     ConsumerNetwork,

@@ -14,7 +14,8 @@ import pytest
 from botocore.config import Config
 
 from bot.aws.errors import RegionUnreachable
-from bot.aws.privatelink import RETRY_CONFIG, PrivateLinkGateway, gateway_for_region
+from bot.aws.gateways import gateway_for_region
+from bot.aws.privatelink import RETRY_CONFIG, PrivateLinkGateway
 from bot.domain.errors import AwsError
 from bot.observability import watch_aws_client
 from sandbox.aws import inject_fault, provider_credentials

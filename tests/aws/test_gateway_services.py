@@ -7,12 +7,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from moto.ec2.models import ec2_backends
 
-from bot.aws.privatelink import (
-    CLUSTER_TAG,
-    PrivateLinkGateway,
-    ServiceInfo,
-    gateway_for_region,
-)
+from bot.aws.gateways import gateway_for_region
+from bot.aws.privatelink import CLUSTER_TAG, PrivateLinkGateway, ServiceInfo
 from bot.domain.errors import AwsError
 from bot.domain.validation import parse_service_name
 from bot.services.endpoint_services import client_token

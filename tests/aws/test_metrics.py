@@ -7,7 +7,7 @@ import pytest
 from botocore.exceptions import ClientError
 from slack_sdk.errors import SlackApiError
 
-from bot.aws.privatelink import gateway_for_region
+from bot.aws.gateways import gateway_for_region
 from bot.observability import AWS_CALLS, SLACK_ERRORS, render, watch_aws_client
 from bot.slack.client import MeteredWebClient
 from sandbox.aws import provider_credentials

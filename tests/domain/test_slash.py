@@ -38,8 +38,8 @@ def test_each_kind_of_argument_is_used() -> None:
 
 def test_the_usage_hint_lists_the_table_in_order() -> None:
     assert usage_hint() == (
-        "create [cluster] | list | status <id> | edit <id> | terminate <id> | connect [cluster]"
-        " | billing | help"
+        "create [cluster] | list | status <id> | doctor <id> | edit <id> | terminate <id>"
+        " | connect [cluster] | billing | help"
     )
     assert usage_hint().split(" | ") == [s.usage for s in SUBCOMMANDS]
 
@@ -120,3 +120,6 @@ def test_each_verb_finds_its_row() -> None:
     assert not parse("terminate 3").subcommand.opens_view
     assert parse("terminate 3").subcommand.owners_only
     assert not parse("list").subcommand.owners_only
+    assert parse("doctor 3").subcommand.reads_aws
+    assert not parse("doctor 3").subcommand.owners_only
+    assert not parse("status 3").subcommand.reads_aws

@@ -28,6 +28,9 @@ def test_the_demo_walks_to_an_active_endpoint_and_back(tmp_path: Path) -> None:
         "  > Done: vpce-",
         "✔ the modal moved on by itself to Active: no click after the paste",
         "↳ in thread (also sent to the channel):",
+        "=== A member types /private-endpoint doctor 1",
+        ":white_check_mark: *Load balancer targets:* 2 of 2 targets are healthy.",
+        "✔ its security group admits the cluster's port",
         "The bot removed it from AWS: deleting → deleted",
     ):
         assert seen in out, seen

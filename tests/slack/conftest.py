@@ -17,6 +17,7 @@ from bot.storage.db import make_sessionmaker, transaction
 from sandbox.person import Person
 from sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn, SlackStandIn, start
 from sandbox.slack_client import SlackRequestClient
+from tests.aws_fixtures import unused_loopback_url
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0PAYMENTS"
@@ -72,8 +73,16 @@ def standin() -> Iterator[RunningStandIn]:
 
 
 @pytest.fixture
-def world(clean_database: str, db_engine: Engine) -> Iterator[World]:
-    """The running bot, the stand-in as Slack, and a seeded project."""
+def world(
+    clean_database: str, db_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[World]:
+    """The running bot, the stand-in as Slack, and a seeded project. Its AWS is a port nobody
+    listens on (with made-up keys): an answer that reads AWS (`doctor`) gets a quick refusal,
+    never a call to the real AWS (tests/slack/test_doctor.py runs it against the local AWS)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", unused_loopback_url())
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
     _, running = start(SlackStandIn(trigger_ttl=None))
     settings = Settings(
         SLACK_BOT_TOKEN=DEFAULT_TOKEN,

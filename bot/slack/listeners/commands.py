@@ -1,6 +1,8 @@
 """`/private-endpoint …`: each verb of the command table (`bot.domain.slash`) answered in the ack,
 or, for the verbs whose answer is a modal, by opening it right after the ack (and, if the bot
-cannot post in the channel where the wizard's results go, saying so to its user)."""
+cannot post in the channel where the wizard's results go, saying so to its user); a verb that
+reads AWS (`doctor`) acks with what it is doing and answers after the ack, privately, through
+the command's `response_url`."""
 
 from __future__ import annotations
 
@@ -17,10 +19,12 @@ from bot.domain import rules
 from bot.domain.errors import DomainError
 from bot.domain.slash import SlashCommand, Verb, parse
 from bot.domain.states import Action
+from bot.services import doctor as doctor_service
 from bot.services import endpoints, wizard
 from bot.slack.deps import Deps, log
 from bot.slack.ids import COMMAND
 from bot.slack.middleware import (
+    LATER,
     OPEN_VIEW,
     Answer,
     Caller,
@@ -30,6 +34,7 @@ from bot.slack.middleware import (
 )
 from bot.slack.notifier import DEFAULT_BOT_NAME, SlackFailure, blocker_of
 from bot.slack.views import messages, setup
+from bot.slack.views.doctor import checking_message, doctor_message
 from bot.slack.views.wizard import wizard_view
 from bot.storage.project_cache import ChannelProject
 
@@ -105,6 +110,17 @@ def status(asked: Asked) -> Answer:
     return Answer(messages.status_message(found, datetime.now(UTC)))
 
 
+def doctor(asked: Asked) -> Answer:
+    """That the endpoint is being checked; the checklist follows the ack (`examine_after_ack`)."""
+    patient = doctor_service.find(
+        session=asked.session,
+        project=asked.project,
+        user_id=asked.user_id,
+        endpoint_id=asked.endpoint_id,
+    )
+    return Answer(checking_message(patient), later=patient)
+
+
 def edit(asked: Asked) -> Answer:
     """The wizard reopened where the endpoint stands."""
     endpoint = endpoints.find_in_project(  # kept: resume reads it from the session
@@ -159,6 +175,7 @@ ANSWERS: dict[Verb, Handler] = {
     Verb.CREATE: _in_project(create),
     Verb.LIST: _in_project(list_endpoints),
     Verb.STATUS: _in_project(status),
+    Verb.DOCTOR: _in_project(doctor),
     Verb.EDIT: _in_project(edit, writes=True),  # Edit may move a failed endpoint's stage
     Verb.TERMINATE: _in_project(terminate),
     Verb.CONNECT: _in_project(connect),
@@ -192,22 +209,42 @@ def warn_if_cannot_post(
             respond(**setup.wizard_warning(blocker=blocker, bot_name=bot_name))
 
 
+def examine_after_ack(deps: Deps) -> Callable[..., None]:
+    """The lazy half of `doctor`: the endpoint's checklist, read from AWS, to the person who
+    asked only. A retry of the command (`X-Slack-Retry-Num`) is answered by the first delivery."""
+
+    def examine(respond: Respond, request: BoltRequest, context: BoltContext) -> None:
+        patient = context.get(LATER)
+        if not isinstance(patient, doctor_service.Patient):
+            return
+        if request.headers.get("x-slack-retry-num"):
+            return
+        with after_ack("examine the endpoint"):
+            diagnosis = doctor_service.examine(patient=patient, gateways=deps.gateways)
+            respond(response_type="ephemeral", replace_original=False, **doctor_message(diagnosis))
+
+    return examine
+
+
 def register(app: App, deps: Deps) -> None:
-    """Wire the slash command: the answer is the ack; a wizard opens right after it."""
+    """Wire the slash command: the answer is the ack; a wizard opens right after it, and the
+    doctor's checklist follows it."""
 
     def answer_in_ack(body: dict[str, Any], caller: Caller) -> Answer:
         command = parse(body.get("text", ""))
         return ANSWERS[command.verb](deps, command, caller)
 
-    def may_open_view(body: dict[str, Any]) -> bool:
+    def works_after_ack(body: dict[str, Any]) -> bool:
         try:
-            return parse(body.get("text", "")).subcommand.opens_view
+            row = parse(body.get("text", "")).subcommand
         except DomainError:
             return False  # the ack answers with why the command cannot be read
+        return row.opens_view or row.reads_aws
 
-    # Only the verbs whose answer is a modal have work after the ack; the others skip Bolt's
-    # lazy runner (a deep copy of the request and a thread hand-off each). The first match wins.
+    # Only the verbs whose answer is a modal, or reads AWS, have work after the ack; the others
+    # skip Bolt's lazy runner (a deep copy of the request and a thread hand-off each). The
+    # first match wins.
     ack = answer_command(deps, answer_in_ack)
-    lazy = [open_answered_view(deps), warn_if_cannot_post]
-    app.command(COMMAND, matchers=[may_open_view])(ack=ack, lazy=lazy)
+    lazy = [open_answered_view(deps), warn_if_cannot_post, examine_after_ack(deps)]
+    app.command(COMMAND, matchers=[works_after_ack])(ack=ack, lazy=lazy)
     app.command(COMMAND)(ack)
