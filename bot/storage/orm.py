@@ -9,6 +9,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
@@ -18,12 +19,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     inspect,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from bot.domain import entities
+from bot.domain.cluster_health import TargetHealth
 from bot.domain.states import (
     Cloud,
     ClusterStatus,
@@ -164,6 +167,28 @@ class Cluster(Timestamped, Base):
     nlb_arn: Mapped[str | None] = mapped_column(String(255))
     port: Mapped[int] = mapped_column(Integer, default=entities.DEFAULT_PORT)
     private_dns_host: Mapped[str] = mapped_column(String(253))
+    # the targets behind its load balancer, as the worker last read them and told of them
+    # (`bot.domain.cluster_health.TargetHealth`)
+    health_read_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    healthy_targets: Mapped[int | None] = mapped_column(Integer)
+    total_targets: Mapped[int | None] = mapped_column(Integer)
+    health_reason: Mapped[str | None] = mapped_column(Text)
+    unhealthy_reads: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    health_down: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    health_changes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    @property
+    def health(self) -> TargetHealth:
+        """The targets behind the cluster's load balancer, as the worker keeps them."""
+        return TargetHealth(
+            read_at=self.health_read_at,
+            healthy=self.healthy_targets,
+            total=self.total_targets,
+            reason=self.health_reason,
+            unhealthy_reads=self.unhealthy_reads,
+            down=self.health_down,
+            changes=self.health_changes,
+        )
 
     def to_domain(self) -> entities.Cluster:
         """The cluster as the domain rules see it."""
@@ -178,6 +203,7 @@ class Cluster(Timestamped, Base):
             nlb_arn=self.nlb_arn,
             port=self.port,
             private_dns_host=self.private_dns_host,
+            health=self.health,
         )
 
 
