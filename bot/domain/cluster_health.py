@@ -38,7 +38,7 @@ class TargetHealth:
     healthy: int | None = None
     total: int | None = None
     reason: str | None = None
-    unhealthy_reads: int = 0  # reads in a row that found no healthy target
+    unhealthy_reads: int = 0  # reads in a row that found no healthy target, up to DOWN_AFTER
     down: bool = False  # told that clients cannot reach the cluster, not yet that they can
     changes: int = 0  # the changes told so far; the last one's number
 
@@ -68,8 +68,9 @@ def after_reading(
 ) -> tuple[TargetHealth, AlertKind | None]:
     """The cluster's health once `reading` (made `at`) is taken in, and the change to tell, if
     any: down after `DOWN_AFTER` reads in a row with no healthy target, up at the first healthy
-    one after that."""
-    unhealthy = 0 if reading.healthy > 0 else health.unhealthy_reads + 1
+    one after that. A cluster that stays as it was changes nothing (its reads in a row are
+    counted up to `DOWN_AFTER`), so it costs no save."""
+    unhealthy = 0 if reading.healthy > 0 else min(health.unhealthy_reads + 1, DOWN_AFTER)
     change: AlertKind | None = None
     if health.down and reading.healthy > 0:
         change = AlertKind.TARGETS_UP

@@ -26,6 +26,7 @@ from sandbox.aws import (
     PROVIDER_ACCOUNT_ID,
     ConsumerNetwork,
     Credentials,
+    ProviderNetwork,
     credentials_for_account,
     provider_credentials,
     seed_consumer_network,
@@ -69,6 +70,7 @@ class World:
     page_size: int = 1000
     calls: Counter[str] = field(default_factory=Counter)
     balancer_calls: Counter[str] = field(default_factory=Counter)  # ELBv2's, apart from EC2's
+    networks: dict[int, ProviderNetwork] = field(default_factory=dict)  # by cluster id
     _gateways: dict[str, InspectingGateway] = field(default_factory=dict)
     _consumers: dict[str, Consumer] = field(default_factory=dict)
 
@@ -133,7 +135,9 @@ class World:
             dns_zone="privatelink.example.com",
         )
         with transaction(self.sessions) as session:
-            return clusters.add(session=session, spec=spec).id
+            cluster_id = clusters.add(session=session, spec=spec).id
+        self.networks[cluster_id] = network
+        return cluster_id
 
     def endpoint(self, cluster_id: int, *, region: str = REGION) -> int:
         """A private endpoint started in the wizard (its service queued); its id."""
