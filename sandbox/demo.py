@@ -2,7 +2,8 @@
 
 One owner walks `/private-endpoint create` to an Active endpoint, running the very `aws`
 commands the bot shows against the local AWS as their own account; then a member lists,
-connects and asks for billing; the owner terminates the endpoint; an operator drops the cluster.
+connects and asks for billing; the cluster's instances stop and run again (the channel is told
+once each way); the owner terminates the endpoint; an operator drops the cluster.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.services import clusters
 from bot.storage import orm
 from bot.storage.db import make_engine, make_sessionmaker, transaction
 from sandbox import render
+from sandbox.aws import provider_credentials
 from sandbox.demo_env import CONSUMER_ACCOUNT, REGION, World, world
 from sandbox.demo_support import (
     Transcript,
@@ -266,6 +268,26 @@ def channel_and_commands(w: World, t: Transcript) -> str:
     return mysql
 
 
+def targets_down_and_back(w: World, t: Transcript) -> None:
+    """The instances behind orders' load balancer stop, then run again."""
+    ec2 = provider_credentials().ec2(region=REGION)
+    t.step("The provider's instances behind orders' load balancer stop")
+    ec2.stop_instances(InstanceIds=list(w.instance_ids))
+    down = wait_until(lambda: _broadcast(w, "cannot reach orders"))
+    t.expect("its thread and the channel were told clients cannot reach orders", down is not None)
+    t.show(render.message(down or {}, prefix="  │   ↳ "))
+    shown = wait_until(lambda: _parent_with(w, "clients cannot reach orders"))
+    t.expect("the endpoint's message says so", shown is not None)
+
+    t.step("They run again")
+    ec2.start_instances(InstanceIds=list(w.instance_ids))
+    back = wait_until(lambda: _broadcast(w, "can reach orders again"))
+    t.expect("one reply says clients can reach orders again", back is not None)
+    t.show(render.message(back or {}, prefix="  │   ↳ "))
+    told = len(_broadcasts(w, "cannot reach orders")), len(_broadcasts(w, "reach orders again"))
+    t.expect("told once each way, not at every pass", told == (1, 1))
+
+
 def terminate_and_drop(w: World, t: Transcript) -> None:
     """Terminate the endpoint from Slack; drop the cluster as an operator."""
     engine = make_engine(w.settings.DATABASE_URL.get_secret_value())
@@ -313,6 +335,7 @@ def main(write: Callable[[str], None] = print) -> int:
         mysql = ""
         if wizard(w, t):
             mysql = channel_and_commands(w, t)
+            targets_down_and_back(w, t)
             terminate_and_drop(w, t)
     t.step("Summary")
     t.show(

@@ -28,6 +28,8 @@ def test_the_demo_walks_to_an_active_endpoint_and_back(tmp_path: Path) -> None:
         "  > Done: vpce-",
         "✔ the modal moved on by itself to Active: no click after the paste",
         "↳ in thread (also sent to the channel):",
+        "✔ its thread and the channel were told clients cannot reach orders",
+        "✔ told once each way, not at every pass",
         "The bot removed it from AWS: deleting → deleted",
     ):
         assert seen in out, seen
