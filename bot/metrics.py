@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import observability
 from bot.domain.states import EndpointStatus, ServiceStatus
-from bot.storage import endpoint_queries, outbox_queries, service_queries
+from bot.storage import cluster_queries, endpoint_queries, outbox_queries, service_queries
 from bot.storage.db import read_only
 
 
@@ -40,7 +40,8 @@ def render(sessions: sessionmaker[Session]) -> str:
 
 
 def _database_gauges(sessions: sessionmaker[Session]) -> list[str]:
-    """Endpoints and services by status, the outbox backlog (held and dead rows) and its age."""
+    """Endpoints and services by status, the outbox backlog (held and dead rows) and its age,
+    and the targets behind each cluster's load balancer."""
     with sessions() as session:
         read_only(session)
         endpoints = endpoint_queries.count_endpoints_by_status(session=session)
@@ -48,6 +49,7 @@ def _database_gauges(sessions: sessionmaker[Session]) -> list[str]:
         backlog, oldest = outbox_queries.count_unsent(session=session)
         dead = outbox_queries.count_dead(session=session)
         held = outbox_queries.count_held(session=session)
+        targets = cluster_queries.list_target_health(session=session)
     age = 0.0
     if oldest is not None:
         age = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
@@ -88,4 +90,20 @@ def _database_gauges(sessions: sessionmaker[Session]) -> list[str]:
         "Age of the oldest unsent Slack notification.",
         [("", age)],
     )
+    clusters = [(f'{{project="{p}",cluster="{_label(n)}"}}', h, t) for p, n, h, t in targets]
+    lines += _gauge(
+        "privatelink_cluster_healthy_targets",
+        "Healthy targets behind each cluster's load balancer, as the worker last read them.",
+        [(labels, healthy) for labels, healthy, _ in clusters],
+    )
+    lines += _gauge(
+        "privatelink_cluster_targets",
+        "Targets registered behind each cluster's load balancer, as the worker last read them.",
+        [(labels, total) for labels, _, total in clusters],
+    )
     return lines
+
+
+def _label(value: str) -> str:
+    """`value` as a Prometheus label value (backslash, quote and newline escaped)."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

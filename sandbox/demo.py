@@ -3,7 +3,9 @@
 One owner walks `/private-endpoint create` to an Active endpoint, running the very `aws`
 commands the bot shows against the local AWS as their own account; then a member lists,
 connects, asks for billing and runs the doctor (and the first two checks it gives for the
-user's side); the owner terminates the endpoint; an operator drops the cluster.
+user's side); the cluster's instances stop (the channel is told once, and the doctor marks the
+targets) and run again (told once); the owner terminates the endpoint; an operator drops the
+cluster.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bot.services import clusters
 from bot.storage import orm
 from bot.storage.db import make_engine, make_sessionmaker, transaction
 from sandbox import render
+from sandbox.aws import provider_credentials
 from sandbox.demo_env import CONSUMER_ACCOUNT, REGION, World, world
 from sandbox.demo_support import (
     Transcript,
@@ -271,12 +274,7 @@ def channel_and_commands(w: World, t: Transcript) -> str:
 def doctor(w: World, t: Transcript) -> None:
     """The member asks the doctor about the endpoint, then runs the first two checks it gives
     for the user's side (private DNS and groups; the groups' rule for the port) as the user."""
-    endpoint_id = _endpoint_id(w)
-    t.step(f"A member types /private-endpoint doctor {endpoint_id}")
-    answered = len(w.member.slack.standin.calls("response_url"))
-    t.show(render.message(w.member.command(f"doctor {endpoint_id}").json(), prefix="  "))
-    answer = w.member.slack.standin.wait_for("response_url", count=answered + 1)[-1].args
-    t.show(render.message(answer, prefix="  (only you) "))
+    answer = ask_doctor(w, t)
     t.expect(
         "the doctor sees nothing wrong on the provider's side",
         "nothing wrong on the provider's side" in str(answer.get("text")),
@@ -299,6 +297,44 @@ def _endpoint_id(w: World) -> int:
         endpoint_id = session.scalars(select(orm.PrivateEndpoint.id)).one()
     engine.dispose()
     return endpoint_id
+
+
+def ask_doctor(w: World, t: Transcript) -> dict[str, Any]:
+    """A member runs `/private-endpoint doctor <id>`; the checklist answered to them only."""
+    endpoint_id = _endpoint_id(w)
+    t.step(f"A member types /private-endpoint doctor {endpoint_id}")
+    answered = len(w.member.slack.standin.calls("response_url"))
+    t.show(render.message(w.member.command(f"doctor {endpoint_id}").json(), prefix="  "))
+    answer: dict[str, Any] = w.member.slack.standin.wait_for("response_url", count=answered + 1)[
+        -1
+    ].args
+    t.show(render.message(answer, prefix="  (only you) "))
+    return answer
+
+
+def targets_down_and_back(w: World, t: Transcript) -> None:
+    """The instances behind orders' load balancer stop, then run again."""
+    ec2 = provider_credentials().ec2(region=REGION)
+    t.step("The provider's instances behind orders' load balancer stop")
+    ec2.stop_instances(InstanceIds=list(w.instance_ids))
+    down = wait_until(lambda: _broadcast(w, "cannot reach orders"))
+    t.expect("its thread and the channel were told clients cannot reach orders", down is not None)
+    t.show(render.message(down or {}, prefix="  │   ↳ "))
+    shown = wait_until(lambda: _parent_with(w, "clients cannot reach orders"))
+    t.expect("the endpoint's message says so", shown is not None)
+    answer = ask_doctor(w, t)
+    t.expect(
+        "the doctor marks the targets: 0 of 2 healthy, with AWS's reason",
+        "0 of 2" in str(answer) and "stopped state" in str(answer),
+    )
+
+    t.step("They run again")
+    ec2.start_instances(InstanceIds=list(w.instance_ids))
+    back = wait_until(lambda: _broadcast(w, "can reach orders again"))
+    t.expect("one reply says clients can reach orders again", back is not None)
+    t.show(render.message(back or {}, prefix="  │   ↳ "))
+    told = len(_broadcasts(w, "cannot reach orders")), len(_broadcasts(w, "reach orders again"))
+    t.expect("told once each way, not at every pass", told == (1, 1))
 
 
 def terminate_and_drop(w: World, t: Transcript) -> None:
@@ -348,6 +384,7 @@ def main(write: Callable[[str], None] = print) -> int:
         if wizard(w, t):
             mysql = channel_and_commands(w, t)
             doctor(w, t)
+            targets_down_and_back(w, t)
             terminate_and_drop(w, t)
     t.step("Summary")
     t.show(

@@ -48,6 +48,7 @@ class World:
     vpc_id: str
     subnet_ids: tuple[str, ...]
     settings: Settings
+    instance_ids: tuple[str, ...] = ()  # the provider's, behind orders' load balancer
 
 
 def _seed(database_url: str, nlb_arn: str) -> None:
@@ -108,4 +109,5 @@ def world(workdir: Path) -> Iterator[World]:
             vpc_id=consumer_network.vpc_id,
             subnet_ids=consumer_network.subnet_ids,
             settings=settings,
+            instance_ids=network.instance_ids,
         )

@@ -43,6 +43,7 @@ from sandbox.aws import (
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
 
 REGION = "us-west-2"
 CONSUMER_ACCOUNT = "111122223333"
@@ -76,6 +77,13 @@ def aws_url(local_aws_server: LocalAwsServer) -> Iterator[str]:
 def ec2_client(credentials: Credentials, url: str, *, region: str = REGION) -> EC2Client:
     """An EC2 client of `credentials` against the local AWS, without retries."""
     return credentials.ec2(region=region, endpoint_url=url, config=NO_RETRIES)
+
+
+def elbv2_client(
+    credentials: Credentials, url: str, *, region: str = REGION
+) -> ElasticLoadBalancingv2Client:
+    """An ELBv2 client of `credentials` against the local AWS, without retries."""
+    return credentials.elbv2(region=region, endpoint_url=url, config=NO_RETRIES)
 
 
 @pytest.fixture
@@ -131,10 +139,7 @@ class InspectingGateway(PrivateLinkGateway):
 def gateway(provider_ec2: EC2Client, aws_url: str) -> InspectingGateway:
     """The gateway as the bot uses it, over the provider's clients (no retries: fast tests)."""
     return InspectingGateway(
-        provider_ec2,
-        balancers=lambda: provider_credentials().elbv2(
-            region=REGION, endpoint_url=aws_url, config=NO_RETRIES
-        ),
+        provider_ec2, balancers=lambda: elbv2_client(provider_credentials(), aws_url)
     )
 
 

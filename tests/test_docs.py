@@ -132,7 +132,7 @@ def test_every_sandbox_command_and_option_is_in_the_readme() -> None:
     assert "python -m sandbox.slack" in README
 
 
-def test_iam_policy_names_exactly_the_ec2_actions_the_gateway_calls() -> None:
+def test_iam_policy_names_exactly_the_aws_actions_the_gateway_calls() -> None:
     [policy_text] = re.findall(r"```json\n(\{.*?\})\n```", OPERATING, re.S)
     policy = json.loads(policy_text)
     actions: set[str] = set()
@@ -146,7 +146,12 @@ def test_iam_policy_names_exactly_the_ec2_actions_the_gateway_calls() -> None:
             r"\b((?:create|describe|accept|reject|delete|modify|start)_vpc_endpoint\w*)", source
         )
     }
+    called |= {
+        f"elasticloadbalancing:{camel(m)}"
+        for m in re.findall(r"\bclient\.(describe_target_\w+)\(", source)
+    }
     assert "TagSpecifications" in source
+    assert {"elasticloadbalancing:DescribeTargetHealth"} < called
     assert actions == called | {"ec2:CreateTags"}
 
 

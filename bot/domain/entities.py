@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.domain.cluster_health import TargetHealth
 from bot.domain.states import (
     Cloud,
     ClusterStatus,
@@ -38,6 +39,7 @@ class Cluster:
     nlb_arn: str | None = None
     port: int = DEFAULT_PORT
     private_dns_host: str | None = None
+    health: TargetHealth = TargetHealth()  # the targets behind its load balancer
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,18 @@ ENDPOINT_UPDATE = "endpoint_update"
 """The outbox kind of a private endpoint's notices."""
 
 
+class TargetsSnapshot(BaseModel):
+    """The targets behind the endpoint's cluster's load balancer, as the worker last read them
+    (`bot.domain.cluster_health.TargetHealth`); `down`: clients were told they cannot reach it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    healthy: int
+    total: int
+    reason: str | None = None
+    down: bool = False
+
+
 class EndpointSnapshot(BaseModel):
     """An endpoint as one change left it: what its channel messages show."""
 
@@ -31,6 +43,7 @@ class EndpointSnapshot(BaseModel):
     failure_reason: str | None = None
     created_by: str
     dns_verified: bool | None = None  # whether `host` resolves (None: not known)
+    targets: TargetsSnapshot | None = None  # of an Active endpoint's cluster (None: not read)
 
 
 def endpoint_thread(endpoint_id: int) -> str:

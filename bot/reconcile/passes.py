@@ -5,8 +5,9 @@ A pass claims free endpoint services (a unit: the service, its cluster and endpo
 region by region: dropped clusters are removed from AWS; new services are created; `creating`
 services are read in one batched call; allowed principals follow the endpoints' accounts; the
 region's connections are read in one batched call and accepted, rejected or watched; endpoints
-stuck waiting on their creator are reminded. Each concern (services, principals, connections,
-DNS, requests, stuck endpoints, modals) has a pure plan, its AWS calls and its part of the
+stuck waiting on their creator are reminded; the targets behind active services' load balancers
+are read, once an interval. Each concern (services, principals, connections, DNS, requests,
+stuck endpoints, target health, modals) has a pure plan, its AWS calls and its part of the
 unit's one save. Each unit's outcome is saved in one transaction right after its AWS
 mutations, so a crash repeats at most the mutations of one unit, and those are idempotent on
 AWS. Open modals of changed endpoints are updated once the pass is done, outside any
@@ -36,6 +37,7 @@ from bot.clock import Clock
 from bot.domain.states import EndpointStatus, ServiceStatus
 from bot.observability import RECONCILE_REGION_FAILURES
 from bot.reconcile import (
+    cluster_health,
     connection_requests,
     dns_verification,
     endpoint_services,
@@ -173,6 +175,14 @@ class Pass:
         ]
         active_ids = {u.service.id for u in active}
         connections = self._connections(gateway, active)
+        readings = cluster_health.read(
+            sessions=self.sessions,
+            gateway=gateway,
+            units=active,
+            now=self.clock.start,
+            due_before=self.policy.health_due_before(self.clock.start),
+            report=self.report,
+        )
         held = {u.service.id: held_by(u) for u in live}
         plans = {
             u.service.id: plan.plan_connections(
@@ -218,6 +228,9 @@ class Pass:
                 planned=outcome.endpoints,
                 now=self.clock.start,
                 after=self.policy.stuck_after,
+            )
+            outcome.health = cluster_health.plan(
+                unit=unit, reading=readings.get(unit.service.id), now=self.clock.start
             )
             if not outcome.empty:
                 self._save(unit, outcome, "mutated")

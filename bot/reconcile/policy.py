@@ -1,6 +1,6 @@
 """How a reconcile pass works: its leases and limits, how often a service is looked at (the
-reconcile interval, and sooner while someone waits on AWS), and how long an endpoint may wait
-on its creator before a reminder."""
+reconcile interval, and sooner while someone waits on AWS; a cluster's targets, once an
+interval), and how long an endpoint may wait on its creator before a reminder."""
 
 from __future__ import annotations
 
@@ -41,5 +41,11 @@ class ReconcilePolicy:
             hot_before=now - timedelta(seconds=self.tick) + slack,
             hot_since=now - timedelta(seconds=self.hot_window),
         )
+
+    def health_due_before(self, now: datetime) -> datetime | None:
+        """A cluster whose targets were last read before this is read again by a pass started
+        at `now` (None: by every pass): once an interval, whatever the hot cadence."""
+        due = self.due(now)
+        return None if due is None else due.before
 
     stuck_after: float = 86400.0  # BOT_STUCK_AFTER

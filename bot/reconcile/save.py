@@ -1,10 +1,12 @@
 """The one save of a unit's outcome, in one transaction under the service's row lock: each
 concern's part (the service, its principals, its private DNS name), each endpoint's transition
 (through `changes.apply`: audit event and outbox row), suggestions, the alerts steps raised about
-endpoints (`changes.alert`), unknown connection requests (`bot.services.connection_requests`),
-and a dropped cluster's removal. Each endpoint change or alert is made only if the row is still
-as the worker saw it, so a rerun or a concurrent edit never doubles one, and an alert is never
-told about a status the endpoint has left (an alert comes after the unit's changes)."""
+endpoints (`changes.alert`), the cluster's target health and its change's alerts
+(`bot.reconcile.cluster_health`), unknown connection requests
+(`bot.services.connection_requests`), and a dropped cluster's removal. Each endpoint change or
+alert is made only if the row is still as the worker saw it, so a rerun or a concurrent edit
+never doubles one, and an alert is never told about a status the endpoint has left (an alert
+comes after the unit's changes)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.states import EndpointStatus, ServiceStatus
 from bot.domain.transitions import EndpointEvent, ServiceEvent
-from bot.reconcile import dns_verification, endpoint_services, principals
+from bot.reconcile import cluster_health, dns_verification, endpoint_services, principals
 from bot.reconcile.report import Transition
 from bot.reconcile.units import EndpointOutcome, Unit, UnitOutcome, UnknownConnection, unit_of
 from bot.services import changes, connection_requests, wizard
@@ -83,6 +85,11 @@ def save(*, session: Session, worker_id: str, unit: Unit, outcome: UnitOutcome) 
         session=session, unit=unit, service=service, cluster=cluster, outcome=outcome.dns
     )
     changed = _save_endpoints(session, rows, outcome.endpoints, saved)
+    if outcome.health is not None:  # after the endpoints: told to those Active now
+        alerts, stale = cluster_health.save(
+            session=session, cluster=cluster, rows=rows, outcome=outcome.health
+        )
+        saved.alerts, saved.stale = saved.alerts + alerts, saved.stale + stale
     where = connection_requests.Where(
         unit.project, cluster.to_domain(), service.aws_service_id or ""
     )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain import entities
 from bot.domain.alerts import Alert
+from bot.domain.cluster_health import HealthOutcome
 from bot.domain.dns_verification import DnsOutcome
 from bot.domain.states import ClusterStatus, EndpointStatus, ServiceStatus, Stage
 from bot.domain.transitions import EndpointEvent, ServiceEvent
@@ -104,6 +105,7 @@ class UnitOutcome:
     unknown: list[UnknownConnection] = field(default_factory=list)
     requests: list[RequestOutcome] = field(default_factory=list)
     dns: DnsOutcome | None = None  # see bot.reconcile.dns_verification
+    health: HealthOutcome | None = None  # see bot.reconcile.cluster_health
     drop: bool = False
 
     @property
@@ -117,6 +119,7 @@ class UnitOutcome:
             or self.unknown
             or self.requests
             or self.dns is not None
+            or self.health is not None
             or self.drop
         )
 

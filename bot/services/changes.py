@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bot.domain.alerts import Alert
+from bot.domain.alerts import CLUSTER_ALERTS, Alert
 from bot.domain.dns_verification import is_verified
 from bot.domain.states import EndpointStatus
 from bot.domain.transitions import EndpointChange, EndpointEvent, endpoint_transition
 from bot.notices import outbox
-from bot.notices.endpoint import EndpointSnapshot, EndpointUpdate
+from bot.notices.endpoint import EndpointSnapshot, EndpointUpdate, TargetsSnapshot
 from bot.notices.endpoint_alerts import EndpointAlert
 from bot.storage import endpoint_queries, event_log, orm, project_queries, service_queries
 from bot.storage.types import utcnow
@@ -121,16 +121,18 @@ def refreshed(
 
 def alert(*, session: Session, endpoint: orm.PrivateEndpoint, alert: Alert) -> bool:
     """Queue `alert` in the endpoint's thread about the status it is in, once per endpoint,
-    alert and status (its outbox key); whether it was queued now. The caller checked that the
+    alert and status (its outbox key), or, about its cluster (in the channel too), once per
+    endpoint and change of the cluster; whether it was queued now. The caller checked that the
     endpoint is still as the alert's step saw it."""
     notice = EndpointAlert(
+        broadcast=alert.kind in CLUSTER_ALERTS,
         alert=alert.kind,
         since=endpoint.status_changed_at,
         at=alert.at,
         endpoint=snapshot(session, endpoint),
     )
     key = endpoint_queries.alert_key(
-        endpoint_id=endpoint.id, alert=alert.kind, status=endpoint.status
+        endpoint_id=endpoint.id, alert=alert.kind, status=endpoint.status, change=alert.change
     )
     queued = outbox.queue(
         session=session,
@@ -193,6 +195,17 @@ def snapshot(session: Session, endpoint: orm.PrivateEndpoint) -> EndpointSnapsho
         dns_verified=_dns_verified(session, cluster.id)
         if endpoint.status is EndpointStatus.ACTIVE
         else None,
+        targets=_targets(cluster) if endpoint.status is EndpointStatus.ACTIVE else None,
+    )
+
+
+def _targets(cluster: orm.Cluster) -> TargetsSnapshot | None:
+    """The targets behind the cluster's load balancer as last read (None: never read)."""
+    health = cluster.health
+    if health.healthy is None or health.total is None:
+        return None
+    return TargetsSnapshot(
+        healthy=health.healthy, total=health.total, reason=health.reason, down=health.down
     )
 
 

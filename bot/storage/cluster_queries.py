@@ -4,9 +4,10 @@ transaction."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, literal, select
+from sqlalchemy import Table, literal, select, update
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
 
@@ -138,3 +139,29 @@ def first_connectable(
     if row is None:
         return None
     return _domain(row), row[10], row[11] is not None
+
+
+def mark_health_read(*, session: Session, cluster_ids: Sequence[int], at: datetime) -> None:
+    """Note that the targets behind these clusters' load balancers were read `at`: one
+    statement, whatever the number of clusters."""
+    if not cluster_ids:
+        return
+    session.connection().execute(
+        update(_cluster).where(_cluster.c.id.in_(sorted(cluster_ids))).values(health_read_at=at)
+    )
+
+
+def list_target_health(*, session: Session) -> list[tuple[int, str, int, int]]:
+    """(project id, cluster name, healthy, total) of every cluster whose targets were read,
+    by project and name: one query."""
+    query = (
+        select(
+            _cluster.c.project_id,
+            _cluster.c.name,
+            _cluster.c.healthy_targets,
+            _cluster.c.total_targets,
+        )
+        .where(_cluster.c.healthy_targets.is_not(None), _cluster.c.total_targets.is_not(None))
+        .order_by(_cluster.c.project_id, _cluster.c.name)
+    )
+    return [(p, n, h, t) for p, n, h, t in session.connection().execute(query)]

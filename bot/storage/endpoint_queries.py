@@ -260,9 +260,12 @@ def list_of_cluster(
     return session.scalars(query).all()
 
 
-def alert_key(*, endpoint_id: int, alert: str, status: str) -> str:
+def alert_key(*, endpoint_id: int, alert: str, status: str, change: int | None = None) -> str:
     """The outbox dedupe key of `alert` about an endpoint in `status`: one per endpoint, alert
-    and status (`list_alert_due` builds the same key in SQL)."""
+    and status (`list_alert_due` builds the same key in SQL); of an alert about the endpoint's
+    cluster, one per endpoint, alert and the cluster's `change` number."""
+    if change is not None:
+        return f"endpoint:{endpoint_id}:alert:{alert}:change:{change}"
     return f"endpoint:{endpoint_id}:alert:{alert}:{status}"
 
 

@@ -5,25 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
-    Table,
     Text,
     UniqueConstraint,
     event,
+    false,
     inspect,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from bot.domain import entities
+from bot.domain.cluster_health import TargetHealth
 from bot.domain.states import (
     Cloud,
     ClusterStatus,
@@ -164,6 +164,28 @@ class Cluster(Timestamped, Base):
     nlb_arn: Mapped[str | None] = mapped_column(String(255))
     port: Mapped[int] = mapped_column(Integer, default=entities.DEFAULT_PORT)
     private_dns_host: Mapped[str] = mapped_column(String(253))
+    # the targets behind its load balancer, as the worker last read them and told of them
+    # (`bot.domain.cluster_health.TargetHealth`)
+    health_read_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    healthy_targets: Mapped[int | None] = mapped_column(Integer)
+    total_targets: Mapped[int | None] = mapped_column(Integer)
+    health_reason: Mapped[str | None] = mapped_column(Text)
+    unhealthy_reads: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    health_down: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    health_changes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    @property
+    def health(self) -> TargetHealth:
+        """The targets behind the cluster's load balancer, as the worker keeps them."""
+        return TargetHealth(
+            read_at=self.health_read_at,
+            healthy=self.healthy_targets,
+            total=self.total_targets,
+            reason=self.health_reason,
+            unhealthy_reads=self.unhealthy_reads,
+            down=self.health_down,
+            changes=self.health_changes,
+        )
 
     def to_domain(self) -> entities.Cluster:
         """The cluster as the domain rules see it."""
@@ -178,6 +200,7 @@ class Cluster(Timestamped, Base):
             nlb_arn=self.nlb_arn,
             port=self.port,
             private_dns_host=self.private_dns_host,
+            health=self.health,
         )
 
 
@@ -361,24 +384,3 @@ class ConnectionRequest(Timestamped, Base):
     status: Mapped[str] = mapped_column(String(32))
     """pending, accept_requested, reject_requested, accepted, rejected or gone."""
     decided_by: Mapped[str | None] = mapped_column(String(32))
-
-
-class SlackEvent(Base):
-    """An Events API callback taken in, by Slack's `event_id`: what makes a retried event act
-    once (`bot.storage.slack_event_queries`). `done_at` is set once its listener finished."""
-
-    __tablename__ = "slack_event"
-
-    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    team_id: Mapped[str | None] = mapped_column(String(32))
-    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
-    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-
-
-# Installs by OAuth, in slack_sdk's own table shapes (its stores read and write them; the
-# migrations make them, and tests/storage checks that both agree).
-SLACK_TABLES: tuple[Table, ...] = (
-    SQLAlchemyInstallationStore.build_installations_table(Base.metadata, "slack_installations"),
-    SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots"),
-    SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, "slack_oauth_states"),
-)

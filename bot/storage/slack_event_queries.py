@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from bot.storage.orm import SlackEvent
+from bot.storage.slack_tables import SlackEvent
 
 ABANDONED_AFTER = timedelta(seconds=30)
 """A claim this old and not finished was left by a process that died: the event acts again."""

@@ -104,6 +104,18 @@ data "aws_iam_policy_document" "bot" {
       values   = ["CreateVpcEndpointServiceConfiguration"]
     }
   }
+
+  # Read-only: the health of the targets behind each active service's load balancer. These
+  # Describe actions take no resource ARN.
+  statement {
+    sid    = "ReadTargetHealth"
+    effect = "Allow"
+    actions = [
+      "elasticloadbalancing:DescribeTargetGroups",
+      "elasticloadbalancing:DescribeTargetHealth",
+    ]
+    resources = ["*"]
+  }
 }
 
 resource "aws_iam_role" "bot" {

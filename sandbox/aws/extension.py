@@ -17,6 +17,8 @@ What is patched, and why:
 - `VPCEndPoint.state`: `pending` after acceptance until the configured delay has passed.
 - `ELBv2Backend.create_load_balancer`: network load balancers get `loadbalancer/net/` ARNs
   (moto gives every load balancer an `app/` ARN).
+- `ELBV2Response.call_action`: ELBv2 calls are counted and play injected faults, as EC2's do
+  (e.g. `DescribeTargetHealth`).
 
 Everything else is moto as it is. The behaviour itself lives in `model.py`.
 """
@@ -32,6 +34,7 @@ from moto.ec2.models.vpc_service_configuration import VPCServiceConfiguration
 from moto.ec2.models.vpcs import VPCEndPoint
 from moto.ec2.responses import EC2Response
 from moto.elbv2.models import ELBv2Backend
+from moto.elbv2.responses import ELBV2Response
 
 from sandbox.aws import model
 from sandbox.aws.responses import CHANGED_ACTIONS, NEW_ACTIONS, Handler
@@ -50,6 +53,9 @@ def install() -> None:
     _patch_service_configuration()
     _patch_endpoint()
     _patch_load_balancers()
+    # ELBv2's calls are counted and play injected faults as EC2's do (the same query protocol)
+    balancers: Any = ELBV2Response
+    balancers.call_action = _wrap(ELBV2Response.call_action, CHANGED_ACTIONS["call_action"])
     setattr(EC2Response, _MARK, True)
 
 

@@ -85,7 +85,8 @@ def inject_fault(
     region: str | None = None,
     body: str | None = None,
 ) -> None:
-    """Answer the next `times` calls of an EC2 action (e.g. `DescribeVpcEndpointConnections`),
+    """Answer the next `times` calls of an EC2 or ELBv2 action (e.g.
+    `DescribeVpcEndpointConnections`, `DescribeTargetHealth`),
     in `region` or in any, with an error instead of running it: AWS's error with `code` and
     `message`, or, given a `body`, that body as it is (e.g. a proxy's plain-text 503)."""
     with LOCK:

@@ -14,6 +14,9 @@ MAX_STATEMENTS_PER_TRANSITION = 5.0
 removal the row's DELETE."""
 
 
+TARGET_HEALTH_ACTIONS = frozenset({"DescribeTargetGroups", "DescribeTargetHealth"})
+
+
 @dataclass
 class Run:
     """Figures of one measured run (`pass`, `idle` or `naive`) at one N."""
@@ -39,7 +42,17 @@ class Run:
 
     @property
     def pages(self) -> int:
-        return sum(v for k, v in self.calls.items() if k.startswith("Describe"))
+        """The connection and service reads (target health aside)."""
+        return sum(
+            v
+            for k, v in self.calls.items()
+            if k.startswith("Describe") and k not in TARGET_HEALTH_ACTIONS
+        )
+
+    @property
+    def target_health_calls(self) -> int:
+        """The reads of the targets behind the services' load balancers (ELBv2)."""
+        return sum(v for k, v in self.calls.items() if k in TARGET_HEALTH_ACTIONS)
 
 
 @dataclass
@@ -71,22 +84,31 @@ def check(results: list[SizeResult]) -> list[tuple[str, bool, str]]:
     lines: list[tuple[str, bool, str]] = []
     for r in results:
         first, idle, e = r.run("pass"), r.run("idle"), r.expected
-        bound = e.pages + e.mutations
+        reads = e.pages + e.target_health_calls
+        bound = reads + e.mutations
         r.targets["aws_calls"] = first.aws_calls <= bound
-        r.targets["idle_aws_calls"] = idle.aws_calls <= e.pages
+        r.targets["idle_aws_calls"] = idle.aws_calls <= reads
+        health = first.target_health_calls
+        r.targets["target_health_calls"] = health == e.target_health_calls
         r.targets["one_pass"] = r.passes_needed == 1
         per_transition = _per(first.sql["transition_statements"], first.report["transitions"])
         r.targets["sql_per_transition"] = per_transition <= MAX_STATEMENTS_PER_TRANSITION
         lines += [
             (
-                f"N={r.n}: AWS calls of the pass ≤ pages + mutations",
+                f"N={r.n}: AWS calls of the pass ≤ pages + target health + mutations",
                 r.targets["aws_calls"],
-                f"{first.aws_calls} ≤ {e.pages} + {e.mutations} = {bound}",
+                f"{first.aws_calls} ≤ {e.pages} + {e.target_health_calls} + {e.mutations} "
+                f"= {bound}",
             ),
             (
-                f"N={r.n}: AWS calls of the idle pass ≤ pages",
+                f"N={r.n}: AWS calls of the idle pass ≤ pages + target health",
                 r.targets["idle_aws_calls"],
-                f"{idle.aws_calls} ≤ {e.pages}",
+                f"{idle.aws_calls} ≤ {e.pages} + {e.target_health_calls}",
+            ),
+            (
+                f"N={r.n}: target health adds 2 calls per active service, whatever N",
+                r.targets["target_health_calls"],
+                f"{health} = 2 × {e.services} services",
             ),
             (
                 f"N={r.n}: one pass claims all {e.services} services (ReconcilePolicy.batch)",
@@ -143,6 +165,7 @@ def print_and_check(
                     run.name + (f" ({r.naive_polled} polled)" if run.scaled else ""),
                     f"{scaled}{run.aws_calls:,}",
                     e.pages if run.name != "naive" else "-",
+                    run.target_health_calls,
                     run.mutations,
                     f"{scaled}{run.sql['total']:,}",
                     run.sql["reads"],
@@ -162,6 +185,7 @@ def print_and_check(
                 "run",
                 "AWS calls",
                 "pages exp.",
+                "target health",
                 "mutations",
                 "SQL stmts",
                 "reads",
@@ -256,6 +280,7 @@ def print_and_check(
                 "expected": {
                     **asdict(r.expected),
                     "pages": r.expected.pages,
+                    "target_health_calls": r.expected.target_health_calls,
                     "mutations": r.expected.mutations,
                     "transitions": r.expected.transitions,
                 },
@@ -269,6 +294,7 @@ def print_and_check(
                         "aws_calls": run.aws_calls,
                         "mutations": run.mutations,
                         "pages": run.pages,
+                        "target_health_calls": run.target_health_calls,
                     }
                     for run in r.runs
                 ],

@@ -7,7 +7,8 @@ Each service gets an even share of the endpoints, in four kinds: most `active` w
 a few `deleting` whose connection is still up (to reject, then remove). The local AWS gets the
 services through the API and the connections straight into moto's state (`seed_connections`);
 the database gets projects, clusters and services through the ORM and the endpoints in one
-bulk INSERT. What a pass must then do (pages, mutations, transitions) follows from the layout.
+bulk INSERT. What a pass must then do (pages, target health reads, mutations, transitions)
+follows from the layout.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ DNS_ZONE = "privatelink.example.com"
 MAX_SERVICES = int(os.environ.get("BENCH_RECONCILE_SERVICES", "30"))
 MIN_ENDPOINTS_PER_SERVICE = 33
 """Small N gets fewer services, so that most endpoints of every service stay active."""
+TARGET_HEALTH_CALLS_PER_SERVICE = 2
+"""`DescribeTargetGroups` by its load balancer, `DescribeTargetHealth` of its one target group."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,12 @@ class Expected:
     @property
     def pages(self) -> int:
         return sum(self.pages_by_region.values())
+
+    @property
+    def target_health_calls(self) -> int:
+        """The reads of the targets behind each active service's load balancer (once an
+        interval; every pass at the benchmark's policy, which has none)."""
+        return self.services * TARGET_HEALTH_CALLS_PER_SERVICE
 
     @property
     def mutations(self) -> int:

@@ -16,7 +16,9 @@ endpoint by construction and its time grows linearly. The local AWS scans the re
 connections on every call, so a call is slower than on AWS, which throttles instead.
 
 Targets (met/missed is printed; only a crash, a failing pass or a lost endpoint fails):
-AWS calls ≤ pages per region + the mutations the pass must make; SQL statements outside the
+AWS calls ≤ pages per region + the target health reads (2 per active service: its load
+balancer's target groups, then its one group's health; once an interval, here every pass, the
+benchmark's policy having none) + the mutations the pass must make; SQL statements outside the
 units' saves and per save the same for every N, and a bounded number per transition.
 """
 

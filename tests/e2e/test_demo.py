@@ -31,6 +31,9 @@ def test_the_demo_walks_to_an_active_endpoint_and_back(tmp_path: Path) -> None:
         "=== A member types /private-endpoint doctor 1",
         ":white_check_mark: *Load balancer targets:* 2 of 2 targets are healthy.",
         "✔ its security group admits the cluster's port",
+        "✔ its thread and the channel were told clients cannot reach orders",
+        "✔ told once each way, not at every pass",
+        "✔ the doctor marks the targets: 0 of 2 healthy, with AWS's reason",
         "The bot removed it from AWS: deleting → deleted",
     ):
         assert seen in out, seen

@@ -1,6 +1,7 @@
 """The replies of the alerts the worker raises about an endpoint: every kind has its words, the
-stuck reminder mentions the creator and says what to do next for its status, within Block Kit's
-limits whatever the names."""
+stuck reminder mentions the creator and says what to do next for its status; the cluster's
+targets down or back say whether clients can reach it, and an Active endpoint's message shows it
+while they cannot; within Block Kit's limits whatever the names."""
 
 from __future__ import annotations
 
@@ -120,3 +121,75 @@ def test_names_cannot_ping_the_channel() -> None:
     message = alert_reply(stuck(cluster="<!channel> & co", created_by="<!here>"))
     assert "<!channel>" not in str(message) and "<!here>" not in str(message)
     assert "&lt;!channel&gt; &amp; co" in all_text(message)
+
+
+STOPPED = "i-0abc:4000 is unused: Target is in the stopped state"
+
+
+def targets(kind: AlertKind, healthy: int, total: int, **changes: Any) -> EndpointAlert:
+    """An alert about the targets behind an Active endpoint's cluster."""
+    down = kind is AlertKind.TARGETS_DOWN
+    reason = STOPPED if down else None
+    shown = {"healthy": healthy, "total": total, "reason": reason, "down": down}
+    return EndpointAlert(
+        broadcast=True,
+        alert=kind,
+        since=SINCE,
+        at=SINCE + timedelta(days=3),
+        endpoint=snapshot(**({"status": "active", "stage": "done", "targets": shown} | changes)),
+    )
+
+
+def test_targets_down_says_clients_cannot_reach_the_cluster_with_awss_reason() -> None:
+    notice = targets(AlertKind.TARGETS_DOWN, 0, 2)
+    message = alert_reply(notice)
+    assert_valid(message)
+    assert message["text"] == (
+        f"Private endpoint #12: clients cannot reach orders now: 0 of 2 targets healthy ({STOPPED})"
+    )
+    shown = all_text(message)
+    assert (
+        f":warning: Clients cannot reach orders now: 0 of 2 targets healthy ({STOPPED})." in shown
+    )
+    assert "A reply follows here when one is healthy again" in shown
+    assert read_notice(notice.KIND, notice.model_dump(mode="json")) == notice
+    parent = renderers.parent(notice)  # the endpoint's message shows it too
+    assert_valid(parent)
+    assert ":warning: clients cannot reach orders now: 0 of 2 targets healthy" in all_text(parent)
+
+
+def test_targets_up_says_clients_can_reach_the_cluster_again() -> None:
+    message = alert_reply(targets(AlertKind.TARGETS_UP, 1, 1))
+    assert_valid(message)
+    assert (
+        message["text"]
+        == "Private endpoint #12: clients can reach orders again: 1 of 1 target healthy"
+    )
+    assert ":white_check_mark: Clients can reach orders again" in all_text(message)
+    assert "cannot reach" not in all_text(
+        parent_message(targets(AlertKind.TARGETS_UP, 1, 1).endpoint)
+    )
+
+
+def test_only_an_active_endpoints_message_shows_its_targets_down() -> None:
+    down = {"healthy": 0, "total": 2, "reason": STOPPED, "down": True}
+    for status in ("pending", "failed", "deleting"):
+        assert "cannot reach" not in all_text(parent_message(snapshot(status=status, targets=down)))
+    one_read = {"healthy": 0, "total": 2, "reason": STOPPED, "down": False}  # not told yet
+    assert "cannot reach" not in all_text(
+        parent_message(snapshot(status="active", targets=one_read))
+    )
+
+
+@given(
+    cluster=st.text(min_size=1, max_size=300),
+    reason=st.text(max_size=5000),
+    kind=st.sampled_from([AlertKind.TARGETS_DOWN, AlertKind.TARGETS_UP]),
+)
+def test_targets_alerts_stay_within_block_kit_limits(
+    cluster: str, reason: str, kind: AlertKind
+) -> None:
+    shown = {"healthy": 0, "total": 3, "reason": reason, "down": True}
+    notice = targets(kind, 0, 3, cluster=cluster, targets=shown)
+    assert_valid(alert_reply(notice))
+    assert_valid(parent_message(notice.endpoint))

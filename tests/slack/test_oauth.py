@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 
 from bot.server import assemble, http_in_background
 from bot.slack.oauth import bot_scopes
-from bot.storage.orm import SLACK_TABLES
+from bot.storage.slack_tables import SLACK_TABLES
 from sandbox.slack.workspace import SANDBOX_CLIENT_ID, TEAM_ID
 from sandbox.slack_api import RunningStandIn, SlackStandIn, start
 from sandbox.slack_client import (

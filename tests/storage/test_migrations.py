@@ -206,3 +206,43 @@ def test_status_changed_at_is_filled_from_the_event_log(db_engine: Engine) -> No
     assert "status_changed_at" not in names
     migrate.upgrade(db_engine)
     truncate_all(db_engine)
+
+
+def test_the_cluster_health_revision_keeps_clusters_and_their_ids(db_engine: Engine) -> None:
+    """A cluster made before the revision reads as never checked (no reading, none told); going
+    down again keeps the row, and SQLite keeps never reusing ids."""
+    migrate.downgrade(db_engine, "2026_12_09_status_changed_at")
+    with db_engine.begin() as connection:
+        run = connection.exec_driver_sql
+        run(
+            "INSERT INTO project (id, name, team_id, channel_id, created_at, updated_at) VALUES "
+            "(1, 'alpha', 'T0ALPHA001', 'C0ALPHA001', '2026-12-01', '2026-12-01')"
+        )
+        run(
+            "INSERT INTO cluster (id, project_id, name, tier, cloud, region, status, port, "
+            "private_dns_host, created_at, updated_at) VALUES (7, 1, 'orders', 'dedicated', "
+            "'aws', 'us-west-2', 'active', 4000, 'orders.example.com', "
+            "'2026-12-01', '2026-12-01')"
+        )
+    migrate.upgrade(db_engine)
+    health = (
+        "SELECT id, health_read_at, healthy_targets, total_targets, health_reason, "
+        "unhealthy_reads, health_down, health_changes FROM cluster"
+    )
+    with db_engine.connect() as connection:
+        assert connection.exec_driver_sql(health).all() == [
+            (7, None, None, None, None, 0, False, 0)
+        ]
+    migrate.downgrade(db_engine, "2026_12_09_status_changed_at")
+    with db_engine.connect() as connection:
+        kept = connection.exec_driver_sql("SELECT id, name FROM cluster").all()
+        names = {c["name"] for c in inspect(connection).get_columns("cluster")}
+        if connection.dialect.name == "sqlite":
+            ddl = connection.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'cluster'"
+            ).scalar_one()
+            assert "AUTOINCREMENT" in ddl
+    assert kept == [(7, "orders")]
+    assert not names & {"health_read_at", "health_down", "health_changes"}
+    migrate.upgrade(db_engine)
+    truncate_all(db_engine)

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from bot.storage.db import make_sessionmaker, run_in_transaction
-from bot.storage.orm import SlackEvent
 from bot.storage.slack_event_queries import (
     ABANDONED_AFTER,
     KEPT_FOR,
@@ -20,6 +19,7 @@ from bot.storage.slack_event_queries import (
     finish,
     release,
 )
+from bot.storage.slack_tables import SlackEvent
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 pytestmark = pytest.mark.usefixtures("clean_database")

@@ -20,6 +20,7 @@ from tests.aws_fixtures import (  # noqa: F401 (fixtures)
     CONSUMER_ACCOUNT,
     aws_url,
     ec2_client,
+    elbv2_client,
     local_aws_server,
     metric,
     unused_loopback_url,
@@ -50,8 +51,10 @@ class Regions:
         url = self.dead_url if region in self.down else self.world.aws_url
         if (region, url) not in self.made:
             client = ec2_client(provider_credentials(), url, region=region)
+            balancers = elbv2_client(provider_credentials(), url, region=region)
             watch_aws_client(client)
-            self.made[region, url] = PrivateLinkGateway(client)
+            watch_aws_client(balancers)
+            self.made[region, url] = PrivateLinkGateway(client, balancers=lambda: balancers)
         return self.made[region, url]
 
     def run(self) -> PassReport:

@@ -26,13 +26,20 @@ from sandbox.aws import (
     PROVIDER_ACCOUNT_ID,
     ConsumerNetwork,
     Credentials,
+    ProviderNetwork,
     credentials_for_account,
     provider_credentials,
     seed_consumer_network,
     seed_provider_network,
 )
 from sandbox.aws.settings import LOCK
-from tests.aws_fixtures import CONSUMER_ACCOUNT, REGION, InspectingGateway, ec2_client
+from tests.aws_fixtures import (
+    CONSUMER_ACCOUNT,
+    REGION,
+    InspectingGateway,
+    ec2_client,
+    elbv2_client,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -62,6 +69,8 @@ class World:
     aws_url: str
     page_size: int = 1000
     calls: Counter[str] = field(default_factory=Counter)
+    balancer_calls: Counter[str] = field(default_factory=Counter)  # ELBv2's, apart from EC2's
+    networks: dict[int, ProviderNetwork] = field(default_factory=dict)  # by cluster id
     _gateways: dict[str, InspectingGateway] = field(default_factory=dict)
     _consumers: dict[str, Consumer] = field(default_factory=dict)
 
@@ -70,11 +79,20 @@ class World:
         if region not in self._gateways:
             client = ec2_client(provider_credentials(), self.aws_url, region=region)
             client.meta.events.register("before-call.ec2.*", self._count)
-            self._gateways[region] = InspectingGateway(client, page_size=self.page_size)
+            balancers = elbv2_client(provider_credentials(), self.aws_url, region=region)
+            balancers.meta.events.register(
+                "before-call.elastic-load-balancing-v2.*", self._count_balancer
+            )
+            self._gateways[region] = InspectingGateway(
+                client, page_size=self.page_size, balancers=lambda: balancers
+            )
         return self._gateways[region]
 
     def _count(self, model: Any, **_: Any) -> None:
         self.calls[model.name] += 1
+
+    def _count_balancer(self, model: Any, **_: Any) -> None:
+        self.balancer_calls[model.name] += 1
 
     def run(
         self,
@@ -117,7 +135,9 @@ class World:
             dns_zone="privatelink.example.com",
         )
         with transaction(self.sessions) as session:
-            return clusters.add(session=session, spec=spec).id
+            cluster_id = clusters.add(session=session, spec=spec).id
+        self.networks[cluster_id] = network
+        return cluster_id
 
     def endpoint(self, cluster_id: int, *, region: str = REGION) -> int:
         """A private endpoint started in the wizard (its service queued); its id."""

@@ -2,7 +2,8 @@
 
 Pure builders from the outbox snapshot (`bot.notices.endpoint.EndpointSnapshot`): one parent
 message per endpoint, updated in place, and one reply per change; Active and Failed replies say
-more.
+more. An Active endpoint's message says so while no target behind its cluster's load balancer
+is healthy.
 """
 
 from __future__ import annotations
@@ -110,9 +111,27 @@ def parent_message(snapshot: Snapshot) -> Message:
     ]
     if s.status is EndpointStatus.FAILED and s.failure_reason:
         blocks.append(section(f":x: {escape(clip(s.failure_reason, REASON_MAX))}"))
+    if s.status is EndpointStatus.ACTIVE and s.targets is not None and s.targets.down:
+        blocks.append(context(f":warning: {unreachable(s)}"))
     blocks.append(context(_STATUS_HINT[s.status] + " Every change is in this thread."))
     fallback = f"{escape(_title(s))}: {s.status.value.replace('_', ' ')}"
     return {"text": clip(fallback, FALLBACK_MAX), "blocks": blocks}
+
+
+def targets_healthy(s: EndpointSnapshot) -> str:
+    """How many of the cluster's targets are healthy, as last read ("0 of 2 targets healthy")."""
+    if s.targets is None:
+        return "its targets are not read yet"
+    plural = "" if s.targets.total == 1 else "s"
+    return f"{s.targets.healthy} of {s.targets.total} target{plural} healthy"
+
+
+def unreachable(s: EndpointSnapshot) -> str:
+    """That clients cannot reach the endpoint's cluster now, and why, in plain text (escaped)."""
+    line = f"clients cannot reach {escape(s.cluster)} now: {targets_healthy(s)}"
+    if s.targets is not None and s.targets.reason:
+        line += f" ({escape(clip(s.targets.reason, REASON_MAX))})"
+    return line
 
 
 def thread_reply(*, text: str, snapshot: Snapshot) -> Message:

@@ -6,6 +6,9 @@ endpoint's own (`bot.slack.views.alerts.parent_message`).
 The stuck reminder mentions the endpoint's creator, says how long it has waited and what to do
 next: for `initiating`, create the interface endpoint with the wizard's command or resume the
 wizard; for `pending`, turn private DNS on and finish the wizard; either way, or terminate.
+
+The cluster's alerts say, in the thread and the channel, that clients cannot reach the cluster
+now (how many of its targets are healthy, and AWS's reason), or that they can again.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from bot.domain.states import EndpointStatus, Stage
 from bot.notices.endpoint import EndpointSnapshot
 from bot.notices.endpoint_alerts import EndpointAlert
 from bot.slack.ids import COMMAND
-from bot.slack.views.alerts import Message, person
+from bot.slack.views.alerts import Message, person, targets_healthy, unreachable
 from bot.slack.views.blocks import Block, clip, code, context, escape, section
 
 FALLBACK_MAX = 3000
@@ -114,7 +117,35 @@ def _next_steps(s: EndpointSnapshot) -> list[Block]:
     return steps
 
 
-WORDS: dict[AlertKind, Callable[[EndpointAlert], Message]] = {AlertKind.STUCK: stuck_reply}
+def targets_down_reply(notice: EndpointAlert) -> Message:
+    """That clients cannot reach the endpoint's cluster: no target behind its load balancer is
+    healthy (also shown in the channel)."""
+    s = notice.endpoint
+    line = unreachable(s)
+    blocks: list[Block] = [
+        section(f":warning: {line[0].upper()}{line[1:]}."),
+        context(
+            f"Private endpoint #{s.id} ({escape(s.region)}) is set up, but the cluster's load "
+            "balancer has no healthy target to send connections to. A reply follows here when "
+            "one is healthy again."
+        ),
+    ]
+    return {"text": clip(f"Private endpoint #{s.id}: {line}", FALLBACK_MAX), "blocks": blocks}
+
+
+def targets_up_reply(notice: EndpointAlert) -> Message:
+    """That clients can reach the endpoint's cluster again (also shown in the channel)."""
+    s = notice.endpoint
+    line = f"clients can reach {escape(s.cluster)} again: {targets_healthy(s)}"
+    blocks: list[Block] = [section(f":white_check_mark: {line[0].upper()}{line[1:]}.")]
+    return {"text": clip(f"Private endpoint #{s.id}: {line}", FALLBACK_MAX), "blocks": blocks}
+
+
+WORDS: dict[AlertKind, Callable[[EndpointAlert], Message]] = {
+    AlertKind.STUCK: stuck_reply,
+    AlertKind.TARGETS_DOWN: targets_down_reply,
+    AlertKind.TARGETS_UP: targets_up_reply,
+}
 """Each alert kind's reply."""
 
 

@@ -1,9 +1,9 @@
 """slack_event: the Events API callbacks taken in, by event_id, so that Slack's retry of an
 event acts once
 
-Revision ID: 2026_12_10_slack_event
-Revises: 2026_12_09_status_changed_at
-Create Date: 2026-12-10
+Revision ID: 2026_12_11_slack_event
+Revises: 2026_12_10_cluster_health
+Create Date: 2026-12-11
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "2026_12_10_slack_event"
-down_revision = "2026_12_09_status_changed_at"
+revision = "2026_12_11_slack_event"
+down_revision = "2026_12_10_cluster_health"
 branch_labels = None
 depends_on = None
 
