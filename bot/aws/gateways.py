@@ -22,16 +22,23 @@ Gateways = Callable[[str], PrivateLinkGateway]
 
 
 def gateway_for_region(
-    region: str, *, endpoint_url: str | None = None, session: boto3.session.Session | None = None
+    region: str,
+    *,
+    endpoint_url: str | None = None,
+    session: boto3.session.Session | None = None,
+    lock: threading.RLock | None = None,
 ) -> PrivateLinkGateway:
     """A gateway over a new EC2 client from boto3's environment (`AWS_ENDPOINT_URL`, keys).
-    Clients of one `session` share its loaded service model (about 20 MiB per session)."""
+    Clients of one `session` share its loaded service model (about 20 MiB per session); a
+    session shared across threads comes with the `lock` under which it makes clients."""
     session = session or boto3.session.Session()
+    lock = lock or threading.RLock()
 
     def client(service: Literal["ec2", "elbv2"]) -> Any:
-        made = session.client(
-            service, region_name=region, endpoint_url=endpoint_url, config=RETRY_CONFIG
-        )
+        with lock:  # a boto3 session must not make clients on two threads at once
+            made = session.client(
+                service, region_name=region, endpoint_url=endpoint_url, config=RETRY_CONFIG
+            )
         watch_aws_client(made)
         return made
 
@@ -43,14 +50,14 @@ def gateway_factory(*, endpoint_url: str | None = None) -> Gateways:
     """Gateways by region from boto3's environment, each made once and then reused; they share
     one boto3 session, so the EC2 service model is loaded once, not once per region."""
     made: dict[str, PrivateLinkGateway] = {}
-    lock = threading.Lock()  # a boto3 session must not make clients on two threads at once
+    lock = threading.RLock()  # a boto3 session must not make clients on two threads at once
     session = boto3.session.Session()
 
     def gateway(region: str) -> PrivateLinkGateway:
         with lock:
             if region not in made:
                 made[region] = gateway_for_region(
-                    region, endpoint_url=endpoint_url, session=session
+                    region, endpoint_url=endpoint_url, session=session, lock=lock
                 )
             return made[region]
 

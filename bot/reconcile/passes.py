@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.aws.errors import RegionUnreachable
+from bot.aws.gateways import Gateways
 from bot.aws.privatelink import ConnectionInfo, PrivateLinkGateway, ServiceInfo
 from bot.clock import Clock
 from bot.domain.states import EndpointStatus, ServiceStatus
@@ -56,7 +57,6 @@ from bot.storage.db import is_unavailable, read_only, run_in_transaction
 
 log = logging.getLogger("bot.worker.reconciler")
 
-Gateways = Callable[[str], PrivateLinkGateway]
 Checkpoint = Callable[[str, int], None]
 """Called with ("created" | "mutated" | "dropped", service id) after a unit's AWS calls and
 before its outcome is saved (tests crash the worker there)."""

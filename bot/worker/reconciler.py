@@ -16,11 +16,11 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.aws.gateways import gateway_factory
+from bot.aws.gateways import Gateways, gateway_factory
 from bot.clock import Clock
 from bot.observability import RECONCILE_SECONDS
 from bot.reconcile.modals import ModalResult, ShowModal, Shown
-from bot.reconcile.passes import Checkpoint, Gateways, run_pass
+from bot.reconcile.passes import Checkpoint, run_pass
 from bot.reconcile.policy import ReconcilePolicy
 from bot.reconcile.report import PassReport
 from bot.services.wizard import WizardState
