@@ -31,6 +31,7 @@ from bot.aws.calls import RegionCalls
 from bot.aws.errors import explained
 from bot.aws.target_health import BalancerHealth, read_target_health
 from bot.domain.errors import AwsError
+from bot.domain.validation import principal_arn
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -106,11 +107,6 @@ class ConnectionFailure:
         return explained(code=self.code, message=self.message)
 
 
-def principal_arn(account_id: str) -> str:
-    """The allowed-principal ARN that lets a whole AWS account connect."""
-    return f"arn:aws:iam::{account_id}:root"
-
-
 def _chunks(values: Sequence[str], size: int) -> Iterator[list[str]]:
     unique = list(dict.fromkeys(values))
     for start in range(0, len(unique), size):
@@ -130,12 +126,13 @@ class PrivateLinkGateway:
         self._client = client
         self._page_size = page_size
         self._calls = RegionCalls(client.meta.region_name)
+        self._elb = RegionCalls(client.meta.region_name)
         self._balancers = balancers
 
     def for_pass(self) -> Self:
         """This gateway for one reconcile pass (same clients; see `RegionCalls.for_pass`)."""
         gateway = copy.copy(self)
-        gateway._calls = self._calls.for_pass()
+        gateway._calls, gateway._elb = self._calls.for_pass(), self._elb.for_pass()
         return gateway
 
     @property
@@ -275,12 +272,13 @@ class PrivateLinkGateway:
 
     # --- the load balancers behind services --------------------------------------------
 
-    def target_health(self, *, load_balancer_arns: Sequence[str]) -> dict[str, BalancerHealth]:
-        """The target health of each load balancer (see `bot.aws.target_health`)."""
+    def target_health(self, *, load_balancer_arn: str, port: int | None) -> BalancerHealth:
+        """The targets behind a load balancer, those on `port` first (`bot.aws.target_health`).
+        ELB has its own guard in a pass: ELB unreachable stops no EC2 work."""
         if self._balancers is None:
             raise RuntimeError("this gateway was made without a load balancer client")
         return read_target_health(
-            self._balancers(), load_balancer_arns=load_balancer_arns, calls=self._calls
+            self._balancers(), load_balancer_arn=load_balancer_arn, port=port, calls=self._elb
         )
 
     # --- internals --------------------------------------------------------------------

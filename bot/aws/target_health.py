@@ -3,13 +3,13 @@ client, in typed values.
 
 A load balancer costs one `DescribeTargetGroups` call (its target groups, at most
 `TARGET_GROUPS_READ` of them, by `LoadBalancerArn`) and one `DescribeTargetHealth` call per
-target group read: a bounded number of calls per cluster, whatever its size. Failures leave as
+target group read (those on the cluster's port, when any is): a bounded number of calls per
+cluster, whatever its size. Failures leave as
 `bot.domain.errors.AwsError` through the region's guard (`bot.aws.calls.RegionCalls`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -82,27 +82,28 @@ class BalancerHealth:
 def read_target_health(
     client: ElasticLoadBalancingv2Client,
     *,
-    load_balancer_arns: Sequence[str],
+    load_balancer_arn: str,
+    port: int | None,
     calls: RegionCalls,
-) -> dict[str, BalancerHealth]:
-    """The target health of each load balancer, by ARN. A load balancer AWS does not know
+) -> BalancerHealth:
+    """The targets behind a load balancer: those of its target groups on `port` (the port
+    clients connect to) when it has any, else of all its groups, so that a healthy group on
+    another port (a status page) cannot hide the cluster's. A load balancer AWS does not know
     raises its `AwsError` (code `LoadBalancerNotFound`), as any other failure."""
-    found: dict[str, BalancerHealth] = {}
-    for arn in dict.fromkeys(load_balancer_arns):
+    with calls.call():
+        groups = client.describe_target_groups(
+            LoadBalancerArn=load_balancer_arn, PageSize=TARGET_GROUPS_READ
+        )["TargetGroups"][:TARGET_GROUPS_READ]
+    on_port = [group for group in groups if port is not None and group.get("Port") == port]
+    targets: list[TargetState] = []
+    for group in on_port or groups:
+        group_arn = group.get("TargetGroupArn", "")
         with calls.call():
-            groups = client.describe_target_groups(
-                LoadBalancerArn=arn, PageSize=TARGET_GROUPS_READ
-            )["TargetGroups"]
-        targets: list[TargetState] = []
-        for group in groups[:TARGET_GROUPS_READ]:
-            group_arn = group.get("TargetGroupArn", "")
-            with calls.call():
-                described = client.describe_target_health(TargetGroupArn=group_arn)
-            targets += [
-                _target(group_arn, item) for item in described.get("TargetHealthDescriptions", [])
-            ]
-        found[arn] = BalancerHealth(arn, tuple(targets))
-    return found
+            described = client.describe_target_health(TargetGroupArn=group_arn)
+        targets += [
+            _target(group_arn, item) for item in described.get("TargetHealthDescriptions", [])
+        ]
+    return BalancerHealth(load_balancer_arn, tuple(targets))
 
 
 def _target(group_arn: str, item: TargetHealthDescriptionTypeDef) -> TargetState:

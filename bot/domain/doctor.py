@@ -17,6 +17,7 @@ from enum import StrEnum
 from bot.domain.dns_verification import DnsState, dns_label
 from bot.domain.entities import Cluster, EndpointService, PrivateEndpoint
 from bot.domain.states import ConnectionState, EndpointStatus, ServiceStatus
+from bot.domain.validation import principal_arn
 
 ASK_AGAIN = "Run the doctor again in a minute; if it stays, tell the bot's operators."
 EDIT = "/private-endpoint edit"
@@ -234,7 +235,7 @@ def account_check(*, endpoint: PrivateEndpoint, principals: Collection[str]) -> 
     account = endpoint.account_id
     if account is None:
         return Check(Topic.ACCOUNT, Mark.NOT_YET, "No AWS account given yet.")
-    if f"arn:aws:iam::{account}:root" in principals or "*" in principals:
+    if principal_arn(account) in principals or "*" in principals:
         return Check(Topic.ACCOUNT, Mark.OK, f"AWS account {account} may connect.")
     if endpoint.status in (EndpointStatus.DELETING, EndpointStatus.DELETED):
         return Check(Topic.ACCOUNT, Mark.OK, f"AWS account {account} is no longer allowed.")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.domain.commands import Arg, Raw, modify_endpoint_command, render
+from bot.domain.commands import VPC_PLACEHOLDER, Arg, Raw, modify_endpoint_command, render
 from bot.domain.validation import (
     parse_dns_name,
     parse_port,
@@ -133,13 +133,13 @@ def resolve_check(*, host: str, region: str, vpc_id: str | None = None) -> UserC
         "--region",
         parse_region(region),
         "--vpc-id",
-        parse_vpc_id(vpc_id) if vpc_id else Raw("<VPC ID>"),
+        parse_vpc_id(vpc_id) if vpc_id else Raw(VPC_PLACEHOLDER),
         "--attribute",
         "enableDnsHostnames",
     ]
     return UserCheck(
         title="The host resolves to private addresses, from inside your VPC",
-        command=f"dig +short {host}    # or: nslookup {host}",
+        command=f"{render(['dig', '+short', host])}    # or: {render(['nslookup', host])}",
         good=f"Private addresses ({PRIVATE_RANGES}), one per subnet of the endpoint.",
         bad=(
             "No answer: private DNS is off on the endpoint (first check), or the VPC's "
@@ -156,7 +156,7 @@ def connect_check(*, host: str, port: int) -> UserCheck:
     host, port = parse_dns_name(host), parse_port(port)
     return UserCheck(
         title="A connection gets through, from inside your VPC",
-        command=f"nc -vz {host} {port}",
+        command=render(["nc", "-vz", host, str(port)]),
         good="`succeeded` (or `open`).",
         bad=(
             "Timed out: a security group (second check) or a network ACL drops it. Refused: "

@@ -134,6 +134,11 @@ def parse_account_id(text: str) -> AccountId:
     return AccountId(_match(Field.ACCOUNT_ID, value, "a 12-digit AWS account ID"))
 
 
+def principal_arn(account_id: str) -> str:
+    """The allowed-principal ARN that lets a whole AWS account connect to a service."""
+    return f"arn:aws:iam::{account_id}:root"
+
+
 def _looks_dashed_account(text: str) -> bool:
     """The console shows account ids as 1234-5678-9012; accept that form too."""
     return re.fullmatch(r"[0-9]{4}-[0-9]{4}-[0-9]{4}", _strip(text), re.ASCII) is not None

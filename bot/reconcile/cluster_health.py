@@ -5,10 +5,12 @@ and the channel, its channel message showing it; when a target is healthy again,
 
 Reads are bounded: at most once per reconcile interval per cluster (its `health_read_at`,
 noted for the region's clusters in one statement, whatever the hot cadence that brought the
-service into the pass), and a bounded number of calls per load balancer
-(`bot.aws.target_health`). An AWS error while reading one load balancer is counted and logged
-with the pass's others and changes nothing: no alert, and the reads in a row stay as they were.
-An unreachable region stops the pass's work there, as any other read does.
+service into the pass), at most `READS_PER_PASS` load balancers per region and pass, and a
+bounded number of calls per load balancer (`bot.aws.target_health`). Each is read after its
+unit's AWS mutations. An AWS error while reading one load balancer is counted and logged with
+the pass's others and changes nothing: no alert, and the reads in a row stay as they were. ELB
+has its own guard in the pass: an ELB that cannot be reached stops the pass's health reads and
+nothing else.
 
 What changed is saved in the unit's one save (`bot.reconcile.save`), and only if the cluster's
 told changes are as the pass saw them; each change's alerts have their own outbox keys (the
@@ -19,10 +21,11 @@ tells one twice. A reading that changes nothing is not saved.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.aws.errors import RegionUnreachable
 from bot.aws.privatelink import PrivateLinkGateway
 from bot.domain.alerts import Alert
 from bot.domain.cluster_health import HealthOutcome, Reading, after_reading, is_due
@@ -35,39 +38,64 @@ from bot.storage import cluster_queries, orm
 from bot.storage.db import transaction
 
 STEP = "target_health"
+READS_PER_PASS = 100
+"""Load balancers read per region and pass at most (2 calls each): the rest wait their turn."""
+NEVER = datetime.min.replace(tzinfo=UTC)
 
 
-def read(
-    *,
-    sessions: sessionmaker[Session],
-    gateway: PrivateLinkGateway,
-    units: Sequence[Unit],
-    now: datetime,
-    due_before: datetime | None,
-    report: PassReport,
-) -> dict[int, Reading]:
-    """The targets behind the load balancers of `units` (active services) whose clusters are
-    due a read (`due_before`; None: all), by service id; those AWS could not tell are missing."""
-    due = [
-        u
-        for u in units
-        if u.cluster.nlb_arn and is_due(health=u.cluster.health, due_before=due_before)
-    ]
-    readings: dict[int, Reading] = {}
-    for unit in due:
-        arn = unit.cluster.nlb_arn or ""
+class HealthReads:
+    """The target health reads of one region's pass: the clusters of `units` (active
+    services) due a read (`due_before`; None: all), the longest unread first and at most
+    `READS_PER_PASS` of them. Each is read when the pass reaches its unit, after the unit's
+    own AWS mutations, so no accept waits on its cluster's read; an ELB that cannot be reached
+    stops the pass's reads (not its other work), and what was reached is `mark`ed read."""
+
+    def __init__(
+        self,
+        *,
+        gateway: PrivateLinkGateway,
+        units: Sequence[Unit],
+        due_before: datetime | None,
+        report: PassReport,
+    ) -> None:
+        due = [
+            u
+            for u in units
+            if u.cluster.nlb_arn and is_due(health=u.cluster.health, due_before=due_before)
+        ]
+        due.sort(key=lambda u: u.cluster.health.read_at or NEVER)
+        self._due = {u.service.id for u in due[:READS_PER_PASS]}
+        self._gateway = gateway
+        self._report = report
+        self._reached: list[int] = []
+        self._stopped = False
+
+    def reading(self, unit: Unit) -> Reading | None:
+        """The targets behind the unit's load balancer, if due and AWS could tell."""
+        if unit.service.id not in self._due:
+            return None
+        self._reached.append(unit.cluster.id)
+        if self._stopped:
+            return None
         try:
-            found = gateway.target_health(load_balancer_arns=[arn])[arn]
-        except AwsError as error:
-            aws_failed(report=report, step=STEP, unit=unit, error=error)
-            continue
-        readings[unit.service.id] = Reading(found.healthy, found.total, found.reason)
-    if due:
-        with transaction(sessions) as session:
-            cluster_queries.mark_health_read(
-                session=session, cluster_ids=[u.cluster.id for u in due], at=now
+            found = self._gateway.target_health(
+                load_balancer_arn=unit.cluster.nlb_arn or "", port=unit.cluster.port
             )
-    return readings
+        except RegionUnreachable as unreachable:
+            self._stopped = True
+            aws_failed(report=self._report, step=STEP, unit=unit, error=unreachable.cause)
+            return None
+        except AwsError as error:
+            aws_failed(report=self._report, step=STEP, unit=unit, error=error)
+            return None
+        return Reading(found.healthy, found.total, found.reason)
+
+    def mark(self, *, sessions: sessionmaker[Session], now: datetime) -> None:
+        """Note the clusters reached as read at `now` (one statement): read again an interval
+        later, whether AWS answered or not."""
+        if self._reached:
+            with transaction(sessions) as session:
+                cluster_queries.mark_health_read(session=session, cluster_ids=self._reached, at=now)
 
 
 def plan(*, unit: Unit, reading: Reading | None, now: datetime) -> HealthOutcome | None:

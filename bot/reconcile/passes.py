@@ -175,11 +175,9 @@ class Pass:
         ]
         active_ids = {u.service.id for u in active}
         connections = self._connections(gateway, active)
-        readings = cluster_health.read(
-            sessions=self.sessions,
+        reads = cluster_health.HealthReads(
             gateway=gateway,
             units=active,
-            now=self.clock.start,
             due_before=self.policy.health_due_before(self.clock.start),
             report=self.report,
         )
@@ -203,37 +201,40 @@ class Pass:
         to_decide = connection_requests.plan_requests(
             units=active, plans=plans, connections=connections, held=held, found=found
         )
-        for unit in live:
-            outcome = outcomes[unit.service.id]
-            if not self._leased(unit):
-                continue
-            self._mutate(gateway, unit, outcome, plans[unit.service.id])
-            connection_requests.mutate(
-                gateway=gateway,
-                unit=unit,
-                planned=to_decide.get(unit.service.id),
-                outcome=outcome,
-                report=self.report,
-            )
-            dns_verification.step(
-                gateway=gateway,
-                unit=unit,
-                info=infos.get(unit.service.aws_service_id or ""),
-                outcome=outcome,
-                report=self.report,
-            )
-            outcome.endpoints += stuck_endpoints.plan(
-                unit=unit,
-                due=self.stuck,
-                planned=outcome.endpoints,
-                now=self.clock.start,
-                after=self.policy.stuck_after,
-            )
-            outcome.health = cluster_health.plan(
-                unit=unit, reading=readings.get(unit.service.id), now=self.clock.start
-            )
-            if not outcome.empty:
-                self._save(unit, outcome, "mutated")
+        try:
+            for unit in live:
+                outcome = outcomes[unit.service.id]
+                if not self._leased(unit):
+                    continue
+                self._mutate(gateway, unit, outcome, plans[unit.service.id])
+                connection_requests.mutate(
+                    gateway=gateway,
+                    unit=unit,
+                    planned=to_decide.get(unit.service.id),
+                    outcome=outcome,
+                    report=self.report,
+                )
+                dns_verification.step(
+                    gateway=gateway,
+                    unit=unit,
+                    info=infos.get(unit.service.aws_service_id or ""),
+                    outcome=outcome,
+                    report=self.report,
+                )
+                outcome.endpoints += stuck_endpoints.plan(
+                    unit=unit,
+                    due=self.stuck,
+                    planned=outcome.endpoints,
+                    now=self.clock.start,
+                    after=self.policy.stuck_after,
+                )
+                outcome.health = cluster_health.plan(
+                    unit=unit, reading=reads.reading(unit), now=self.clock.start
+                )
+                if not outcome.empty:
+                    self._save(unit, outcome, "mutated")
+        finally:
+            reads.mark(sessions=self.sessions, now=self.clock.start)
 
     def _mutate(
         self,

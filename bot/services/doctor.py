@@ -113,7 +113,7 @@ def examine(*, patient: Patient, gateways: Gateways) -> Diagnosis:
     targets: list[TargetSeen] = []
     if cluster.nlb_arn is not None:
         try:
-            targets = _targets(gateway, cluster.nlb_arn)
+            targets = _targets(gateway, cluster.nlb_arn, cluster.port)
         except READ_FAILURES as error:
             checks[Topic.TARGETS] = unreadable(Topic.TARGETS, _reason(error))
     checks.setdefault(Topic.TARGETS, targets_check(cluster=cluster, targets=targets))
@@ -149,8 +149,8 @@ def _connection(
     return None
 
 
-def _targets(gateway: PrivateLinkGateway, nlb_arn: str) -> list[TargetSeen]:
-    health = gateway.target_health(load_balancer_arns=[nlb_arn])[nlb_arn]
+def _targets(gateway: PrivateLinkGateway, nlb_arn: str, port: int) -> list[TargetSeen]:
+    health = gateway.target_health(load_balancer_arn=nlb_arn, port=port)
     return [
         TargetSeen(t.name, t.state, reason=t.reason, description=t.description)
         for t in health.targets

@@ -3,9 +3,11 @@
 Slack delivers an event again when the first delivery failed or took over 3 seconds (with
 `X-Slack-Retry-Num`, after about 1 and 5 minutes), and the retry carries the first one's
 `event_id`. `once_per_event` wraps an event listener: the event is claimed in the database
-before its work (`bot.storage.slack_event_queries`); a delivery of an event seen before is
+before its work (`bot.storage.slack_event_queries`); a delivery of an event done before is
 acked and does nothing; work that fails gives its claim back and fails the delivery, so
-Slack's retry does the work. An event without a usable `event_id` acts as delivered.
+Slack's retry does the work. A delivery that finds another still acting on its event waits
+for it (up to `IN_FLIGHT_WAIT`): done, it is acked; given back, it does the work itself.
+An event without a usable `event_id` acts as delivered.
 
 When the database cannot say whether the event was seen (it is unreachable), the work runs
 anyway: each listener's work is idempotent on its own, and fails the delivery itself if it
@@ -16,6 +18,7 @@ needs the database. Events older than the state they would undo are the listener
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.slack.deps import Deps, log
 from bot.storage import slack_event_queries
 from bot.storage.db import is_unavailable
+from bot.storage.slack_event_queries import Claim
 from bot.storage.types import utcnow
 
 Body = dict[str, Any]
@@ -33,6 +37,9 @@ Work = Callable[[Body, BoltContext], None]
 SEEN_BEFORE = "event_seen_before"
 """Set in the context of a delivery of an event seen before: its lazy half does nothing."""
 EVENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+IN_FLIGHT_WAIT = 2.0
+"""How long a delivery waits for another one acting on its event (inside Slack's 3 s)."""
+IN_FLIGHT_POLL = 0.1
 
 
 def event_id(body: Body) -> str | None:
@@ -66,18 +73,25 @@ def once_per_event(deps: Deps, work: Work) -> Callable[[Ack, Body, BoltContext],
 
 
 def _claimed(deps: Deps, key: str, body: Body) -> bool:
+    """Whether this delivery acts on the event: it took it, or the delivery acting on it
+    gave it back within `IN_FLIGHT_WAIT` (its work failed: this one does it instead)."""
     team = body.get("team_id") if isinstance(body.get("team_id"), str) else None
-    try:
-        return deps.run(
-            lambda session: slack_event_queries.claim(
-                session=session, event_id=key, team_id=team, now=utcnow()
+    give_up = time.monotonic() + IN_FLIGHT_WAIT
+    while True:
+        try:
+            found = deps.run(
+                lambda session: slack_event_queries.claim(
+                    session=session, event_id=key, team_id=team, now=utcnow()
+                )
             )
-        )
-    except SQLAlchemyError as error:
-        if not is_unavailable(error):
-            raise
-        log.warning("event %s: the database is unavailable; acting without knowing", key)
-        return True
+        except SQLAlchemyError as error:
+            if not is_unavailable(error):
+                raise
+            log.warning("event %s: the database is unavailable; acting without knowing", key)
+            return True
+        if found is not Claim.IN_FLIGHT or time.monotonic() >= give_up:
+            return found is Claim.TAKEN
+        time.sleep(IN_FLIGHT_POLL)
 
 
 def _finish(deps: Deps, key: str) -> None:

@@ -2,16 +2,17 @@
 acts once.
 
 `claim` takes an event for its listener; the first delivery wins, and any later one (Slack's
-retries after about 1 and 5 minutes, or a delivery made again while the first still runs) is
-told it was seen. A listener that failed `release`s its claim, so Slack's next retry acts; one
-that finished marks it `finish`ed. A claim left neither finished nor released for
-`ABANDONED_AFTER` (its process died) may be taken again. Rows older than `KEPT_FOR`, well
-past Slack's last retry, are deleted as new events come in.
+retries, at once or after about 1 and 5 minutes) is told it was done, or is in flight. A
+listener that failed `release`s its claim, so Slack's next delivery acts; one that finished
+marks it `finish`ed. A claim left neither finished nor released for `ABANDONED_AFTER` (its
+process died) may be taken again. Rows older than `KEPT_FOR`, well past Slack's last retry,
+are deleted as new events come in.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
@@ -24,8 +25,16 @@ KEPT_FOR = timedelta(days=1)
 """How long an event is remembered (Slack stops retrying after about 5 minutes)."""
 
 
-def claim(*, session: Session, event_id: str, team_id: str | None, now: datetime) -> bool:
-    """Whether the event is this delivery's to act on (never seen, or abandoned). Two
+class Claim(StrEnum):
+    """What a delivery of an event finds."""
+
+    TAKEN = "taken"  # never seen (or abandoned): this delivery acts on it
+    IN_FLIGHT = "in_flight"  # another delivery is acting on it now
+    DONE = "done"  # acted on already
+
+
+def claim(*, session: Session, event_id: str, team_id: str | None, now: datetime) -> Claim:
+    """Take the event for this delivery if it is free (never seen, or abandoned). Two
     deliveries racing to insert it: the loser's transaction fails on the key and, rerun
     (`bot.storage.db.run_in_transaction`), finds the winner's row."""
     seen = session.get(SlackEvent, event_id, with_for_update=True)
@@ -33,11 +42,13 @@ def claim(*, session: Session, event_id: str, team_id: str | None, now: datetime
         session.execute(delete(SlackEvent).where(SlackEvent.received_at < now - KEPT_FOR))
         session.add(SlackEvent(event_id=event_id, team_id=team_id, received_at=now))
         session.flush()
-        return True
-    if seen.done_at is None and seen.received_at < now - ABANDONED_AFTER:
+        return Claim.TAKEN
+    if seen.done_at is not None:
+        return Claim.DONE
+    if seen.received_at < now - ABANDONED_AFTER:
         seen.received_at = now
-        return True
-    return False
+        return Claim.TAKEN
+    return Claim.IN_FLIGHT
 
 
 def finish(*, session: Session, event_id: str, now: datetime) -> None:

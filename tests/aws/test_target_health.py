@@ -13,6 +13,7 @@ from bot.aws.target_health import NO_TARGETS_REASON
 from bot.domain.errors import AwsError
 from bot.observability import watch_aws_client
 from sandbox.aws import ProviderNetwork, provider_credentials
+from sandbox.aws.seed import IMAGE_ID
 from tests.aws_fixtures import NO_RETRIES, REGION, metric, unused_loopback_url
 
 if TYPE_CHECKING:
@@ -28,9 +29,8 @@ def elbv2(aws_url: str) -> ElasticLoadBalancingv2Client:
 def test_every_target_of_a_seeded_cluster_is_healthy(
     gateway: PrivateLinkGateway, provider_network: ProviderNetwork
 ) -> None:
-    health = gateway.target_health(load_balancer_arns=[provider_network.nlb_arn])
+    balancer = gateway.target_health(load_balancer_arn=provider_network.nlb_arn, port=4000)
 
-    balancer = health[provider_network.nlb_arn]
     assert (balancer.healthy, balancer.total) == (2, 2)
     assert balancer.reason == ""
     assert {t.target_id for t in balancer.targets} == set(provider_network.instance_ids)
@@ -42,9 +42,7 @@ def test_stopped_instances_are_unhealthy_with_aws_reason(
 ) -> None:
     provider_ec2.stop_instances(InstanceIds=[provider_network.instance_ids[0]])
 
-    balancer = gateway.target_health(load_balancer_arns=[provider_network.nlb_arn])[
-        provider_network.nlb_arn
-    ]
+    balancer = gateway.target_health(load_balancer_arn=provider_network.nlb_arn, port=4000)
 
     assert (balancer.healthy, balancer.total) == (1, 2)
     stopped = next(t for t in balancer.targets if not t.healthy)
@@ -64,9 +62,7 @@ def test_a_balancer_with_every_target_deregistered_has_none_healthy(
         Targets=[{"Id": i, "Port": 4000} for i in provider_network.instance_ids],
     )
 
-    balancer = gateway.target_health(load_balancer_arns=[provider_network.nlb_arn])[
-        provider_network.nlb_arn
-    ]
+    balancer = gateway.target_health(load_balancer_arn=provider_network.nlb_arn, port=4000)
 
     assert (balancer.healthy, balancer.total) == (0, 0)
     assert balancer.reason == NO_TARGETS_REASON
@@ -82,7 +78,7 @@ def test_a_balancer_costs_one_call_and_one_per_target_group(
     groups = metric("privatelink_aws_calls_total", operation="DescribeTargetGroups", outcome="ok")
     health = metric("privatelink_aws_calls_total", operation="DescribeTargetHealth", outcome="ok")
 
-    gateway.target_health(load_balancer_arns=[provider_network.nlb_arn] * 3)
+    gateway.target_health(load_balancer_arn=provider_network.nlb_arn, port=4000)
 
     assert (
         metric("privatelink_aws_calls_total", operation="DescribeTargetGroups", outcome="ok")
@@ -98,10 +94,30 @@ def test_an_unknown_balancer_is_an_explained_aws_error(gateway: PrivateLinkGatew
     arn = f"arn:aws:elasticloadbalancing:{REGION}:123456789012:loadbalancer/net/gone/0123abcd"
 
     with pytest.raises(AwsError) as raised:
-        gateway.target_health(load_balancer_arns=[arn])
+        gateway.target_health(load_balancer_arn=arn, port=4000)
 
     assert raised.value.code == "LoadBalancerNotFound"
     assert "load balancer was not found" in str(raised.value)
+
+
+def test_an_unreachable_elb_stops_health_reads_in_the_pass_not_ec2s(aws_url: str) -> None:
+    """ELB has its own guard: a pass whose ELB cannot be reached (no interface endpoint for it
+    in the bot's VPC, an ELB outage) still reads and changes endpoint services."""
+    keys = provider_credentials()
+    gateway = PrivateLinkGateway(
+        keys.ec2(region=REGION, endpoint_url=aws_url, config=NO_RETRIES),
+        balancers=lambda: keys.elbv2(
+            region=REGION, endpoint_url=unused_loopback_url(), config=NO_RETRIES
+        ),
+    ).for_pass()
+    arn = f"arn:aws:elasticloadbalancing:{REGION}:123456789012:loadbalancer/net/x/0123abcd"
+
+    with pytest.raises(AwsError) as first:
+        gateway.target_health(load_balancer_arn=arn, port=4000)
+    assert first.value.retryable
+    with pytest.raises(RegionUnreachable):
+        gateway.target_health(load_balancer_arn=arn, port=4000)
+    assert gateway.list_services() == []  # EC2 goes on
 
 
 def test_an_unreachable_region_stops_health_reads_in_the_pass() -> None:
@@ -113,12 +129,41 @@ def test_an_unreachable_region_stops_health_reads_in_the_pass() -> None:
     arn = f"arn:aws:elasticloadbalancing:{REGION}:123456789012:loadbalancer/net/x/0123abcd"
 
     with pytest.raises(AwsError) as first:
-        gateway.target_health(load_balancer_arns=[arn])
+        gateway.target_health(load_balancer_arn=arn, port=4000)
     assert first.value.retryable
     with pytest.raises(RegionUnreachable):
-        gateway.list_services()
+        gateway.target_health(load_balancer_arn=arn, port=4000)
 
 
 def test_a_gateway_without_a_balancer_client_says_so(provider_ec2: EC2Client) -> None:
     with pytest.raises(RuntimeError, match="load balancer client"):
-        PrivateLinkGateway(provider_ec2).target_health(load_balancer_arns=["arn"])
+        PrivateLinkGateway(provider_ec2).target_health(load_balancer_arn="arn", port=None)
+
+
+def test_only_the_groups_on_the_clusters_port_count_when_there_are_any(
+    gateway: PrivateLinkGateway,
+    provider_network: ProviderNetwork,
+    provider_ec2: EC2Client,
+    elbv2: ElasticLoadBalancingv2Client,
+) -> None:
+    """A healthy group behind another listener (a status port) cannot hide that every target
+    on the port clients connect to is down."""
+    status = elbv2.create_target_group(
+        Name="status-8080", Protocol="TCP", Port=8080, VpcId=provider_network.vpc_id
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.create_listener(
+        LoadBalancerArn=provider_network.nlb_arn,
+        Protocol="TCP",
+        Port=8080,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": status}],
+    )
+    spare = provider_ec2.run_instances(
+        ImageId=IMAGE_ID, MinCount=1, MaxCount=1, SubnetId=provider_network.subnet_ids[0]
+    )["Instances"][0]["InstanceId"]
+    elbv2.register_targets(TargetGroupArn=status, Targets=[{"Id": spare, "Port": 8080}])
+    provider_ec2.stop_instances(InstanceIds=list(provider_network.instance_ids))
+
+    on_port = gateway.target_health(load_balancer_arn=provider_network.nlb_arn, port=4000)
+    assert (on_port.healthy, on_port.total) == (0, 2)
+    every = gateway.target_health(load_balancer_arn=provider_network.nlb_arn, port=5432)
+    assert (every.healthy, every.total) == (1, 3), "no group on that port: all of them"

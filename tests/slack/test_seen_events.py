@@ -5,11 +5,17 @@ Slack, on SQLite and Postgres."""
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
+from bot.storage import slack_event_queries
+from bot.storage.db import run_in_transaction
+from bot.storage.slack_event_queries import Claim
+from bot.storage.types import utcnow
 from sandbox.slack_api import DEFAULT_TOKEN
 from sandbox.slack_client import Delivery, app_home_opened_payload, member_joined_channel_payload
 from tests.slack.conftest import CHANNEL, OWNER, World
@@ -87,3 +93,46 @@ def test_a_join_retried_after_the_bot_left_again_releases_nothing(world: World) 
     again = member_joined_channel_payload(channel=CHANNEL, inviter=OWNER, event_id="Ev0JOIN00002")
     assert world.client.send_event(again).status == 200
     assert held(rows(world.sessions)) == []
+
+
+def claimed_elsewhere(world: World, event_id: str, *, then: str) -> threading.Thread:
+    """Another delivery of the event is acting on it (its fresh claim); half a second later it
+    gives its claim back (`then="release"`: its work failed) or finishes (`"finish"`)."""
+
+    def claim(session: Session) -> Claim:
+        return slack_event_queries.claim(
+            session=session, event_id=event_id, team_id=None, now=utcnow()
+        )
+
+    def end(session: Session) -> None:
+        if then == "release":
+            slack_event_queries.release(session=session, event_id=event_id)
+        else:
+            slack_event_queries.finish(session=session, event_id=event_id, now=utcnow())
+
+    assert run_in_transaction(world.sessions, claim) is Claim.TAKEN
+    other = threading.Timer(0.5, lambda: run_in_transaction(world.sessions, end))
+    other.start()
+    return other
+
+
+def test_a_retry_waits_for_the_delivery_in_flight_and_acts_when_that_one_failed(
+    world: World,
+) -> None:
+    other = claimed_elsewhere(world, "Ev0HOME00010", then="release")
+    started = time.monotonic()
+    answer = world.client.send_event(opened("Ev0HOME00010"), delivery=Delivery.retry(1))
+    other.join()
+    assert answer.status == 200 and time.monotonic() - started < 2.5
+    world.slack.standin.wait_for("views.publish")
+    assert publishes(world) == 1
+
+
+def test_a_retry_waits_for_the_delivery_in_flight_and_does_nothing_once_it_is_done(
+    world: World,
+) -> None:
+    other = claimed_elsewhere(world, "Ev0HOME00011", then="finish")
+    answer = world.client.send_event(opened("Ev0HOME00011"), delivery=Delivery.retry(1))
+    other.join()
+    assert answer.status == 200
+    assert publishes(world) == 0

@@ -15,6 +15,7 @@ from bot.storage.db import make_sessionmaker, run_in_transaction
 from bot.storage.slack_event_queries import (
     ABANDONED_AFTER,
     KEPT_FOR,
+    Claim,
     claim,
     finish,
     release,
@@ -30,10 +31,10 @@ def test_a_finished_event_is_seen_by_every_later_delivery(db_engine: Engine) -> 
     take = lambda now: run_in_transaction(  # noqa: E731
         sessions, lambda s: claim(session=s, event_id="Ev01", team_id="T01", now=now)
     )
-    assert take(NOW)
+    assert take(NOW) is Claim.TAKEN
     run_in_transaction(sessions, lambda s: finish(session=s, event_id="Ev01", now=NOW))
-    assert not take(NOW + timedelta(seconds=1))
-    assert not take(NOW + ABANDONED_AFTER * 10), "a finished event is never taken again"
+    assert take(NOW + timedelta(seconds=1)) is Claim.DONE
+    assert take(NOW + ABANDONED_AFTER * 10) is Claim.DONE, "a finished event is never taken again"
 
 
 def test_a_claim_in_progress_is_seen_and_an_abandoned_one_taken_again(db_engine: Engine) -> None:
@@ -41,10 +42,12 @@ def test_a_claim_in_progress_is_seen_and_an_abandoned_one_taken_again(db_engine:
     take = lambda now: run_in_transaction(  # noqa: E731
         sessions, lambda s: claim(session=s, event_id="Ev02", team_id=None, now=now)
     )
-    assert take(NOW)
-    assert not take(NOW + ABANDONED_AFTER / 2), "the first delivery still works on it"
-    assert take(NOW + ABANDONED_AFTER + timedelta(seconds=1)), "its process died"
-    assert not take(NOW + ABANDONED_AFTER + timedelta(seconds=2))
+    assert take(NOW) is Claim.TAKEN
+    assert take(NOW + ABANDONED_AFTER / 2) is Claim.IN_FLIGHT, (
+        "the first delivery still works on it"
+    )
+    assert take(NOW + ABANDONED_AFTER + timedelta(seconds=1)) is Claim.TAKEN, "its process died"
+    assert take(NOW + ABANDONED_AFTER + timedelta(seconds=2)) is Claim.IN_FLIGHT
 
 
 def test_a_released_claim_lets_the_next_delivery_act(db_engine: Engine) -> None:
@@ -52,12 +55,12 @@ def test_a_released_claim_lets_the_next_delivery_act(db_engine: Engine) -> None:
     take = lambda: run_in_transaction(  # noqa: E731
         sessions, lambda s: claim(session=s, event_id="Ev03", team_id="T01", now=NOW)
     )
-    assert take()
+    assert take() is Claim.TAKEN
     run_in_transaction(sessions, lambda s: release(session=s, event_id="Ev03"))
-    assert take()
+    assert take() is Claim.TAKEN
     run_in_transaction(sessions, lambda s: finish(session=s, event_id="Ev03", now=NOW))
     run_in_transaction(sessions, lambda s: release(session=s, event_id="Ev03"))
-    assert not take(), "a finished event is not given back"
+    assert take() is Claim.DONE, "a finished event is not given back"
 
 
 def test_events_older_than_a_day_are_forgotten_as_new_ones_come(db_engine: Engine) -> None:
@@ -79,7 +82,7 @@ def test_deliveries_racing_for_one_event_leave_one_winner(db_engine: Engine) -> 
     sessions = make_sessionmaker(db_engine)
     start = Barrier(4)
 
-    def take(_: int) -> bool:
+    def take(_: int) -> Claim:
         start.wait()
         return run_in_transaction(
             sessions, lambda s: claim(session=s, event_id="Ev30", team_id="T01", now=NOW)
@@ -87,6 +90,6 @@ def test_deliveries_racing_for_one_event_leave_one_winner(db_engine: Engine) -> 
 
     with ThreadPoolExecutor(4) as pool:
         won = list(pool.map(take, range(4)))
-    assert won.count(True) == 1
+    assert sorted(won) == sorted([Claim.TAKEN] + [Claim.IN_FLIGHT] * 3)
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(SlackEvent)) == 1

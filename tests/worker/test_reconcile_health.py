@@ -8,7 +8,7 @@ SQLite/Postgres."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from bot import metrics
 from bot.notices.endpoint_alerts import ENDPOINT_ALERT
+from bot.reconcile import cluster_health
 from bot.storage import orm
 from bot.storage.db import transaction
 from bot.storage.types import utcnow
@@ -311,3 +312,34 @@ def test_metrics_show_the_healthy_targets_of_each_cluster(world: World) -> None:
     assert f'{healthy}{{project="{project}",cluster="orders"}} 2' in shown
     assert f'{healthy}{{project="{project}",cluster="billing"}} 0' in shown
     assert f'privatelink_cluster_targets{{project="{project}",cluster="billing"}} 2' in shown
+
+
+def test_a_pass_reads_at_most_its_bound_of_load_balancers_the_longest_unread_first(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more clusters due than a pass may read, the rest wait for the next pass: each
+    pass reads those read longest ago, so every cluster gets its turn."""
+    monkeypatch.setattr(cluster_health, "READS_PER_PASS", 1)
+    clusters = [world.cluster(name) for name in ("orders", "ledger")]
+    for cluster in clusters:
+        active(world, cluster)
+    policy = ReconcilePolicy(not_found_grace=0.0, interval=60.0, hot_interval=2.0)
+    start_at = utcnow() + timedelta(seconds=400)  # past the set-up's leases
+
+    def read_at(cluster: int) -> datetime | None:
+        with world.sessions() as session:
+            row = session.get(orm.Cluster, cluster)
+            assert row is not None
+            return row.health_read_at
+
+    before = {c: read_at(c) for c in clusters}
+    world.balancer_calls.clear()
+    world.run(now=start_at, policy=policy)
+    assert world.balancer_calls["DescribeTargetGroups"] == 1
+    first = next(c for c in clusters if read_at(c) != before[c])
+    assert first == min(clusters, key=lambda c: before[c] or datetime.min.replace(tzinfo=UTC))
+
+    world.balancer_calls.clear()
+    world.run(now=start_at + timedelta(seconds=61), policy=policy)
+    assert world.balancer_calls["DescribeTargetGroups"] == 1
+    assert all(read_at(c) != before[c] for c in clusters), "the other one's turn"

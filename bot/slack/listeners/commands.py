@@ -209,6 +209,12 @@ def warn_if_cannot_post(
             respond(**setup.wizard_warning(blocker=blocker, bot_name=bot_name))
 
 
+DOCTOR_FAILED = (
+    "The doctor could not finish its checks just now; nothing was changed. Try again in a "
+    "minute, and tell the bot's operators if it keeps failing."
+)
+
+
 def examine_after_ack(deps: Deps) -> Callable[..., None]:
     """The lazy half of `doctor`: the endpoint's checklist, read from AWS, to the person who
     asked only. A retry of the command (`X-Slack-Retry-Num`) is answered by the first delivery."""
@@ -220,7 +226,11 @@ def examine_after_ack(deps: Deps) -> Callable[..., None]:
         if request.headers.get("x-slack-retry-num"):
             return
         with after_ack("examine the endpoint"):
-            diagnosis = doctor_service.examine(patient=patient, gateways=deps.gateways)
+            try:
+                diagnosis = doctor_service.examine(patient=patient, gateways=deps.gateways)
+            except Exception:
+                respond(response_type="ephemeral", replace_original=False, text=DOCTOR_FAILED)
+                raise  # logged with its traceback by after_ack
             respond(response_type="ephemeral", replace_original=False, **doctor_message(diagnosis))
 
     return examine
