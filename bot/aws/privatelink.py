@@ -244,13 +244,19 @@ class PrivateLinkGateway:
     # --- connections ------------------------------------------------------------------
 
     def list_connections(
-        self, *, service_ids: Sequence[str] | None = None, states: Sequence[str] = ()
+        self,
+        *,
+        service_ids: Sequence[str] | None = None,
+        states: Sequence[str] = (),
+        vpce_id: str | None = None,
     ) -> list[ConnectionInfo]:
         """Connection requests to the provider's services in the region (or to `service_ids`),
-        optionally only those in `states`."""
+        optionally only those in `states`, or only the one of `vpce_id`."""
         base: list[FilterTypeDef] = (
             [{"Name": "vpc-endpoint-state", "Values": list(states)}] if states else []
         )
+        if vpce_id is not None:
+            base.append({"Name": "vpc-endpoint-id", "Values": [vpce_id]})
         if service_ids is None:
             return self._read_connections(base)
         found: list[ConnectionInfo] = []

@@ -143,7 +143,7 @@ def _service(gateway: PrivateLinkGateway, service_id: str) -> ServiceSeen | None
 def _connection(
     gateway: PrivateLinkGateway, service_id: str, vpce_id: str
 ) -> ConnectionSeen | None:
-    for found in gateway.list_connections(service_ids=[service_id]):
+    for found in gateway.list_connections(service_ids=[service_id], vpce_id=vpce_id):
         if found.vpce_id == vpce_id:
             return ConnectionSeen(found.state, found.owner_account, found.dns_names)
     return None

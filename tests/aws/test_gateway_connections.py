@@ -155,6 +155,9 @@ def test_connections_filter_by_state_and_service(
     assert sorted(c.vpce_id for c in by_service) == sorted(pending)
     assert sorted(c.vpce_id for c in both) == sorted(pending)
     assert gateway.list_connections(service_ids=[]) == []
+    [one] = gateway.list_connections(service_ids=[service.service_id], vpce_id=pending[1])
+    assert one.vpce_id == pending[1]
+    assert gateway.list_connections(service_ids=[service.service_id], vpce_id=available[0]) == []
 
 
 def test_one_batched_read_of_2500_connections_makes_one_call_per_page(
