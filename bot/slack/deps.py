@@ -25,8 +25,9 @@ class Deps:
     """The channels' projects this process has read, checked against the database on each use."""
 
     def run(self, work: Callable[[Session], T]) -> T:
-        """Run `work` in one transaction; a lost race (stale version, duplicate key) reruns it."""
-        return run_in_transaction(self.sessions, work)
+        """Run `work` in one transaction; a lost race (stale version, duplicate key) reruns it.
+        On SQLite it takes the write lock at its first write, if it writes (`OPTIMISTIC`)."""
+        return run_in_transaction(self.sessions, work, optimistic=True)
 
     def read(self, work: Callable[[Session], T]) -> T:
         """Run `work`, which only reads, in one read-only transaction."""
