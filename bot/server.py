@@ -7,7 +7,6 @@ import logging
 import math
 import os
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -47,13 +46,6 @@ LIMITS: dict[str, Any] = {
 """What a Slack bot needs of waitress: Slack's requests are small and quick, so a client that
 holds a connection without finishing its request is cut off within seconds, and a thousand of
 them cannot starve Slack's own requests for longer than that."""
-
-SWITCH_INTERVAL = 0.001
-"""Seconds a thread may keep the interpreter lock while another waits for it (Python: 0.005).
-Waitress reads and parses every request on its one loop thread, which holds the lock only for
-moments between polls; with the answering threads busy it waited up to the whole interval for
-the lock after each poll, so under load requests sat unread while threads were free (the
-profile in docs/benchmarks.md). A shorter turn costs a few more switches and feeds them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +117,6 @@ def serve_http(bot: Bot, *, host: str, port: int) -> None:
     # Requests queue for the few threads by design; waitress would warn once per request.
     # How long answers take is on /metrics (privatelink_slack_answer_seconds).
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         waitress.serve(
             bot.web,
