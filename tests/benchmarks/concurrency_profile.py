@@ -124,7 +124,7 @@ def summarize(path: Path) -> list[list[Any]]:
     by_group: dict[str, Counter[str]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack:
+        if not stack.startswith("thread") or not count.isdigit():  # a frame broken over lines
             continue
         frames = stack.split(";")
         name = frames[0].split(": ")[-1]
