@@ -28,8 +28,9 @@ class Deps:
     """AWS in each region, from boto3's environment, for answers that read it (after the ack)."""
 
     def run(self, work: Callable[[Session], T]) -> T:
-        """Run `work` in one transaction; a lost race (stale version, duplicate key) reruns it."""
-        return run_in_transaction(self.sessions, work)
+        """Run `work` in one transaction; a lost race (stale version, duplicate key) reruns it.
+        On SQLite it takes the write lock at its first write, if it writes (`OPTIMISTIC`)."""
+        return run_in_transaction(self.sessions, work, optimistic=True)
 
     def read(self, work: Callable[[Session], T]) -> T:
         """Run `work`, which only reads, in one read-only transaction."""

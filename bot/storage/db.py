@@ -29,7 +29,10 @@ SQLITE_POOL_SIZE = 32
 # request beyond it under load: 12% of throughput in the ack benchmark.)
 POSTGRES_POOL_SIZE = 32
 HOLDS_WRITE_LOCK = "privatelink_holds_write_lock"
-SQLITE_BEGIN = "sqlite_begin"  # execution option: IMMEDIATE (default, writers) or DEFERRED
+SQLITE_BEGIN = "sqlite_begin"  # execution option: IMMEDIATE (the default), DEFERRED or OPTIMISTIC
+IMMEDIATE, DEFERRED, OPTIMISTIC = "IMMEDIATE", "DEFERRED", "OPTIMISTIC"
+SQLITE_BUSY_SNAPSHOT = 517  # a deferred transaction's first write after another's commit
+READS = ("BEGIN", "SELECT", "PRAGMA", "SAVEPOINT", "RELEASE", "ROLLBACK")  # never a write
 T = TypeVar("T")
 
 
@@ -72,6 +75,12 @@ def _fix_sqlite_transactions(engine: Engine) -> None:
     a snapshot without waiting for writers. Within one process, writers also take a lock until
     their connection goes back to the pool: they queue in order instead of polling SQLite's
     busy handler, whose growing sleeps made the slowest writes take seconds under load.
+
+    OPTIMISTIC transactions (`Deps.run`, through `run_in_transaction(optimistic=True)`) begin
+    DEFERRED and take that lock at their first write, so their reads and the work between
+    them hold no one up, and one that writes nothing never takes it. SQLite lets such a
+    transaction write only if nobody committed since its snapshot; otherwise its first write
+    fails with SQLITE_BUSY_SNAPSHOT (`is_stale_snapshot`) and it is run again, IMMEDIATE.
     """
 
     @event.listens_for(engine, "connect")
@@ -85,19 +94,31 @@ def _fix_sqlite_transactions(engine: Engine) -> None:
 
     writers = threading.Lock()  # released at checkin, which may run on another thread
 
+    def _take(info: dict[str, Any], statement: str) -> None:
+        """This process's writers queue here, in order, without sleeping."""
+        if info.get(HOLDS_WRITE_LOCK):
+            return
+        if not writers.acquire(timeout=SQLITE_BUSY_TIMEOUT_SECONDS):
+            raise OperationalError(statement, {}, TimeoutError("database is locked"))
+        info[HOLDS_WRITE_LOCK] = True
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
-        if mode == "IMMEDIATE" and not connection.info.get(HOLDS_WRITE_LOCK):
-            # this process's writers queue here, in order, without sleeping
-            if not writers.acquire(timeout=SQLITE_BUSY_TIMEOUT_SECONDS):
-                raise OperationalError("BEGIN IMMEDIATE", {}, TimeoutError("database is locked"))
-            connection.info[HOLDS_WRITE_LOCK] = True
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, IMMEDIATE)
+        if mode == IMMEDIATE:
+            _take(connection.info, "BEGIN IMMEDIATE")
         try:
-            connection.exec_driver_sql(f"BEGIN {mode}")
+            connection.exec_driver_sql(f"BEGIN {IMMEDIATE if mode == IMMEDIATE else DEFERRED}")
         except BaseException:
             _release(connection.info)
             raise
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_execute(connection: Any, _c: Any, statement: str, *_: Any) -> None:
+        if connection.get_execution_options().get(SQLITE_BEGIN) != OPTIMISTIC:
+            return
+        if not statement.lstrip().upper().startswith(READS):  # anything else may write
+            _take(connection.info, statement)
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
@@ -152,7 +173,7 @@ def unavailable_reason(error: BaseException) -> str:
 
 def read_only(session: Session) -> Session:
     """Make `session`'s next transaction a read-only one (deferred on SQLite); call it first."""
-    session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
+    session.connection(execution_options={SQLITE_BEGIN: DEFERRED})
     return session
 
 
@@ -171,23 +192,44 @@ def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
 def ping(engine: Engine) -> bool:
     """Whether the database answers a trivial query."""
     try:
-        with engine.connect().execution_options(**{SQLITE_BEGIN: "DEFERRED"}) as connection:
+        with engine.connect().execution_options(**{SQLITE_BEGIN: DEFERRED}) as connection:
             connection.execute(text("SELECT 1"))
     except (OSError, DBAPIError):
         return False
     return True
 
 
+def is_stale_snapshot(error: BaseException) -> bool:
+    """Whether an OPTIMISTIC transaction's first write found that another had committed since
+    it began reading (SQLite's SQLITE_BUSY_SNAPSHOT): it must be run again."""
+    original = error.orig if isinstance(error, DBAPIError) else error
+    return getattr(original, "sqlite_errorcode", None) == SQLITE_BUSY_SNAPSHOT
+
+
 def run_in_transaction(
-    sessions: sessionmaker[Session], work: Callable[[Session], T], *, attempts: int = 3
+    sessions: sessionmaker[Session],
+    work: Callable[[Session], T],
+    *,
+    attempts: int = 3,
+    optimistic: bool = False,
 ) -> T:
     """Run `work` in a transaction; a lost race (stale version, duplicate key) reruns it,
-    so the rerun sees what the winner did and answers from that."""
-    for attempt in range(1, attempts + 1):
+    so the rerun sees what the winner did and answers from that. `optimistic`: on SQLite,
+    take the write lock at the first write rather than at BEGIN (see `OPTIMISTIC`); if
+    another write came first, `work` runs again with the lock taken up front."""
+    begin = OPTIMISTIC if optimistic else None
+    attempt = 0
+    while True:
         try:
             with sessions.begin() as session:
+                if begin is not None:
+                    session.connection(execution_options={SQLITE_BEGIN: begin})
                 return work(session)
-        except (StaleDataError, IntegrityError):
-            if attempt == attempts:
+        except OperationalError as error:
+            if begin is None or not is_stale_snapshot(error):
                 raise
-    raise AssertionError("unreachable")
+            begin = None  # IMMEDIATE: a snapshot taken under the lock cannot go stale
+        except (StaleDataError, IntegrityError):
+            attempt += 1
+            if attempt >= attempts:
+                raise

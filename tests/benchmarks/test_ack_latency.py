@@ -52,6 +52,13 @@ from tests.benchmarks._load import (
 )
 from tests.benchmarks._procs import Proc, free_port, python_module, serving
 from tests.benchmarks._report import Latency, table, write_results
+from tests.benchmarks._throughput import (
+    THROUGHPUT_TARGET,
+    Cost,
+    drained_cpu_ms,
+    ratio,
+    throughput_rows,
+)
 from tests.benchmarks.conftest import StandIn
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))
@@ -116,6 +123,7 @@ class Setting:
     concurrency: int
     processes: int
     runs: dict[str, Run]
+    cost: Cost
 
     def ratio_to(self, floor_app: str) -> float:
         floor = self.runs[floor_app].latency.p99
@@ -138,6 +146,8 @@ class Setting:
             "processes": self.processes,
             "p99_ratio_bot_to_floor": self.ratio,
             "p99_ratio_bot_to_eager_floor": self.ratio_to(EAGER_FLOOR),
+            "bot_cpu_ms_per_request": self.cost.cpu_ms_per_request,
+            "bot_drain_seconds": self.cost.drain_seconds,
             "targets": self.targets,
             **{app: run.as_json() for app, run in self.runs.items()},
         }
@@ -200,13 +210,21 @@ def measure(
         for concurrency in CONCURRENCY:
             for processes in layouts:
                 runs = {}
+                bot = bots[processes]
                 for index, app in enumerate(APPS):
                     out = folder / f"load-{index}-p{processes}-c{concurrency}.json"
+                    if app == BOT:
+                        before, _ = drained_cpu_ms(bot.popen.pid)
                     runs[app] = Run.of(
                         run_loadgen(urls[processes][app], plan, concurrency, out=out)
                     )
-                settings.append(Setting(concurrency=concurrency, processes=processes, runs=runs))
-                bot = bots[processes]
+                    if app == BOT:  # its work after the ack is paid for in its own run
+                        after, drain = drained_cpu_ms(bot.popen.pid)
+                        per_request = round((after - before) / (REQUESTS + WARMUP), 2)
+                        cost = Cost(cpu_ms_per_request=per_request, drain_seconds=round(drain, 2))
+                settings.append(
+                    Setting(concurrency=concurrency, processes=processes, runs=runs, cost=cost)
+                )
                 assert bot.alive(), f"the bot died:\n{bot.log_tail()}"
     return settings, {f"bot ×{n}": _log_findings(bot) for n, bot in bots.items()}
 
@@ -347,6 +365,22 @@ def report(
         )
     )
     print(f"bot log: {bot_log}")
+    rates = throughput(settings)
+    costs: dict[int, dict[int, Cost]] = {s.processes: {} for s in settings}
+    for setting in settings:
+        costs[setting.processes][setting.concurrency] = setting.cost
+    print(
+        f"\nRequests a second at concurrency {' / '.join(str(c) for c in CONCURRENCY)}, and the "
+        f"ratio of {CONCURRENCY[-1]} to {CONCURRENCY[0]} (target for the bot in one process: at "
+        f"least {THROUGHPUT_TARGET}); the bot's CPU ms per request, its processes' own, work after "
+        "the ack included:"
+    )
+    print(
+        table(
+            ("procs", "app", *(f"c={c}" for c in CONCURRENCY), "ratio", "bot CPU ms", "target"),
+            throughput_rows(rates, costs, BOT),
+        )
+    )
     path = write_results(
         f"ack_latency_{backend}",
         {
@@ -360,10 +394,23 @@ def report(
                 "p99_at_concurrency_32_under_ms": TARGET_P99_AT_32_MS,
             },
             "settings": [s.as_json() for s in settings],
+            "throughput": [
+                {"processes": processes, "app": app, "rps": rps, "ratio": ratio(rps)}
+                for (processes, app), rps in throughput(settings).items()
+            ],
             "bot_log": bot_log,
         },
     )
     print(f"figures written to {path}")
+
+
+def throughput(settings: list[Setting]) -> dict[tuple[int, str], dict[int, float]]:
+    """Requests a second of each app in each layout, by concurrency."""
+    found: dict[tuple[int, str], dict[int, float]] = {}
+    for setting in settings:
+        for app, run in setting.runs.items():
+            found.setdefault((setting.processes, app), {})[setting.concurrency] = run.latency.rps
+    return found
 
 
 def _p50_p99(latency: Latency) -> str:
