@@ -24,9 +24,8 @@ from tests.aws_fixtures import NO_RETRIES, REGION, metric, unused_loopback_url
 READ = "DescribeVpcEndpointConnections"
 ERRORS = "privatelink_aws_errors_total"
 CALLS = "privatelink_aws_calls_total"
-QUICK = Config(
-    connect_timeout=0.5, read_timeout=2.0
-)  # the local AWS answers well inside it, even on a busy machine
+# gives up quickly, yet the local AWS answers well inside it even on a busy machine
+QUICK = Config(connect_timeout=0.5, read_timeout=2.0)
 
 
 def watched(url: str) -> PrivateLinkGateway:
