@@ -184,12 +184,13 @@ def wsgi_in_background(
     try:
         yield f"http://{host}:{bound_port}"
     finally:
+        # requests in flight finish first: their threads wake the loop through its pipe
+        server.task_dispatcher.shutdown(timeout=5)
         try:  # close inside the server's loop (types-waitress calls `trigger` an int)
             server.trigger.pull_trigger(lambda: _close_all(server))  # type: ignore[attr-defined]
         except OSError:  # the loop's wake-up pipe is gone already: close from here
             _close_all(server)
         thread.join(timeout=5)
-        server.task_dispatcher.shutdown()
 
 
 def _close_all(server: BaseWSGIServer) -> None:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.domain.connection import Client
@@ -33,6 +34,7 @@ from bot.slack.views import messages
 from bot.slack.views.home import home_view, rows_that_fit
 from bot.slack.views.wizard import wizard_view
 from bot.storage import cluster_queries, home_queries
+from bot.storage.db import is_unavailable, unavailable_reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,14 +121,19 @@ def _publish(
             log.warning("views.publish failed: %s", again.response.get("error"))
             return
     slack_hash = (published.get("view") or {}).get("hash")
-    deps.run(  # only once Slack has taken the page
-        lambda session: home_queries.record_published(
-            session=session,
-            member_ids=page.mine.member_ids,
-            digest=page.digest,
-            slack_hash=slack_hash,
+    try:
+        deps.run(  # only once Slack has taken the page
+            lambda session: home_queries.record_published(
+                session=session,
+                member_ids=page.mine.member_ids,
+                digest=page.digest,
+                slack_hash=slack_hash,
+            )
         )
-    )
+    except SQLAlchemyError as error:  # the page is out; the next opening sends it again
+        if not is_unavailable(error):
+            raise
+        log.warning("Home tab published, not recorded: %s", unavailable_reason(error))
 
 
 def _endpoint_id(body: dict[str, Any]) -> int | None:
