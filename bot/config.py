@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     DATABASE_URL: SecretStr = SecretStr(DEFAULT_DATABASE_URL)  # may carry a password
     BOT_RECONCILE_INTERVAL: float = 15.0
     BOT_HTTP_THREADS: int = Field(default=DEFAULT_HTTP_THREADS, ge=1, le=MAX_HTTP_THREADS)
+    BOT_PIN_TO_CORE: bool = True  # each serving process's threads on one core (bot.cores)
     BOT_PRIVATE_DNS_ZONE: Annotated[str, AfterValidator(_check_dns_zone)] = (
         "privatelink.example.com"
     )

@@ -38,7 +38,7 @@ from gunicorn import glogging  # type: ignore[import-untyped]
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 from prometheus_client import Gauge, multiprocess
 
-from bot import logs
+from bot import cores, logs
 from bot.config import Settings
 from bot.server import Bot, assemble, raise_open_files_limit
 from bot.serving_process import WaitressProcess
@@ -156,18 +156,29 @@ class Hooks:
     def options(self) -> dict[str, Callable[..., None]]:
         """The hooks as gunicorn settings."""
         return {
+            "pre_fork": self.pre_fork,
             "post_fork": self.post_fork,
             "post_worker_init": self.post_worker_init,
             "worker_exit": self.worker_exit,
             "child_exit": self.child_exit,
         }
 
+    def pre_fork(self, arbiter: Any, process: Any) -> None:
+        """In the arbiter, a serving process about to be forked: the core it will run on, the
+        one the fewest of those alive hold (`bot.cores`), when the settings want it."""
+        process.core = None
+        if self.bot.deps.settings.BOT_PIN_TO_CORE:
+            taken = [getattr(other, "core", None) for other in arbiter.WORKERS.values()]
+            process.core = cores.choose(cores.allowed(), taken, salt=cores.host_salt())
+
     def post_fork(self, arbiter: Any, process: Any) -> None:
         """In a new serving process: forget the arbiter's pooled connections, unclosed."""
         self.bot.engine.dispose(close=False)
 
     def post_worker_init(self, process: Any) -> None:
-        """A serving process is about to take requests: show it, and seek the worker lock."""
+        """A serving process is about to take requests: put it on its core, show it, and seek
+        the worker lock."""
+        cores.pin(process.core)
         WORKER_HERE.set(0)
         if self.worker_wanted:
             threading.Thread(target=self._seek_worker_lock, name="worker-lock", daemon=True).start()

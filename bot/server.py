@@ -21,7 +21,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from sqlalchemy import Engine
 from waitress.server import BaseWSGIServer, create_server
 
-from bot import metrics
+from bot import cores, metrics
 from bot.config import ConfigError, Settings
 from bot.slack import oauth
 from bot.slack.app import build_app
@@ -134,6 +134,8 @@ def serve_http(bot: Bot, *, host: str, port: int) -> None:
     """Serve Slack's requests on `POST /slack/events` until interrupted."""
     log.info("serving HTTP on %s:%s", host, port)
     raise_open_files_limit()
+    if bot.deps.settings.BOT_PIN_TO_CORE:
+        cores.pin(cores.choose(cores.allowed(), [], salt=cores.host_salt()))
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C
     # Requests queue for the few threads by design; waitress would warn once per request.
     # How long answers take is on /metrics (privatelink_slack_answer_seconds).

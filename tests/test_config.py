@@ -23,6 +23,7 @@ SETTINGS = {
     "BOT_RECONCILE_INTERVAL",
     "BOT_LOG_FORMAT",
     "BOT_HTTP_THREADS",
+    "BOT_PIN_TO_CORE",
     "BOT_PRIVATE_DNS_ZONE",
     "BOT_STUCK_AFTER",
 }
@@ -44,6 +45,7 @@ def test_defaults() -> None:
     assert settings.SLACK_API_URL == "https://slack.com/api/"
     assert settings.BOT_RECONCILE_INTERVAL == 15.0
     assert settings.BOT_HTTP_THREADS == 4
+    assert settings.BOT_PIN_TO_CORE is True
     assert settings.BOT_STUCK_AFTER == 86400.0
 
 
@@ -73,6 +75,7 @@ def test_defaults() -> None:
         ("BOT_HTTP_THREADS", "0", "greater than or equal to 1"),
         ("BOT_HTTP_THREADS", "many", "integer"),
         ("BOT_HTTP_THREADS", "17", "less than or equal to 16"),
+        ("BOT_PIN_TO_CORE", "sometimes", "valid boolean"),
         ("BOT_PRIVATE_DNS_ZONE", "not a zone", "DNS name"),
         ("BOT_STUCK_AFTER", "0", "greater than 0"),
         ("BOT_STUCK_AFTER", "-60", "greater than 0"),

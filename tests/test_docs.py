@@ -166,6 +166,8 @@ def test_every_setting_is_documented_with_its_default() -> None:
             default = default.get_secret_value()
         if isinstance(default, float) and default.is_integer():
             default = int(default)
+        if isinstance(default, bool):
+            default = str(default).lower()  # as it is written in the environment
         assert f"`{default}`" in row[1], (name, row[1])
 
 

@@ -35,6 +35,7 @@ from tests.slack.conftest import CHANNEL, OWNER, SECRET, World, seed
 from tests.slack.test_serve import free_port, get
 from tests.slack.test_wizard import SERVICE_NAME, endpoint_rows, inputs, texts
 from tests.slack.test_wizard import service_becomes_active as service_active
+from tests.test_cores import CORES, thread_cores
 
 PROCESSES = 2
 WAIT_SECONDS = 60.0
@@ -234,6 +235,8 @@ def test_both_processes_answer_slack(
 
         _, answered = answer_on_every_process(served, client)
         assert set(answered) == served.children() and len(answered) == PROCESSES
+        on = [process_core(pid) for pid in answered]
+        assert len(set(on)) == min(PROCESSES, len(CORES))  # each on a core of its own
 
 
 @on_postgres
@@ -270,6 +273,14 @@ class Load:
                 self.failures.append((sent, repr(error)))
 
 
+def process_core(pid: int) -> frozenset[int]:
+    """The cores every thread of serving process `pid` may run on: one of its own, when the
+    machine has two or more (bot.cores)."""
+    [cores] = set(thread_cores(pid).values())
+    assert len(cores) == (1 if len(CORES) > 1 else len(CORES))
+    return cores
+
+
 @on_postgres
 def test_a_killed_process_is_replaced_and_the_rest_keep_answering(
     clean_database: str,
@@ -287,6 +298,7 @@ def test_a_killed_process_is_replaced_and_the_rest_keep_answering(
             thread.start()
         try:
             served.wait("load running", lambda: len(load.statuses) >= 50 or None)
+            placed = {pid: process_core(pid) for pid in first}
             victim = min(first)
             os.kill(victim, signal.SIGKILL)
             [new] = served.wait(
@@ -295,6 +307,7 @@ def test_a_killed_process_is_replaced_and_the_rest_keep_answering(
             )
             up_at = time.monotonic()
             assert served.children() == first - {victim} | {new}
+            assert process_core(new) == placed[victim]  # the core its predecessor left
             served.wait(
                 "the replacement answering", lambda: by_pid(served.scrape(), ANSWERS)[new] or None
             )
