@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 
 from bot.slack import authorize, oauth
-from bot.slack.client import MeteredWebClient
+from bot.slack.client import MeteredWebClient, metered
 from bot.slack.deps import Deps
 from bot.slack.gate import origin_of, shape_error
 from bot.slack.listeners import (
@@ -45,11 +45,19 @@ def build_app(
         app.error(authorize.on_error)
     origins = (origin_of(deps.settings.SLACK_API_URL),)
     app.middleware(lambda body, next: well_shaped(body, next, origins))
+    app.middleware(metered_client)
     for module in (commands, wizard, home, dns_verification, connection_requests, membership):
         module.register(app, deps)
     if installs is not None:
         uninstalls.register(app, deps, installs)
     return app
+
+
+def metered_client(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
+    """Listeners call Slack through the bot's client (kept-alive connections, failures
+    counted on /metrics), in place of the plain one Bolt makes for each request."""
+    context["client"] = metered(context.client)
+    return next()
 
 
 def well_shaped(

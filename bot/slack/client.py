@@ -42,6 +42,24 @@ def without_retries(client: WebClient) -> WebClient:
     return clone
 
 
+def metered(client: WebClient) -> WebClient:
+    """`client` as a MeteredWebClient (the same token, workspace, URL and handlers): Bolt makes
+    a plain WebClient for each request, which would open a connection per call."""
+    if isinstance(client, MeteredWebClient):
+        return client
+    return MeteredWebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        headers=client.headers,
+        team_id=client.default_params.get("team_id"),
+        logger=client.logger,
+        retry_handlers=client.retry_handlers,
+    )
+
+
 def retry_handlers() -> list[RetryHandler]:
     """slack_sdk's own handlers for what may be repeated: connection errors, 429 and 5xx."""
     return [

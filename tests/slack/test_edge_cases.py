@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 
 from bot.domain.states import EndpointStatus, Stage
 from bot.domain.transitions import EndpointEvent
+from bot.observability import SLACK_ERRORS
 from bot.services import changes, clusters
 from bot.storage import orm
 from sandbox.slack_client import Delivery, state_values, view_submission_payload
@@ -104,6 +105,23 @@ def test_a_button_on_a_vanished_endpoint_still_acks_at_once(world: World) -> Non
     assert response.status == 200 and time.monotonic() - started < 1.0
     calls = world.slack.standin.wait_for("views.update")
     assert "does not exist" in str(calls[-1].args["view"])
+
+
+def test_a_listeners_failed_slack_call_is_counted(world: World) -> None:
+    """Listeners call Slack through the bot's client, not the plain one Bolt makes for each
+    request: its failures show on /metrics (and its connections are kept alive)."""
+    endpoint_id = endpoint_at(world, "interface")
+    owner = world.person()
+    owner.open_wizard(f"edit {endpoint_id}")
+    counted = SLACK_ERRORS.labels(method="views.update", error="hash_conflict")
+    before = counted._value.get()
+    world.slack.standin.fail_next("views.update", error="hash_conflict")
+    assert owner.click_in_view("toggle_instructions").status == 200
+    world.slack.standin.wait_for("views.update")
+    deadline = time.monotonic() + 5
+    while counted._value.get() == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert counted._value.get() == before + 1
 
 
 def test_a_submission_from_a_channel_that_lost_its_project(world: World) -> None:
