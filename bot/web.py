@@ -11,6 +11,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import Engine
 
 from bot import observability
+from bot.slack.dispatch import Dispatch
 from bot.slack.gate import Gate, origin_of
 from bot.storage.db import ping
 from bot.worker.health import Heartbeat
@@ -74,7 +75,7 @@ class WebApp(StatusApp):
         super().__init__(engine=engine, metrics=metrics)
         self.slack = SlackRequestHandler(app, path=SLACK_PATH)
         self.gate = Gate(
-            self.slack,
+            Dispatch(app, path=SLACK_PATH),
             signing_secret=lambda: signing_secret,
             response_origins=(origin_of(api_url),),
         )

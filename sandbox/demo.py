@@ -156,7 +156,8 @@ def what_the_block_made(w: World, t: Transcript, block: str) -> bool:
         made.endpoints == 1 and made.private_dns and sorted(made.subnets) == sorted(w.subnet_ids),
     )
     t.expect("its security group admits TCP 4000 from the VPC", made.admits_port)
-    alerts = len(_broadcasts(w, "mysql"))
+    # the Active alert goes out through the outbox, after the modal moved on: wait for it
+    alerts = len(wait_until(lambda: _broadcasts(w, "mysql")) or [])
     t.step("The owner pastes the same block again")
     again = paste(block, env=w.consumer_env)
     for line in (again.stdout + again.stderr).splitlines():

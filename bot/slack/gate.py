@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from prometheus_client import Counter
-from slack_bolt.request.internals import parse_body
 
 from bot.domain.validation import SLACK_ID_MAX
 from bot.observability import REGISTRY
+from bot.slack.dispatch import BODY, RAW_BODY
+from bot.slack.forms import read_body
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -76,16 +77,17 @@ def signature_error(
     return None if hmac.compare_digest(expected, signature) else "wrong signature"
 
 
-def parse(body: bytes, content_type: str) -> dict[str, Any]:
-    """The request exactly as Bolt will read it (Bolt's own parser and content type: form
-    fields, the `payload` JSON, or the JSON object), or Refused."""
+def parse(body: bytes, content_type: str) -> tuple[str, dict[str, Any]]:
+    """The body as text and as Bolt reads it (form fields, the `payload` JSON, or the JSON
+    object: `bot.slack.forms`, read as Bolt's parser reads it), or Refused."""
     try:
-        parsed: Any = parse_body(body.decode("utf-8"), content_type.split(";")[0] or None)
+        text = body.decode("utf-8")
+        parsed: Any = read_body(text, content_type.split(";")[0] or None)
     except (UnicodeDecodeError, ValueError) as error:
         raise _malformed(f"unreadable body ({type(error).__name__})") from None
     if not isinstance(parsed, dict):
         raise _malformed("the body is not an object")
-    return parsed
+    return text, parsed
 
 
 def shape_error(body: Mapping[str, Any], *, response_origins: tuple[str, ...] = ()) -> str | None:
@@ -131,8 +133,8 @@ class Gate:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         try:
-            body = self._admit(environ)
-            if body is None:  # Slack's ssl_check: answered as Bolt answers it
+            read = self._admit(environ)
+            if read is None:  # Slack's ssl_check: answered as Bolt answers it
                 start_response(
                     "200 OK",
                     [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "0")],
@@ -146,12 +148,14 @@ class Gate:
                 [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(text)))],
             )
             return [text]
+        body, environ[RAW_BODY], environ[BODY] = read  # read once: bot.slack.dispatch
         environ["wsgi.input"] = BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         return self.app(environ, start_response)
 
-    def _admit(self, environ: WSGIEnvironment) -> bytes | None:
-        """The body to hand to Bolt; None for Slack's ssl_check, which gets an empty 200."""
+    def _admit(self, environ: WSGIEnvironment) -> tuple[bytes, str, dict[str, Any]] | None:
+        """The body to hand to Bolt, as bytes, text and read; None for Slack's ssl_check, which
+        gets an empty 200."""
         if environ.get("REQUEST_METHOD") != "POST":
             raise Refused("405 Method Not Allowed", "method", "POST only")
         body = _read(environ)
@@ -164,11 +168,11 @@ class Gate:
         why = signature_error(self.signing_secret(), headers, body)
         if why is not None:
             raise Refused("401 Unauthorized", "unsigned", f"invalid request: {why}")
-        parsed = parse(body, str(environ.get("CONTENT_TYPE", "")))
+        text, parsed = parse(body, str(environ.get("CONTENT_TYPE", "")))
         problem = shape_error(parsed, response_origins=self.response_origins)
         if problem is not None:
             raise _malformed(problem)
-        return body
+        return body, text, parsed
 
 
 def is_ssl_check(body: bytes, content_type: str) -> bool:
