@@ -16,12 +16,11 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-import waitress
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from sqlalchemy import Engine
 from waitress.server import BaseWSGIServer, create_server
 
-from bot import cores, metrics
+from bot import cores, metrics, serving_loop
 from bot.config import ConfigError, Settings
 from bot.slack import oauth
 from bot.slack.app import build_app
@@ -50,6 +49,7 @@ holds a connection without finishing its request is cut off within seconds, and 
 them cannot starve Slack's own requests for longer than that. waitress reads every request whole
 in its event loop before a thread sees it: a slow client never holds a serving thread."""
 IDENT = "privatelink-bot"  # waitress's Server header
+LOOP_SECONDS = 1.0  # the longest one turn of the event loop waits for a socket
 OPEN_FILES = 4096
 """The soft open-files limit `serve` raises itself to (as far as the hard limit allows): its
 1,000 connections, with the database's, logs and metrics files to spare. Many systems start
@@ -140,17 +140,24 @@ def serve_http(bot: Bot, *, host: str, port: int) -> None:
     # Requests queue for the few threads by design; waitress would warn once per request.
     # How long answers take is on /metrics (privatelink_slack_answer_seconds).
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    try:
-        waitress.serve(
+    connections: dict[int, Any] = {}
+    server = None
+    try:  # as waitress.serve does, with the bot's turn of the loop (bot.serving_loop)
+        server = create_server(
             bot.web,
+            map=connections,
             host=host,
             port=port,
             threads=bot.deps.settings.BOT_HTTP_THREADS,
             ident=IDENT,
             **LIMITS,
         )
-    except KeyboardInterrupt:  # a stop asked for while the server was still starting
-        pass
+        server.print_listen("Serving on http://{}:{}")
+        while connections:
+            serving_loop.turn(LOOP_SECONDS, connections)
+    except KeyboardInterrupt:  # SIGTERM or Ctrl-C, maybe while the server was still starting
+        if server is not None:
+            server.task_dispatcher.shutdown()
     log.info("stopped serving HTTP")
 
 

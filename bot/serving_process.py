@@ -27,9 +27,8 @@ from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 
-from bot.server import IDENT, LIMITS
-
-LOOP_SECONDS = 1.0  # the longest one turn of the event loop waits for a socket
+from bot import serving_loop
+from bot.server import IDENT, LIMITS, LOOP_SECONDS
 
 
 class WaitressProcess(Worker):  # type: ignore[misc]
@@ -51,7 +50,7 @@ class WaitressProcess(Worker):  # type: ignore[misc]
         try:
             while self.alive and self.ppid == os.getppid():
                 self.notify()
-                wasyncore.loop(timeout=LOOP_SECONDS, use_poll=True, map=connections, count=1)
+                serving_loop.turn(LOOP_SECONDS, connections)
             self._drain(connections)
         finally:
             wasyncore.close_all(connections)
@@ -72,4 +71,4 @@ class WaitressProcess(Worker):  # type: ignore[misc]
                 if not (channel.requests or channel.total_outbufs_len):
                     channel.will_close = True  # closed by the loop's next turn
             self.notify()
-            wasyncore.loop(timeout=LOOP_SECONDS / 10, use_poll=True, map=connections, count=1)
+            serving_loop.turn(LOOP_SECONDS / 10, connections)
