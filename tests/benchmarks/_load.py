@@ -51,6 +51,7 @@ __all__ = [
     "SECRET",
     "TRIGGER",
     "VIEW_ID",
+    "EVENT_ID",
     "Template",
     "Workload",
     "World",
@@ -63,6 +64,7 @@ FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 TRIGGER = "__TRIGGER__"
 VIEW_ID = "__VIEWID__"
+EVENT_ID = "__EVENTID__"  # each event a new id, as Slack sends them (a repeated id is a retry)
 BULK_CHANNEL = "C0BULKWRITES"
 ACCOUNT = "123456789012"
 SUBNETS = "subnet-0123456789abcdef0 subnet-0123456789abcdef1"
@@ -326,7 +328,10 @@ def build_workload(
             "",
         ),
         Template(
-            "event app_home_opened", JSON, json.dumps(app_home_opened_payload(user_id=OWNER)), ""
+            "event app_home_opened",
+            JSON,
+            json.dumps(app_home_opened_payload(user_id=OWNER, event_id=EVENT_ID)),
+            "",
         ),
         _submission(
             "submit choose_cluster",

@@ -43,6 +43,7 @@ from sandbox.slack_api import DEFAULT_TOKEN
 from sandbox.slack_client import SlackRequestClient, new_trigger_id
 from tests.benchmarks._db import scratch_database
 from tests.benchmarks._load import (
+    EVENT_ID,
     SECRET,
     TRIGGER,
     VIEW_ID,
@@ -99,6 +100,7 @@ class Sender:
         self.count += 1
         body = template.body.replace(TRIGGER, new_trigger_id())
         body = body.replace(VIEW_ID, f"VCPU{os.getpid():X}X{self.count}")
+        body = body.replace(EVENT_ID, f"EvCPU{os.getpid():X}X{self.count}")
         answer = self.client.post(body.encode("utf-8"), content_type=template.content_type)
         if answer.status != 200 or template.expect not in answer.text:
             raise RuntimeError(f"{template.kind}: {answer.status} {answer.text[:300]}")

@@ -5,7 +5,8 @@
 
 PLAN.json holds request templates (kind, content type, body) and the order to send them in,
 cycled. Each request is signed when it is sent (fresh timestamp); `__TRIGGER__` in a body
-becomes a fresh trigger id and `__VIEWID__` a view id never sent before. One asyncio loop,
+becomes a fresh trigger id, `__VIEWID__` a view id and `__EVENTID__` an event id never sent
+before. One asyncio loop,
 `C` keep-alive connections each with one request in flight (a closed loop); a request's
 latency runs from its first byte written to its last byte read.
 """
@@ -27,6 +28,7 @@ from sandbox.slack_client import new_trigger_id as _new_trigger_id
 
 TRIGGER = b"__TRIGGER__"
 VIEW_ID = b"__VIEWID__"
+EVENT_ID = b"__EVENTID__"
 MAX_ERRORS_KEPT = 10
 
 
@@ -92,6 +94,9 @@ class Requests:
         if VIEW_ID in body:
             self._unique += 1
             body = body.replace(VIEW_ID, self._prefix + str(self._unique).encode("ascii"))
+        if EVENT_ID in body:
+            self._unique += 1
+            body = body.replace(EVENT_ID, b"Ev" + self._prefix + str(self._unique).encode("ascii"))
         timestamp = int(time.time())
         signature = sign(self._secret, timestamp, body)
         head = (

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import defaultdict
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from sandbox.slack_api import DEFAULT_TOKEN
 from sandbox.slack_client import SlackRequestClient, new_trigger_id
 from tests.benchmarks._db import BACKENDS, scratch_database
 from tests.benchmarks._load import (
+    EVENT_ID,
     SECRET,
     TRIGGER,
     VIEW_ID,
@@ -262,6 +264,7 @@ def start_apps(
 
 def _filled(template: Template, n: int) -> bytes:
     body = template.body.replace(TRIGGER, new_trigger_id()).replace(VIEW_ID, f"VBSMOKE{n}")
+    body = body.replace(EVENT_ID, f"EvSMOKE{time.time_ns():X}")  # each app's first sight of it
     return body.encode("utf-8")
 
 
