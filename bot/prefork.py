@@ -178,7 +178,7 @@ class Hooks:
     def post_worker_init(self, process: Any) -> None:
         """A serving process is about to take requests: put it on its core, show it, and seek
         the worker lock."""
-        cores.pin(process.core)
+        cores.pin(getattr(process, "core", None))
         WORKER_HERE.set(0)
         if self.worker_wanted:
             threading.Thread(target=self._seek_worker_lock, name="worker-lock", daemon=True).start()

@@ -5,12 +5,14 @@ ack paid for a TCP connect, and against slack.com for a TLS handshake, before it
 Here each thread keeps the connection of its last call to a host and sends the next call on it,
 unless it sat unused for longer than IDLE_SECONDS (servers close idle connections; one closed
 as a call is sent would fail that call) or the server has already closed it, or said it would.
-A call that fails closes its connection; the next opens a new one.
+A call that fails closes its connection; the next opens a new one. A forked process starts
+with none of its parent's.
 """
 
 from __future__ import annotations
 
 import http.client
+import os
 import select
 import ssl
 import threading
@@ -46,6 +48,16 @@ class _Kept:
 
 
 _threads = threading.local()
+
+
+def _forget() -> None:
+    """In a forked child: the parent's kept connections are the parent's (a serving process
+    forked by gunicorn's arbiter must not share the arbiter's socket to Slack)."""
+    global _threads
+    _threads = threading.local()
+
+
+os.register_at_fork(after_in_child=_forget)
 
 
 def _kept() -> dict[tuple[str, str, int, int], _Kept]:

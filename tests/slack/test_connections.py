@@ -4,6 +4,7 @@ that counts the connections it accepts and answers as Slack's Web API does."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import ssl
 import subprocess
@@ -167,3 +168,15 @@ def test_https_shakes_hands_once(api: Api, tmp_path: Path) -> None:
     assert api.accepted == 1
     with pytest.raises(ssl.SSLError):  # a certificate not trusted is refused, as urllib does
         MeteredWebClient(token=TOKEN, base_url=api.url.replace("http:", "https:")).auth_test()
+
+
+def test_a_forked_process_keeps_none_of_its_parents_connections(api: Api) -> None:
+    web = client(api)
+    assert web.auth_test()["ok"]
+    assert connections._kept()  # this thread keeps one
+    pid = os.fork()
+    if pid == 0:  # the child: as a serving process forked by gunicorn's arbiter
+        os._exit(0 if not connections._kept() else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert web.auth_test()["ok"] and api.accepted == 1  # the parent's is still its own
