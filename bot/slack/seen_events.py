@@ -48,31 +48,33 @@ def event_id(body: Body) -> str | None:
     return value if isinstance(value, str) and EVENT_ID.fullmatch(value) else None
 
 
-def once_per_event(deps: Deps, work: Work) -> Callable[[Ack, Body, BoltContext], None]:
-    """An event listener that runs `work` (before the ack) once per event."""
+def once_per_event(deps: Deps, work: Work | None) -> Callable[[Ack, Body, BoltContext], None]:
+    """An event listener that runs `work` (before the ack) once per event; None: nothing
+    before the ack (the lazy half acts unless SEEN_BEFORE), the event claimed done at once."""
 
     def on_event(ack: Ack, body: Body, context: BoltContext) -> None:
         key = event_id(body)
-        if key is not None and not _claimed(deps, key, body):
+        if key is not None and not _claimed(deps, key, body, done=work is None):
             log.info("event %s was seen before: nothing done", key)
             context[SEEN_BEFORE] = True
             ack()
             return
-        try:
-            work(body, context)
-        except BaseException:
+        if work is not None:
+            try:
+                work(body, context)
+            except BaseException:
+                if key is not None:
+                    _release(deps, key)
+                raise
             if key is not None:
-                _release(deps, key)
-            raise
-        if key is not None:
-            _finish(deps, key)
+                _finish(deps, key)
         ack()
 
     on_event.__name__ = on_event.__qualname__ = getattr(work, "__name__", "on_event")
     return on_event
 
 
-def _claimed(deps: Deps, key: str, body: Body) -> bool:
+def _claimed(deps: Deps, key: str, body: Body, *, done: bool) -> bool:
     """Whether this delivery acts on the event: it took it, or the delivery acting on it
     gave it back within `IN_FLIGHT_WAIT` (its work failed: this one does it instead)."""
     team = body.get("team_id") if isinstance(body.get("team_id"), str) else None
@@ -81,7 +83,7 @@ def _claimed(deps: Deps, key: str, body: Body) -> bool:
         try:
             found = deps.run(
                 lambda session: slack_event_queries.claim(
-                    session=session, event_id=key, team_id=team, now=utcnow()
+                    session=session, event_id=key, team_id=team, now=utcnow(), done=done
                 )
             )
         except SQLAlchemyError as error:

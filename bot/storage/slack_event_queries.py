@@ -33,20 +33,26 @@ class Claim(StrEnum):
     DONE = "done"  # acted on already
 
 
-def claim(*, session: Session, event_id: str, team_id: str | None, now: datetime) -> Claim:
-    """Take the event for this delivery if it is free (never seen, or abandoned). Two
-    deliveries racing to insert it: the loser's transaction fails on the key and, rerun
-    (`bot.storage.db.run_in_transaction`), finds the winner's row."""
+def claim(
+    *, session: Session, event_id: str, team_id: str | None, now: datetime, done: bool = False
+) -> Claim:
+    """Take the event for this delivery if it is free (never seen, or abandoned); `done`: and
+    mark it done at once (a listener with nothing to do before its ack, whose finish would
+    follow with nothing between). Two deliveries racing to insert it: the loser's transaction
+    fails on the key and, rerun (`bot.storage.db.run_in_transaction`), finds the winner's row."""
     seen = session.get(SlackEvent, event_id, with_for_update=True)
+    done_at = now if done else None
     if seen is None:
         session.execute(delete(SlackEvent).where(SlackEvent.received_at < now - KEPT_FOR))
-        session.add(SlackEvent(event_id=event_id, team_id=team_id, received_at=now))
+        session.add(
+            SlackEvent(event_id=event_id, team_id=team_id, received_at=now, done_at=done_at)
+        )
         session.flush()
         return Claim.TAKEN
     if seen.done_at is not None:
         return Claim.DONE
     if seen.received_at < now - ABANDONED_AFTER:
-        seen.received_at = now
+        seen.received_at, seen.done_at = now, done_at
         return Claim.TAKEN
     return Claim.IN_FLIGHT
 

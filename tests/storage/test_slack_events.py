@@ -37,6 +37,21 @@ def test_a_finished_event_is_seen_by_every_later_delivery(db_engine: Engine) -> 
     assert take(NOW + ABANDONED_AFTER * 10) is Claim.DONE, "a finished event is never taken again"
 
 
+def test_an_event_claimed_done_is_seen_by_every_later_delivery(db_engine: Engine) -> None:
+    """A listener with nothing to do before its ack claims its event done, in one transaction
+    (the Home tab), also when it takes over an abandoned claim."""
+    sessions = make_sessionmaker(db_engine)
+    take = lambda event, now, done=True: run_in_transaction(  # noqa: E731
+        sessions, lambda s: claim(session=s, event_id=event, team_id="T01", now=now, done=done)
+    )
+    assert take("Ev05", NOW) is Claim.TAKEN
+    assert take("Ev05", NOW + timedelta(seconds=1)) is Claim.DONE
+    assert take("Ev05", NOW + ABANDONED_AFTER * 10) is Claim.DONE
+    assert take("Ev06", NOW, done=False) is Claim.TAKEN  # then its process died
+    assert take("Ev06", NOW + ABANDONED_AFTER * 2) is Claim.TAKEN
+    assert take("Ev06", NOW + ABANDONED_AFTER * 2 + timedelta(seconds=1)) is Claim.DONE
+
+
 def test_a_claim_in_progress_is_seen_and_an_abandoned_one_taken_again(db_engine: Engine) -> None:
     sessions = make_sessionmaker(db_engine)
     take = lambda now: run_in_transaction(  # noqa: E731

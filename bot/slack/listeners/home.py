@@ -159,10 +159,8 @@ def register(app: App, deps: Deps) -> None:
                 shown = view.get("hash") if isinstance(view, dict) else None
                 publish(client, event["user"], str(body.get("team_id") or ""), shown)
 
-    def home_opened(body: dict[str, Any], context: BoltContext) -> None:
-        """Nothing before the ack: the page is published by the lazy half, `on_home`."""
-
-    app.event("app_home_opened")(ack=once_per_event(deps, home_opened), lazy=[on_home])
+    # nothing before the ack (one transaction claims the event, done): `on_home` publishes
+    app.event("app_home_opened")(ack=once_per_event(deps, None), lazy=[on_home])
 
     def reopen(body: dict[str, Any]) -> Answer | None:
         endpoint_id, user, team = _endpoint_id(body), body["user"]["id"], body["team"]["id"]
