@@ -43,8 +43,9 @@ class _Kept:
         sock = self.connection.sock
         if sock is None or time.monotonic() - self.idle_since > IDLE_SECONDS:
             return False
-        readable, _, _ = select.select([sock], [], [], 0)
-        return not readable
+        closed = select.poll()  # not select(): a serving process has descriptors past 1023
+        closed.register(sock, select.POLLIN)  # data or EOF; errors and hang-ups come anyway
+        return not closed.poll(0)
 
 
 _threads = threading.local()

@@ -180,3 +180,29 @@ def test_a_forked_process_keeps_none_of_its_parents_connections(api: Api) -> Non
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert web.auth_test()["ok"] and api.accepted == 1  # the parent's is still its own
+
+
+def test_a_connection_numbered_past_1023_is_reused(api: Api) -> None:
+    """A serving process holds up to 1,000 client connections: its Slack connections can get
+    descriptors select() cannot watch."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip("the hard open-files limit is below 1,200")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = []
+    try:
+        while True:  # take the low descriptors, so the connection gets a high one
+            held.append(os.open(os.devnull, os.O_RDONLY))
+            if held[-1] >= 1030:
+                break
+        web = client(api)
+        assert web.auth_test()["ok"] and web.auth_test()["ok"]
+        [kept] = [k for key, k in connections._kept().items() if key[2] == api.server_address[1]]
+        assert kept.connection.sock is not None and kept.connection.sock.fileno() > 1023
+        assert api.accepted == 1
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
