@@ -11,7 +11,6 @@ with none of its parent's.
 
 from __future__ import annotations
 
-import http.client
 import os
 import select
 import ssl
@@ -19,6 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from email.message import Message
+from http.client import HTTPConnection, HTTPSConnection
 from urllib.parse import urlsplit
 from urllib.request import Request
 
@@ -35,7 +35,7 @@ class Answer:
 
 @dataclass(slots=True)
 class _Kept:
-    connection: http.client.HTTPConnection
+    connection: HTTPConnection
     idle_since: float
 
     def reusable(self) -> bool:
@@ -87,9 +87,9 @@ def send(request: Request, *, timeout: float, context: ssl.SSLContext | None) ->
         if connection.sock is not None:
             connection.sock.settimeout(timeout)
     elif https:
-        connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+        connection = HTTPSConnection(host, port, timeout=timeout, context=context)
     else:
-        connection = http.client.HTTPConnection(host, port, timeout=timeout)
+        connection = HTTPConnection(host, port, timeout=timeout)
     target = (url.path or "/") + (f"?{url.query}" if url.query else "")
     try:
         connection.request(
