@@ -31,6 +31,7 @@ POSTGRES_POOL_SIZE = 32
 HOLDS_WRITE_LOCK = "privatelink_holds_write_lock"
 SQLITE_BEGIN = "sqlite_begin"  # execution option: IMMEDIATE (the default), DEFERRED or OPTIMISTIC
 IMMEDIATE, DEFERRED, OPTIMISTIC = "IMMEDIATE", "DEFERRED", "OPTIMISTIC"
+SQLITE_BUSY = 5  # the primary code of every SQLITE_BUSY_* (the low byte)
 SQLITE_BUSY_SNAPSHOT = 517  # a deferred transaction's first write after another's commit
 READS = ("BEGIN", "SELECT", "PRAGMA", "SAVEPOINT", "RELEASE", "ROLLBACK")  # never a write
 T = TypeVar("T")
@@ -80,7 +81,8 @@ def _fix_sqlite_transactions(engine: Engine) -> None:
     DEFERRED and take that lock at their first write, so their reads and the work between
     them hold no one up, and one that writes nothing never takes it. SQLite lets such a
     transaction write only if nobody committed since its snapshot; otherwise its first write
-    fails with SQLITE_BUSY_SNAPSHOT (`is_stale_snapshot`) and it is run again, IMMEDIATE.
+    fails with SQLITE_BUSY_SNAPSHOT (`is_stale_snapshot`), or with SQLITE_BUSY while another
+    process holds the write lock, and it is run again, IMMEDIATE (`is_busy`).
     """
 
     @event.listens_for(engine, "connect")
@@ -199,6 +201,17 @@ def ping(engine: Engine) -> bool:
     return True
 
 
+def is_busy(error: BaseException) -> bool:
+    """Whether SQLite answered SQLITE_BUSY of any kind. To an OPTIMISTIC transaction's first
+    write that means it must run again with the lock taken up front: another connection
+    committed since it began reading (SQLITE_BUSY_SNAPSHOT), or holds the write lock now (a
+    transaction that has read gets SQLITE_BUSY at once, without waiting: waiting could
+    deadlock); another process's writer, or another engine's, takes no lock of this one's."""
+    original = error.orig if isinstance(error, DBAPIError) else error
+    code = getattr(original, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == SQLITE_BUSY
+
+
 def is_stale_snapshot(error: BaseException) -> bool:
     """Whether an OPTIMISTIC transaction's first write found that another had committed since
     it began reading (SQLite's SQLITE_BUSY_SNAPSHOT): it must be run again."""
@@ -226,7 +239,7 @@ def run_in_transaction(
                     session.connection(execution_options={SQLITE_BEGIN: begin})
                 return work(session)
         except OperationalError as error:
-            if begin is None or not is_stale_snapshot(error):
+            if begin is None or not is_busy(error):
                 raise
             begin = None  # IMMEDIATE: a snapshot taken under the lock cannot go stale
         except (StaleDataError, IntegrityError):

@@ -108,6 +108,40 @@ def test_an_overtaken_optimistic_writer_runs_again_with_the_lock(sqlite_engine: 
     assert run_in_transaction(sessions, _projects) == 2
 
 
+def test_an_optimistic_writer_meeting_another_process_writing_waits_for_it(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """Another process (here another engine on the file: this process's lock does not cover
+    it) holds the write lock: SQLite answers the optimistic transaction's first write with
+    SQLITE_BUSY at once; it runs again IMMEDIATE, which waits for the other to commit."""
+    other = make_engine(f"sqlite:///{tmp_path / 'lock.db'}")
+    holding, runs = threading.Event(), []
+    try:
+        with make_sessionmaker(other)() as writing:  # BEGIN IMMEDIATE: the other's write lock
+            _add(writing, "other")
+
+            def commit_later() -> None:
+                holding.wait(WAIT)
+                threading.Event().wait(0.3)
+                writing.commit()
+
+            thread = threading.Thread(target=commit_later)
+            thread.start()
+
+            def work(session: Session) -> int:
+                runs.append(_projects(session))
+                holding.set()
+                _add(session, "mine")
+                return runs[-1]
+
+            seen = run_in_transaction(make_sessionmaker(sqlite_engine), work, optimistic=True)
+            thread.join(WAIT)
+    finally:
+        other.dispose()
+    assert runs == [0, 1] and seen == 1  # the rerun saw the other's write
+    assert run_in_transaction(make_sessionmaker(sqlite_engine), _projects) == 2
+
+
 def test_an_overtaken_immediate_write_cannot_happen_and_a_stale_one_is_told(
     sqlite_engine: Engine,
 ) -> None:
