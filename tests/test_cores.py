@@ -7,8 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
-import urllib.error
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ from sandbox.slack_api import DEFAULT_TOKEN, RunningStandIn
 from sandbox.slack_client import SlackRequestClient
 from tests.slack import conftest as slack_fixtures
 from tests.slack.conftest import CHANNEL, OWNER, SECRET, seed
-from tests.slack.test_serve import free_port, get
+from tests.slack.test_serve import first_health, free_port
 
 CORES = sorted(os.sched_getaffinity(0))
 standin = slack_fixtures.standin  # the Slack stand-in on a free port, shared with tests/slack
@@ -127,15 +125,7 @@ def test_serve_runs_on_one_core_unless_told_not_to(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                assert get(f"{base}/healthz") == (200, "ok\n")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                assert time.monotonic() < deadline, "serve did not start"
-                time.sleep(0.2)
+        assert first_health(process, base) == (200, "ok\n")
         client = SlackRequestClient(base, signing_secret=SECRET)
         reply = client.slash_command("/private-endpoint", "list", user_id=OWNER, channel_id=CHANNEL)
         assert reply.status == 200  # threads started for a request follow too

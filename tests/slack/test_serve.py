@@ -30,6 +30,19 @@ def get(url: str) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
+def first_health(process: subprocess.Popen[str], base: str) -> tuple[int, str]:
+    """`GET /healthz` of a `serve` just started, once it listens (20 s at most); fails with
+    its stderr if it exits first."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            return get(f"{base}/healthz")
+        except (urllib.error.URLError, ConnectionError):
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.2)
+
+
 def test_serve_answers_health_metrics_and_slack(
     clean_database: str, db_engine: object, standin: RunningStandIn
 ) -> None:
@@ -63,15 +76,7 @@ def test_serve_answers_health_metrics_and_slack(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                status, body = get(f"{base}/healthz")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                assert time.monotonic() < deadline, "serve did not start"
-                time.sleep(0.2)
+        status, body = first_health(process, base)
         assert (status, body) == (200, "ok\n")
         client = SlackRequestClient(base, signing_secret=SECRET)
         reply = client.slash_command("/private-endpoint", "list", user_id=OWNER, channel_id=CHANNEL)
