@@ -117,7 +117,7 @@ def submit_region(
         return state_of(session=session, endpoint=existing)
     cluster = _cluster(session, domain_project, cluster_id)
     rules.check_region(cluster.to_domain(), parse_region(region))
-    endpoint_services.ensure(session=session, cluster=cluster, actor=user_id)
+    service = endpoint_services.ensure(session=session, cluster=cluster, actor=user_id)
     endpoint = orm.PrivateEndpoint(
         project_id=project.id,
         cluster_id=cluster.id,
@@ -129,7 +129,8 @@ def submit_region(
         view_id=view_id,
     )
     changes.created(session=session, endpoint=endpoint, actor=user_id)
-    return state_of(session=session, endpoint=endpoint)
+    # from what this transaction holds: the project as checked above, not read again
+    return state_from(project=domain_project, cluster=cluster, service=service, row=endpoint)
 
 
 def _owned_endpoint(

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 
 from bot.slack import authorize, oauth
 from bot.slack.client import MeteredWebClient, metered
 from bot.slack.deps import Deps
+from bot.slack.dispatch import SharedReading
 from bot.slack.gate import origin_of, shape_error
 from bot.slack.listeners import (
     commands,
@@ -41,11 +42,11 @@ def build_app(
         oauth_settings=flow,
         before_authorize=None if installs is None else authorize.mark_submission,
     )
+    app._listener_runner = SharedReading.replacing(app.listener_runner)
     if installs is not None:  # answers given before any listener: see bot/slack/authorize.py
         app.error(authorize.on_error)
-    origins = (origin_of(deps.settings.SLACK_API_URL),)
-    app.middleware(lambda body, next: well_shaped(body, next, origins))
-    app.middleware(metered_client)
+    app.use(WellShaped(origins=(origin_of(deps.settings.SLACK_API_URL),)))
+    app.use(MeteredClient())
     for module in (commands, wizard, home, dns_verification, connection_requests, membership):
         module.register(app, deps)
     if installs is not None:
@@ -53,19 +54,28 @@ def build_app(
     return app
 
 
-def metered_client(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
+class MeteredClient(Middleware):
     """Listeners call Slack through the bot's client (kept-alive connections, failures
     counted on /metrics), in place of the plain one Bolt makes for each request."""
-    context["client"] = metered(context.client)
-    return next()
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
+        req.context["client"] = metered(req.context.client)
+        return next()
 
 
-def well_shaped(
-    body: dict[str, Any], next: Callable[[], BoltResponse], origins: tuple[str, ...]
-) -> BoltResponse:
+class WellShaped(Middleware):
     """Only requests with the shape listeners rely on reach them (over HTTP the gate has checked
     already; Socket Mode's payloads are checked here)."""
-    problem = shape_error(body, response_origins=origins)
-    if problem is not None:
-        return BoltResponse(status=400, body=f"malformed request: {problem}")
-    return next()
+
+    def __init__(self, *, origins: tuple[str, ...]) -> None:
+        self.origins = origins
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
+        problem = shape_error(req.body, response_origins=self.origins)
+        if problem is not None:
+            return BoltResponse(status=400, body=f"malformed request: {problem}")
+        return next()

@@ -4,6 +4,10 @@ Bolt's WSGI adapter reads the raw body into a `BoltRequest`, which parses it; an
 after-ack half gets a copy of the request that parses the raw body again. The gate has parsed
 it already, to check its shape (`bot.slack.gate`): `Dispatch` hands Bolt that reading, with the
 raw body kept for Bolt's own signature check, and the copies share it.
+
+Bolt also deep-copies each after-ack half's request whole: its body, and its context with the
+Web API client, `respond` and `say` in it (a few hundred objects, the largest cost of a click's
+after-ack half). `SharedReading` hands each half a request over the same reading instead.
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import Ack, App, BoltContext, BoltRequest
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+from slack_bolt.listener.thread_runner import ThreadListenerRunner
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -76,3 +81,44 @@ class Dispatch:
         response = WsgiHttpResponse(status=answer.status, headers=answer.headers, body=answer.body)
         start_response(response.status, response.get_headers())
         return response.get_body()
+
+
+class SharedReading(ThreadListenerRunner):
+    """Bolt's listener runner, whose after-ack halves get a request sharing the first one's reading.
+
+    Nothing in the bot changes a request once read, and what the context holds is shared across
+    threads by design (the Web API client keeps a connection per thread; `respond` and `say` make
+    one per call); so each half gets a request and a context of its own over the same values,
+    with an `ack` of its own (it has nothing to acknowledge), as Bolt's deep copy would give it.
+    A request not read by the gate (Socket Mode's) is copied as Bolt copies it.
+    """
+
+    @classmethod
+    def replacing(cls, runner: ThreadListenerRunner) -> SharedReading:
+        """This runner, configured as `runner` (the one Bolt's `App` made)."""
+        return cls(
+            logger=runner.logger,
+            process_before_response=runner.process_before_response,
+            listener_error_handler=runner.listener_error_handler,
+            listener_start_handler=runner.listener_start_handler,
+            listener_completion_handler=runner.listener_completion_handler,
+            listener_executor=runner.listener_executor,
+            lazy_listener_runner=runner.lazy_listener_runner,
+        )
+
+    def _build_lazy_request(self, request: BoltRequest, lazy_func_name: str) -> BoltRequest:
+        if not isinstance(request, ReadRequest):
+            return super()._build_lazy_request(request, lazy_func_name)
+        context = BoltContext(request.context)  # every value, the runner's own included
+        context["ack"] = Ack()  # type: ignore[no-untyped-call]
+        context["listener_runner"] = self
+        copy = ReadRequest(
+            raw_body=request.raw_body,
+            body=request.body,
+            query=request.query,
+            headers=request.headers,
+            context=context,
+        )
+        copy.lazy_only = True
+        copy.lazy_function_name = lazy_func_name
+        return copy
