@@ -230,6 +230,7 @@ def test_every_benchmark_is_described() -> None:
     for path in sorted((ROOT / "tests" / "benchmarks").glob("test_*.py")):
         assert f"`{path.name}`" in BENCHMARKS, path.name
     assert "tests.benchmarks.cpu_per_kind" in BENCHMARKS
+    assert "tests.benchmarks.cpu_in_process" in BENCHMARKS
     assert "make bench" in BENCHMARKS
 
 
