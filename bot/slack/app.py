@@ -42,7 +42,7 @@ def build_app(
         oauth_settings=flow,
         before_authorize=None if installs is None else authorize.mark_submission,
     )
-    app._listener_runner = SharedReading.replacing(app.listener_runner)
+    SharedReading.put_in(app)  # after-ack halves share the gate's reading
     if installs is not None:  # answers given before any listener: see bot/slack/authorize.py
         app.error(authorize.on_error)
     app.use(WellShaped(origins=(origin_of(deps.settings.SLACK_API_URL),)))

@@ -94,9 +94,11 @@ class SharedReading(ThreadListenerRunner):
     """
 
     @classmethod
-    def replacing(cls, runner: ThreadListenerRunner) -> SharedReading:
-        """This runner, configured as `runner` (the one Bolt's `App` made)."""
-        return cls(
+    def put_in(cls, app: App) -> None:
+        """Make this `app`'s listener runner, configured as the one Bolt made for it (Bolt has
+        no setter: its own `App.error` reaches the runner through the same attribute)."""
+        runner = app.listener_runner
+        app._listener_runner = cls(
             logger=runner.logger,
             process_before_response=runner.process_before_response,
             listener_error_handler=runner.listener_error_handler,

@@ -44,7 +44,7 @@ class Halves:
             client=WebClient(token=DEFAULT_TOKEN, base_url=slack.api_url),
             process_before_response=True,
         )
-        self.app._listener_runner = SharedReading.replacing(self.app.listener_runner)
+        SharedReading.put_in(self.app)
         self.ack_saw: dict[str, Any] = {}
         self.later_saw: dict[str, Any] = {}
         self.done = threading.Event()
