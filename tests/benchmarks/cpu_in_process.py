@@ -34,11 +34,9 @@ from pydantic import SecretStr
 from bot import cores
 from bot.config import Settings
 from bot.server import Bot, assemble
-from bot.storage.db import make_engine, make_sessionmaker
 from bot.web import SLACK_PATH
 from sandbox.slack_api import DEFAULT_TOKEN
 from sandbox.slack_client import new_trigger_id, signed_headers
-from tests.benchmarks._db import scratch_database
 from tests.benchmarks._load import (
     EVENT_ID,
     SECRET,
@@ -46,12 +44,9 @@ from tests.benchmarks._load import (
     VIEW_ID,
     Template,
     Workload,
-    build_workload,
-    seed_world,
 )
-from tests.benchmarks._procs import free_port, serving
 from tests.benchmarks._report import table
-from tests.benchmarks.cpu_per_kind import backdate
+from tests.benchmarks.cpu_per_kind import backdate, seeded
 
 WARMUP_EACH = 20
 AFTER_ACK_TIMEOUT = 10.0
@@ -146,22 +141,7 @@ def measure(caller: Caller, template: Template, requests: int, rounds: int) -> t
 @contextmanager
 def bot_in_process(backend: str, folder: Path) -> Iterator[tuple[Bot, Workload]]:
     """The stand-in (a process) and the bot assembled here, on a seeded scratch database."""
-    port = free_port()
-    root = f"http://127.0.0.1:{port}/"
-    args = ["--port", str(port), "--trigger-ttl", "0"]
-    ready = f"{root}_standin/calls?method=auth.test"
-    with (
-        serving("standin", "sandbox.slack", args, ready_url=ready, env={}, log_dir=folder),
-        scratch_database(backend, folder) as database_url,
-    ):
-        engine = make_engine(database_url)
-        try:
-            sessions = make_sessionmaker(engine)
-            workload = build_workload(
-                sessions, seed_world(sessions), api_url=f"{root}api/", hooks_url=f"{root}hooks/"
-            )
-        finally:
-            engine.dispose()
+    with seeded(backend, folder) as (root, database_url, workload):
         backdate(database_url)
         settings = Settings(
             SLACK_BOT_TOKEN=SecretStr(DEFAULT_TOKEN),

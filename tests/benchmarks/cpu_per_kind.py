@@ -192,9 +192,9 @@ def stamp_as(code: Path, database_url: str) -> None:
 
 
 @contextmanager
-def subject(name: str, code: Path, backend: str, folder: Path) -> Iterator[Subject]:
-    """The stand-in and a bot from `code` on a seeded scratch database of its own."""
-    folder.mkdir()
+def seeded(backend: str, folder: Path) -> Iterator[tuple[str, str, Workload]]:
+    """The stand-in (a process) and a scratch database seeded as the ack-latency benchmark's:
+    the stand-in's root URL, the database's URL and the workload against them."""
     port = free_port()
     root = f"http://127.0.0.1:{port}/"
     standin_args = ["--port", str(port), "--trigger-ttl", "0"]
@@ -211,6 +211,14 @@ def subject(name: str, code: Path, backend: str, folder: Path) -> Iterator[Subje
             )
         finally:
             engine.dispose()
+        yield root, database_url, workload
+
+
+@contextmanager
+def subject(name: str, code: Path, backend: str, folder: Path) -> Iterator[Subject]:
+    """The stand-in and a bot from `code` on a seeded scratch database of its own."""
+    folder.mkdir()
+    with seeded(backend, folder) as (root, database_url, workload):
         if code != REPO_ROOT:
             stamp_as(code, database_url)
         bot, url = start_bot(name, code, database_url, f"{root}api/", folder)

@@ -68,6 +68,11 @@ class Halves:
         return answer.status
 
 
+def refuse_deep_copy(original: Any) -> Any:
+    """In place of Bolt's deep copy (`create_copy`), where none may be made."""
+    raise AssertionError("Bolt's deep copy of a request the gate read")
+
+
 def read_request(fields: dict[str, str]) -> ReadRequest:
     """A signed slash command as the gate hands it to Bolt (`bot.slack.dispatch.Dispatch`)."""
     raw = urlencode(fields).encode()
@@ -101,10 +106,7 @@ def test_the_after_ack_half_shares_the_reading_and_has_a_context_of_its_own(
 def test_a_read_request_is_never_deep_copied(
     standin: RunningStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def deep_copy(original: Any) -> Any:
-        raise AssertionError("Bolt's deep copy of a request the gate read")
-
-    monkeypatch.setattr(thread_runner, "create_copy", deep_copy)
+    monkeypatch.setattr(thread_runner, "create_copy", refuse_deep_copy)
     halves = Halves(standin)
     assert halves.send(read_request(COMMAND)) == 200
     assert halves.later_saw["body"]["trigger_id"] == COMMAND["trigger_id"]
@@ -131,10 +133,7 @@ def test_a_socket_mode_request_is_copied_as_bolt_copies_it(
 def test_the_bots_after_ack_halves_run_without_a_deep_copy(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def deep_copy(original: Any) -> Any:
-        raise AssertionError("Bolt's deep copy of a request the gate read")
-
-    monkeypatch.setattr(thread_runner, "create_copy", deep_copy)
+    monkeypatch.setattr(thread_runner, "create_copy", refuse_deep_copy)
     assert world.person().command("create orders").status == 200
     (opened,) = world.slack.standin.wait_for("views.open", timeout=WAIT_SECONDS)
     assert opened.ok  # the wizard opened by the command's after-ack half
