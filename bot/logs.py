@@ -13,6 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+OWN_LEVEL_READ = ("slack_sdk.web.base_client", "slack_sdk.webhook.client")
+"""Loggers whose libraries read the logger's own level, not the level in effect, before
+building a debug message: unset (as it is unless told), they built one with the whole request
+and response bodies on every Slack call (0.1 ms of a `views.publish` of the Home tab), for
+nothing to print it."""
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
@@ -44,3 +49,5 @@ def setup(log_format: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+    for name in OWN_LEVEL_READ:
+        logging.getLogger(name).setLevel(root.level)

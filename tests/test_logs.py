@@ -8,9 +8,11 @@ import subprocess
 import sys
 
 import pytest
+from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
 
 from bot.config import Settings
-from bot.logs import JsonFormatter
+from bot.logs import OWN_LEVEL_READ, JsonFormatter, setup
 
 
 def test_a_json_line_carries_level_message_logger_and_extra_fields() -> None:
@@ -48,3 +50,20 @@ def test_a_command_logs_json_lines(tmp_path: object) -> None:
     )
     [line] = [json.loads(text) for text in done.stderr.splitlines()]
     assert line["message"] == "hello world" and line["level"] == "INFO" and line["worker"] == "w"
+
+
+def test_slack_sdk_builds_no_debug_message_nothing_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """slack_sdk reads its logger's own level (unset: 0, below DEBUG) before formatting a
+    request's whole body for a debug line; `setup` gives its loggers the level in effect."""
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
+    for name in OWN_LEVEL_READ:
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
+    setup()
+    for name in OWN_LEVEL_READ:
+        assert logging.getLogger(name).level == logging.INFO, name
+    client = WebClient(token="xoxb-test")
+    assert client.logger.name in OWN_LEVEL_READ
+    assert client.logger.level > logging.DEBUG, "slack_sdk would format every body"
+    assert WebhookClient("https://hooks.slack.com/x").logger.name in OWN_LEVEL_READ

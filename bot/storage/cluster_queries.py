@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, literal, select, update
+from sqlalchemy import Table, bindparam, literal, select, update
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,35 @@ _COLUMNS = tuple(
     _cluster.c[name]
     for name in ("id", "project_id", "name", "tier", "cloud", "region", "status", "nlb_arn")
 ) + (_cluster.c.port, _cluster.c.private_dns_host)
+
+# Built once: building a statement costs more than running it.
+_LOCKED = (
+    select(Cluster)
+    .where(Cluster.id == bindparam("cluster"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_LOCKED_IN_PROJECT = _LOCKED.where(Cluster.project_id == bindparam("project"))
+_OF_PROJECT = (
+    select(*_COLUMNS).where(_cluster.c.project_id == bindparam("project")).order_by(_cluster.c.name)
+)
+_CONNECTABLE = (
+    select(*_COLUMNS, _service.c.dns_state, _service.c.id)
+    .select_from(
+        _endpoint.join(_cluster, _cluster.c.id == _endpoint.c.cluster_id).outerjoin(
+            _service, _service.c.cluster_id == _cluster.c.id
+        )
+    )
+    .where(
+        _endpoint.c.project_id == bindparam("project"),
+        _endpoint.c.status == EndpointStatus.ACTIVE,
+    )
+    .order_by(_endpoint.c.id)
+    .limit(1)
+)
+_CONNECTABLE_NAMED = _CONNECTABLE.where(
+    _cluster.c.name == bindparam("name"), _cluster.c.project_id == bindparam("project")
+)
 
 
 def _domain(row: Sequence[Any]) -> entities.Cluster:
@@ -91,10 +120,11 @@ def get_cluster_locked(
     """The cluster with this id (in this project, when given), read afresh and locked for
     update (Postgres), so a drop and a new endpoint on it cannot interleave; SQLite's
     transactions already run one writer at a time."""
-    query = select(Cluster).where(Cluster.id == cluster_id).with_for_update()
-    if project_id is not None:
-        query = query.where(Cluster.project_id == project_id)
-    return session.scalars(query.execution_options(populate_existing=True)).one_or_none()
+    if project_id is None:
+        query, parameters = _LOCKED, {"cluster": cluster_id}
+    else:
+        query, parameters = _LOCKED_IN_PROJECT, {"cluster": cluster_id, "project": project_id}
+    return session.scalars(query, parameters).one_or_none()
 
 
 def lock_cluster(*, session: Session, cluster: Cluster) -> Cluster:
@@ -107,8 +137,8 @@ def lock_cluster(*, session: Session, cluster: Cluster) -> Cluster:
 
 def list_project_clusters(*, session: Session, project_id: int) -> list[entities.Cluster]:
     """A project's clusters by name, as the domain sees them (Core: no ORM objects)."""
-    query = select(*_COLUMNS).where(_cluster.c.project_id == project_id).order_by(_cluster.c.name)
-    return [_domain(row) for row in session.connection().execute(query)]
+    rows = session.connection().execute(_OF_PROJECT, {"project": project_id})
+    return [_domain(row) for row in rows]
 
 
 def has_cluster_named(*, session: Session, project_id: int, name: str) -> bool:
@@ -122,20 +152,11 @@ def first_connectable(
 ) -> tuple[entities.Cluster, str | None, bool] | None:
     """The cluster of the project's oldest active private endpoint (on the cluster named, when
     given), its service's private DNS state and whether it has a service, in one query."""
-    query = (
-        select(*_COLUMNS, _service.c.dns_state, _service.c.id)
-        .select_from(
-            _endpoint.join(_cluster, _cluster.c.id == _endpoint.c.cluster_id).outerjoin(
-                _service, _service.c.cluster_id == _cluster.c.id
-            )
-        )
-        .where(_endpoint.c.project_id == project_id, _endpoint.c.status == EndpointStatus.ACTIVE)
-        .order_by(_endpoint.c.id)
-        .limit(1)
-    )
     if cluster_name:
-        query = query.where(_cluster.c.name == cluster_name, _cluster.c.project_id == project_id)
-    row = session.connection().execute(query).first()
+        query, parameters = _CONNECTABLE_NAMED, {"project": project_id, "name": cluster_name}
+    else:
+        query, parameters = _CONNECTABLE, {"project": project_id}
+    row = session.connection().execute(query, parameters).first()
     if row is None:
         return None
     return _domain(row), row[10], row[11] is not None

@@ -8,7 +8,18 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, String, Table, bindparam, func, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    Table,
+    bindparam,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session, joinedload
 
@@ -36,6 +47,47 @@ _CLUSTER_COLUMNS = tuple(
 ) + (_cluster.c.private_dns_host,)
 ListedRow = tuple[entities.PrivateEndpoint, entities.Cluster, datetime]
 """An endpoint, its cluster and when the endpoint was created: a line of a listing."""
+
+
+def _listing_statements() -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """The listing's statements, built once (building one costs more than running it): the
+    rows of one project, of several (a window per project), and the count of each."""
+    columns = (*_ENDPOINT_COLUMNS, *_CLUSTER_COLUMNS)
+    joined = _endpoint.join(_cluster, _cluster.c.id == _endpoint.c.cluster_id)
+    of_projects = _endpoint.c.project_id.in_(bindparam("projects", expanding=True))
+    per_project = bindparam("per_project", type_=Integer)
+    of_one = select(*columns).select_from(joined).where(of_projects).limit(per_project)
+    rank = func.row_number().over(partition_by=_endpoint.c.project_id, order_by=_endpoint.c.id)
+    ranked = select(_endpoint.c.id, rank.label("rank")).where(of_projects).subquery()
+    of_many = (
+        select(*columns)
+        .select_from(joined.join(ranked, ranked.c.id == _endpoint.c.id))
+        .where(ranked.c.rank <= per_project)
+    )
+    counts = select(_endpoint.c.project_id, func.count()).where(of_projects)
+    by_id = _endpoint.c.id
+    return (
+        of_one.order_by(by_id),
+        of_many.order_by(by_id),
+        counts.group_by(_endpoint.c.project_id),
+    )
+
+
+_ROWS_OF_PROJECT, _ROWS_OF_PROJECTS, _COUNT_OF_PROJECTS = _listing_statements()
+_BY_CREATION_KEY = select(PrivateEndpoint).where(PrivateEndpoint.creation_key == bindparam("key"))
+_BY_VPCE = select(PrivateEndpoint).where(PrivateEndpoint.vpce_id == bindparam("vpce"))
+_IN_CONTEXT = (
+    joinedload(PrivateEndpoint.project).joinedload(Project.members),
+    joinedload(PrivateEndpoint.cluster),
+)
+_COUNT_OF_CLUSTERS = (
+    select(_endpoint.c.cluster_id, func.count())
+    .where(
+        _endpoint.c.cluster_id.in_(bindparam("clusters", expanding=True)),
+        _endpoint.c.status != EndpointStatus.DELETING,
+    )
+    .group_by(_endpoint.c.cluster_id)
+)
 
 
 def list_by_clusters(*, session: Session, cluster_ids: Sequence[int]) -> Sequence[PrivateEndpoint]:
@@ -83,15 +135,8 @@ def count_endpoints_by_cluster(*, session: Session, cluster_ids: Sequence[int]) 
     """How many private endpoints each cluster has that are not being deleted, in one query."""
     if not cluster_ids:
         return {}
-    query = (
-        select(_endpoint.c.cluster_id, func.count())
-        .where(
-            _endpoint.c.cluster_id.in_(cluster_ids),
-            _endpoint.c.status != EndpointStatus.DELETING,
-        )
-        .group_by(_endpoint.c.cluster_id)
-    )
-    return {row[0]: row[1] for row in session.connection().execute(query)}
+    rows = session.connection().execute(_COUNT_OF_CLUSTERS, {"clusters": list(cluster_ids)})
+    return {row[0]: row[1] for row in rows}
 
 
 def delete_endpoint(*, session: Session, endpoint: PrivateEndpoint) -> None:
@@ -108,22 +153,17 @@ def get_endpoint(*, session: Session, endpoint_id: int) -> PrivateEndpoint | Non
 def get_endpoint_in_context(*, session: Session, endpoint_id: int) -> PrivateEndpoint | None:
     """The private endpoint with its project, the project's members and its cluster, in one
     query: what a wizard step checks and shows."""
-    context = [
-        joinedload(PrivateEndpoint.project).joinedload(Project.members),
-        joinedload(PrivateEndpoint.cluster),
-    ]
-    return session.get(PrivateEndpoint, endpoint_id, options=context)
+    return session.get(PrivateEndpoint, endpoint_id, options=_IN_CONTEXT)
 
 
 def get_endpoint_by_creation_key(*, session: Session, creation_key: str) -> PrivateEndpoint | None:
     """The private endpoint a wizard created, by the wizard's key."""
-    query = select(PrivateEndpoint).where(PrivateEndpoint.creation_key == creation_key)
-    return session.scalar(query)
+    return session.scalar(_BY_CREATION_KEY, {"key": creation_key})
 
 
 def get_endpoint_by_vpce(*, session: Session, vpce_id: str) -> PrivateEndpoint | None:
     """The private endpoint holding a VPC endpoint id (until its row is removed)."""
-    return session.scalar(select(PrivateEndpoint).where(PrivateEndpoint.vpce_id == vpce_id))
+    return session.scalar(_BY_VPCE, {"vpce": vpce_id})
 
 
 def list_endpoints_of_projects(
@@ -155,21 +195,10 @@ def list_rows_of_projects(
     clusters, in one Core query (no ORM objects: what list and the Home tab show)."""
     if not project_ids:
         return []
-    columns = (*_ENDPOINT_COLUMNS, *_CLUSTER_COLUMNS)
-    joined = _endpoint.join(_cluster, _cluster.c.id == _endpoint.c.cluster_id)
-    of_projects = _endpoint.c.project_id.in_(project_ids)
-    if len(project_ids) == 1:  # the common case, and half the work of the window
-        query = select(*columns).select_from(joined).where(of_projects).limit(per_project)
-    else:
-        rank = func.row_number().over(partition_by=_endpoint.c.project_id, order_by=_endpoint.c.id)
-        ranked = select(_endpoint.c.id, rank.label("rank")).where(of_projects).subquery()
-        query = (
-            select(*columns)
-            .select_from(joined.join(ranked, ranked.c.id == _endpoint.c.id))
-            .where(ranked.c.rank <= per_project)
-        )
-    rows = session.connection().execute(query.order_by(_endpoint.c.id))
-    return [_listed(row) for row in rows]
+    # the common case (one project) takes half the work of the window
+    query = _ROWS_OF_PROJECT if len(project_ids) == 1 else _ROWS_OF_PROJECTS
+    parameters = {"projects": list(project_ids), "per_project": per_project}
+    return [_listed(row) for row in session.connection().execute(query, parameters)]
 
 
 def _listed(row: Sequence[Any]) -> ListedRow:
@@ -222,12 +251,7 @@ def count_endpoints_of_projects(*, session: Session, project_ids: Sequence[int])
     """How many private endpoints each project has, in one query (0 for none)."""
     counts = dict.fromkeys(project_ids, 0)
     if project_ids:
-        query = (
-            select(_endpoint.c.project_id, func.count())
-            .where(_endpoint.c.project_id.in_(project_ids))
-            .group_by(_endpoint.c.project_id)
-        )
-        rows = session.connection().execute(query)
+        rows = session.connection().execute(_COUNT_OF_PROJECTS, {"projects": list(project_ids)})
         counts.update((project_id, count) for project_id, count in rows)
     return counts
 

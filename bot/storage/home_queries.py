@@ -42,6 +42,12 @@ _HOME = (
     .order_by(_project.c.name, _project.c.id)
 )
 
+_RECORD = (
+    update(_member)
+    .where(_member.c.id.in_(bindparam("members", expanding=True)))
+    .values(home_digest=bindparam("digest"), home_hash=bindparam("hash"))
+)
+
 
 @dataclass(frozen=True, slots=True)
 class HomeProjects:
@@ -89,12 +95,8 @@ def record_published(
     """Record on the user's member rows the page Slack has just taken."""
     if not member_ids:
         return
-    statement = (
-        update(_member)
-        .where(_member.c.id.in_(member_ids))
-        .values(home_digest=digest, home_hash=slack_hash)
-    )
-    session.connection().execute(statement)
+    page = {"members": list(member_ids), "digest": digest, "hash": slack_hash}
+    session.connection().execute(_RECORD, page)
 
 
 def forget_published(*, session: Session, team_id: str) -> int:

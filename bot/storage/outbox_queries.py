@@ -14,10 +14,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.storage.orm import Outbox, PrivateEndpoint
+
+_BY_DEDUPE_KEY = select(Outbox.id).where(Outbox.dedupe_key == bindparam("key"))
+"""Built once: building a statement costs more than running it."""
 
 
 def add(
@@ -32,7 +35,7 @@ def add(
     team_id: str | None = None,
 ) -> Outbox | None:
     """Queue a Slack notification unless one with `dedupe_key` is already queued."""
-    existing = session.scalar(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key))
+    existing = session.scalar(_BY_DEDUPE_KEY, {"key": dedupe_key})
     if existing is not None:
         return None
     row = Outbox(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from bot.domain.states import Role
@@ -71,9 +71,12 @@ def list_projects_bound_to(
     return session.scalars(query.order_by(Project.id)).all()
 
 
+_TEAM_OF = select(Project.team_id).where(Project.id == bindparam("project"))
+
+
 def get_team_id(*, session: Session, project_id: int) -> str | None:
     """The workspace of the project (None while it is not known)."""
-    return session.scalar(select(Project.team_id).where(Project.id == project_id))
+    return session.scalar(_TEAM_OF, {"project": project_id})
 
 
 def list_projects(*, session: Session) -> Sequence[Project]:

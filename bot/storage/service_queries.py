@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, nulls_first, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, nulls_first, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -32,6 +32,8 @@ WAITING = (EndpointStatus.INITIATING, EndpointStatus.DELETING)
 its removal after a terminate (and a `pending` one at `done`, for `available`)."""
 BUSY_SERVICES = (ServiceStatus.CREATING, ServiceStatus.DELETING)
 """A service being made (its wizard waits for it) or deleted (its cluster was dropped)."""
+_OF_CLUSTER = select(EndpointService).where(EndpointService.cluster_id == bindparam("cluster"))
+"""Built once: building a statement costs more than running it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +144,7 @@ def get_locked(*, session: Session, service_id: int) -> EndpointService | None:
 
 def get_service_by_cluster(*, session: Session, cluster_id: int) -> EndpointService | None:
     """The endpoint service of a cluster."""
-    query = select(EndpointService).where(EndpointService.cluster_id == cluster_id)
-    return session.scalar(query)
+    return session.scalar(_OF_CLUSTER, {"cluster": cluster_id})
 
 
 def map_services_by_cluster(

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import cast
 
-from sqlalchemy import delete
+from sqlalchemy import Table, bindparam, delete
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot.storage.slack_tables import SlackEvent
 
@@ -33,22 +36,35 @@ class Claim(StrEnum):
     DONE = "done"  # acted on already
 
 
+_events = cast(Table, SlackEvent.__table__)
+_INSERT_NEW = {
+    name: dialect.insert(_events)
+    .on_conflict_do_nothing(index_elements=[_events.c.event_id])
+    .returning(_events.c.event_id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+"""The event's row if it has none (one statement, no error if it has: the common case is an
+event never seen, and a retry's delivery is told so without a failed transaction)."""
+_FORGET_BEFORE = delete(_events).where(_events.c.received_at < bindparam("before"))
+
+
 def claim(
     *, session: Session, event_id: str, team_id: str | None, now: datetime, done: bool = False
 ) -> Claim:
     """Take the event for this delivery if it is free (never seen, or abandoned); `done`: and
     mark it done at once (a listener with nothing to do before its ack, whose finish would
-    follow with nothing between). Two deliveries racing to insert it: the loser's transaction
-    fails on the key and, rerun (`bot.storage.db.run_in_transaction`), finds the winner's row."""
-    seen = session.get(SlackEvent, event_id, with_for_update=True)
+    follow with nothing between). The row is inserted unless it is there (one statement); two
+    deliveries racing to insert it: the loser's insert does nothing (on Postgres, once the
+    winner committed) and it reads the winner's row."""
     done_at = now if done else None
-    if seen is None:
-        session.execute(delete(SlackEvent).where(SlackEvent.received_at < now - KEPT_FOR))
-        session.add(
-            SlackEvent(event_id=event_id, team_id=team_id, received_at=now, done_at=done_at)
-        )
-        session.flush()
+    new = {"event_id": event_id, "team_id": team_id, "received_at": now, "done_at": done_at}
+    connection = session.connection()
+    if connection.execute(_INSERT_NEW[connection.dialect.name], new).first() is not None:
+        connection.execute(_FORGET_BEFORE, {"before": now - KEPT_FOR})
         return Claim.TAKEN
+    seen = session.get(SlackEvent, event_id, with_for_update=True)
+    if seen is None:  # released between the insert and this read: taken on the next run
+        raise StaleDataError(f"event {event_id} was released meanwhile")
     if seen.done_at is not None:
         return Claim.DONE
     if seen.received_at < now - ABANDONED_AFTER:
