@@ -21,12 +21,17 @@ class StrEnumType(TypeDecorator[E]):
     def __init__(self, enum: type[E]) -> None:
         super().__init__()
         self.enum = enum
+        # a row's value read with a dict lookup, not the enum's call (a listing reads hundreds)
+        self.members: dict[str, E] = {member.value: member for member in enum}
 
     def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
         return None if value is None else self.enum(value).value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
-        return None if value is None else self.enum(value)
+        if value is None:
+            return None
+        member = self.members.get(value)
+        return member if member is not None else self.enum(value)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
