@@ -1,5 +1,5 @@
 """The benchmarks' measuring tools run: `cpu_in_process` answers each kind it is given with
-figures, on the embedded defaults (SQLite, the stand-in)."""
+figures, alone or in the ack benchmark's mix, on the embedded defaults (SQLite, the stand-in)."""
 
 from __future__ import annotations
 
@@ -37,3 +37,25 @@ def test_cpu_in_process_measures_each_kind_it_is_given() -> None:
     assert (
         toggle is not None and float(toggle.group(3)) > float(toggle.group(2)) / 4
     )  # views.update after the ack
+
+
+def test_cpu_in_process_measures_the_benchmarks_mix() -> None:
+    """`--mix` sends the kinds in the ack benchmark's order: each kind's figure within the mix,
+    and a request's mean."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks.cpu_in_process", "--mix", "--requests", "6"]
+        + ["--rounds", "1", *KINDS],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = {
+        kind: re.search(rf"^{re.escape(kind)}\s+([\d.]+)$", done.stdout, re.M)
+        for kind in (*KINDS, "a request of the mix")
+    }
+    assert all(figures.values()), done.stdout
+    assert all(float(m.group(1)) > 0 for m in figures.values() if m is not None), done.stdout
+    assert "command list" not in done.stdout, "the kinds asked for only"

@@ -10,6 +10,7 @@ drain, over the requests sent, is its cost per request.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -60,6 +61,29 @@ def drained_cpu_ms(pid: int) -> tuple[float, float]:
         last = now
     waited = time.monotonic() - started - 2 * STILL_SECONDS
     return last, max(0.0, waited)
+
+
+@dataclass(frozen=True)
+class MachineCpu:
+    """The whole machine's CPU time so far (/proc/stat), to tell how many of its cores were
+    busy over a run: at the machine's cores, the sender, the stand-in, the database and the
+    server under test share all there is, and no server can answer faster."""
+
+    busy: int
+    total: int
+
+    @classmethod
+    def now(cls) -> MachineCpu:
+        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + fields[4]  # idle, iowait
+        return cls(busy=sum(fields[:8]) - idle, total=sum(fields[:8]))
+
+    def cores_busy_since(self) -> float:
+        """Cores busy on average since this reading (0 to the machine's cores)."""
+        later = MachineCpu.now()
+        elapsed = later.total - self.total
+        share = (later.busy - self.busy) / elapsed if elapsed else 0.0
+        return round(share * (os.cpu_count() or 1), 2)
 
 
 @dataclass(frozen=True)

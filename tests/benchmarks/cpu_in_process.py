@@ -1,7 +1,7 @@
 """CPU per request of each kind inside one interpreter: the bot's code alone, ack and after-ack.
 
 `python -m tests.benchmarks.cpu_in_process [--requests N] [--rounds R] [--backend sqlite|postgres]
-[KIND…]`
+[--mix] [KIND…]`
 
 `cpu_per_kind` reads a serving process's CPU clock, which ticks every 10 ms, over HTTP, so a
 kind's figure moves by a tenth of a millisecond per 100 requests and carries waitress's share.
@@ -12,6 +12,12 @@ CPU time (microseconds) per request, the work after the ack included (each reque
 half has finished before the next is sent), and the share of it spent in the request's own
 thread before the answer (the ack). Slack calls still go to the stand-in over HTTP. The least of
 R rounds of N requests a kind. KIND filters by substring.
+
+With `--mix`, the kinds are sent as the ack benchmark sends them, every kind once a round in
+shuffled rounds (`_load.plan_order`), N requests a round: each kind's CPU within that mix and
+the mean of a request. A kind sent over and over measures less than it costs in the mix: the
+Home tab's page is the same each time (nothing to publish) where in the mix new endpoints
+change it, and the same code and rows stay warm in the processor's caches.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
@@ -44,6 +51,7 @@ from tests.benchmarks._load import (
     VIEW_ID,
     Template,
     Workload,
+    plan_order,
 )
 from tests.benchmarks._report import table
 from tests.benchmarks.cpu_per_kind import backdate, seeded
@@ -138,6 +146,27 @@ def measure(caller: Caller, template: Template, requests: int, rounds: int) -> t
     return best
 
 
+def measure_mix(
+    caller: Caller, templates: list[Template], requests: int, rounds: int
+) -> tuple[float, dict[str, float]]:
+    """CPU ms per request of the benchmark's mix (least of `rounds` rounds of `requests`), and
+    each kind's mean within the mix over all rounds (after-ack work included)."""
+    for index in plan_order(WARMUP_EACH * len(templates), len(templates), seed=0):
+        caller.call(templates[index])
+        caller.after_ack.wait_idle()
+    spent: dict[str, list[float]] = defaultdict(list)
+    best = float("inf")
+    for round_ in range(rounds):
+        started = time.process_time()
+        for index in plan_order(requests, len(templates), seed=round_ + 1):
+            before = time.process_time()
+            caller.call(templates[index])
+            caller.after_ack.wait_idle()
+            spent[templates[index].kind].append(time.process_time() - before)
+        best = min(best, (time.process_time() - started) * 1000 / requests)
+    return best, {kind: statistics.mean(values) * 1000 for kind, values in spent.items()}
+
+
 @contextmanager
 def bot_in_process(backend: str, folder: Path) -> Iterator[tuple[Bot, Workload]]:
     """The stand-in (a process) and the bot assembled here, on a seeded scratch database."""
@@ -162,10 +191,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--mix", action="store_true", help="the ack benchmark's mix of kinds")
     parser.add_argument("kinds", nargs="*", help="only kinds containing one of these")
     options = parser.parse_args()
     if options.backend == "postgres" and not os.environ.get("TEST_DATABASE_URL"):
         parser.error("--backend postgres needs TEST_DATABASE_URL")
+    if options.mix:
+        mix(options)
+        return
     rows: list[list[str]] = []
     totals: list[float] = []
     with (
@@ -185,6 +218,27 @@ def main() -> None:
         f"{options.requests} each, the least of {options.rounds} rounds):"
     )
     print(table(["kind", "total", "ack", "after the ack"], rows))
+
+
+def mix(options: argparse.Namespace) -> None:
+    """`--mix`: the benchmark's kinds in its order, with the kind filter, if any, applied."""
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        bot_in_process(options.backend, Path(folder)) as (bot, workload),
+    ):
+        templates = [
+            t
+            for t in workload.templates
+            if not options.kinds or any(k in t.kind for k in options.kinds)
+        ]
+        mean, kinds = measure_mix(Caller(bot), templates, options.requests, options.rounds)
+    print(
+        f"\nCPU ms per request of the benchmark's mix in one process ({options.backend}, "
+        f"{options.requests} a round, the least of {options.rounds} rounds; each kind: its mean "
+        "in the mix, after-ack work included):"
+    )
+    rows = [[t.kind, f"{kinds[t.kind]:.3f}"] for t in templates if t.kind in kinds]
+    print(table(["kind", "in the mix"], [*rows, ["a request of the mix", f"{mean:.3f}"]]))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import os
 import time
 from collections import defaultdict
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,7 @@ from tests.benchmarks._report import Latency, table, write_results
 from tests.benchmarks._throughput import (
     THROUGHPUT_TARGET,
     Cost,
+    MachineCpu,
     drained_cpu_ms,
     ratio,
     throughput_rows,
@@ -90,6 +91,7 @@ class Run:
     non_200: int
     over_3s: int
     errors: list[str]
+    cores_busy: float = 0.0  # the whole machine's, on average over the run
 
     @classmethod
     def of(cls, figures: dict[str, Any]) -> Run:
@@ -115,6 +117,7 @@ class Run:
             "non_200": self.non_200,
             "over_3s": self.over_3s,
             "errors": self.errors,
+            "machine_cores_busy": self.cores_busy,
         }
 
 
@@ -217,9 +220,9 @@ def measure(
                     out = folder / f"load-{index}-p{processes}-c{concurrency}.json"
                     if app == BOT:
                         before, _ = drained_cpu_ms(bot.popen.pid)
-                    runs[app] = Run.of(
-                        run_loadgen(urls[processes][app], plan, concurrency, out=out)
-                    )
+                    machine = MachineCpu.now()
+                    figures = run_loadgen(urls[processes][app], plan, concurrency, out=out)
+                    runs[app] = replace(Run.of(figures), cores_busy=machine.cores_busy_since())
                     if app == BOT:  # its work after the ack is paid for in its own run
                         after, drain = drained_cpu_ms(bot.popen.pid)
                         per_request = round((after - before) / (REQUESTS + WARMUP), 2)
@@ -347,6 +350,7 @@ def report(
                     figures.max,
                     figures.rps,
                     run.non_200,
+                    f"{run.cores_busy:.2f}",
                     f"{setting.ratio:.2f}" if is_bot else "",
                     f"{setting.ratio_to(EAGER_FLOOR):.2f}" if is_bot else "",
                     ", ".join(f"{k} {v}" for k, v in setting.targets.items()) if is_bot else "",
@@ -354,10 +358,11 @@ def report(
             )
     header = (
         *("conc", "procs", "app", "n", "p50", "p95", "p99", "max", "req/s", "non-200"),
-        *("p99/floor", "p99/eager floor"),
+        *("cores busy", "p99/floor", "p99/eager floor"),
     )
     print(f"\nAck latency, {backend}, {REQUESTS} requests per setting, in ms (procs: each app's")
-    print("serving processes; one under waitress, more under gunicorn's arbiter):")
+    print("serving processes; one under waitress, more under gunicorn's arbiter; cores busy:")
+    print(f"the whole machine's, of {os.cpu_count()}, on average over the run):")
     print(table((*header, "targets"), rows))
     kinds = [t.kind for t in workload.templates]
     print("\nThe bot by request kind, p50 / p99 in ms:")
