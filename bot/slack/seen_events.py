@@ -7,7 +7,10 @@ before its work (`bot.storage.slack_event_queries`); a delivery of an event done
 acked and does nothing; work that fails gives its claim back and fails the delivery, so
 Slack's retry does the work. A delivery that finds another still acting on its event waits
 for it (up to `IN_FLIGHT_WAIT`): done, it is acked; given back, it does the work itself.
-An event without a usable `event_id` acts as delivered.
+An event without a usable `event_id` acts as delivered. An event with nothing to do before its
+ack (the Home tab) is acked at once and claimed, done, by its lazy half (`first_delivery`):
+its ack waits for no database, and a retry (which follows only a failed or slow delivery)
+finds the claim and does nothing.
 
 When the database cannot say whether the event was seen (it is unreachable), the work runs
 anyway: each listener's work is idempotent on its own, and fails the delivery itself if it
@@ -34,8 +37,6 @@ from bot.storage.types import utcnow
 Body = dict[str, Any]
 Work = Callable[[Body, BoltContext], None]
 
-SEEN_BEFORE = "event_seen_before"
-"""Set in the context of a delivery of an event seen before: its lazy half does nothing."""
 EVENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 IN_FLIGHT_WAIT = 2.0
 """How long a delivery waits for another one acting on its event (inside Slack's 3 s)."""
@@ -48,30 +49,37 @@ def event_id(body: Body) -> str | None:
     return value if isinstance(value, str) and EVENT_ID.fullmatch(value) else None
 
 
-def once_per_event(deps: Deps, work: Work | None) -> Callable[[Ack, Body, BoltContext], None]:
-    """An event listener that runs `work` (before the ack) once per event; None: nothing
-    before the ack (the lazy half acts unless SEEN_BEFORE), the event claimed done at once."""
+def once_per_event(deps: Deps, work: Work) -> Callable[[Ack, Body, BoltContext], None]:
+    """An event listener that runs `work` (before the ack) once per event."""
 
     def on_event(ack: Ack, body: Body, context: BoltContext) -> None:
         key = event_id(body)
-        if key is not None and not _claimed(deps, key, body, done=work is None):
+        if key is not None and not _claimed(deps, key, body, done=False):
             log.info("event %s was seen before: nothing done", key)
-            context[SEEN_BEFORE] = True
             ack()
             return
-        if work is not None:
-            try:
-                work(body, context)
-            except BaseException:
-                if key is not None:
-                    _release(deps, key)
-                raise
+        try:
+            work(body, context)
+        except BaseException:
             if key is not None:
-                _finish(deps, key)
+                _release(deps, key)
+            raise
+        if key is not None:
+            _finish(deps, key)
         ack()
 
     on_event.__name__ = on_event.__qualname__ = getattr(work, "__name__", "on_event")
     return on_event
+
+
+def first_delivery(deps: Deps, body: Body) -> bool:
+    """Whether this delivery of an event whose work all runs after the ack acts on it: called
+    from that lazy half, it claims the event done at once (a retry finds it so)."""
+    key = event_id(body)
+    if key is None or _claimed(deps, key, body, done=True):
+        return True
+    log.info("event %s was seen before: nothing done", key)
+    return False
 
 
 def _claimed(deps: Deps, key: str, body: Body, *, done: bool) -> bool:

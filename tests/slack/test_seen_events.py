@@ -10,11 +10,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_sdk import WebClient
+from sqlalchemy import Engine
+from sqlalchemy.event import listen, remove
 from sqlalchemy.orm import Session
 
 from bot.storage import slack_event_queries
 from bot.storage.db import run_in_transaction
 from bot.storage.slack_event_queries import Claim
+from bot.storage.slack_tables import SlackEvent
 from bot.storage.types import utcnow
 from sandbox.slack_api import DEFAULT_TOKEN
 from sandbox.slack_client import Delivery, app_home_opened_payload, member_joined_channel_payload
@@ -136,3 +139,23 @@ def test_a_retry_waits_for_the_delivery_in_flight_and_does_nothing_once_it_is_do
     other.join()
     assert answer.status == 200
     assert publishes(world) == 0
+
+
+def test_the_home_tab_is_acked_before_its_event_is_claimed(world: World) -> None:
+    """The Home tab has nothing to do before its ack: the request's thread (waitress's) runs no
+    statement, and the lazy half claims the event, then publishes."""
+    threads: list[str] = []
+
+    def note(*_: object) -> None:
+        threads.append(threading.current_thread().name)
+
+    listen(Engine, "before_cursor_execute", note)  # the bot's engine, whichever it is
+    try:
+        assert world.client.send_event(opened("Ev0HOME00009")).status == 200
+        world.slack.standin.wait_for("views.publish")
+    finally:
+        remove(Engine, "before_cursor_execute", note)
+    assert threads, "the lazy half claimed the event and read the page"
+    assert not [name for name in threads if name.startswith("waitress")], threads
+    with world.sessions() as session:
+        assert session.get(SlackEvent, "Ev0HOME00009") is not None, "claimed"

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from slack_bolt import App, BoltContext
+from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,7 +29,7 @@ from bot.slack.middleware import (
     open_after_ack,
     reply_after_ack,
 )
-from bot.slack.seen_events import SEEN_BEFORE, once_per_event
+from bot.slack.seen_events import first_delivery
 from bot.slack.views import messages
 from bot.slack.views.home import home_view, rows_that_fit
 from bot.slack.views.wizard import wizard_view
@@ -150,17 +150,18 @@ def register(app: App, deps: Deps) -> None:
         key = f"{team_id}:{user_id}"
         one_per_user.run(key, lambda: _publish(deps, client, user_id, team_id, shown))
 
-    def on_home(
-        event: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        if event.get("tab", "home") == "home" and not context.get(SEEN_BEFORE):
-            with after_ack("publish the Home tab"):
-                view = event.get("view")
-                shown = view.get("hash") if isinstance(view, dict) else None
-                publish(client, event["user"], str(body.get("team_id") or ""), shown)
+    def on_home(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        with after_ack("publish the Home tab"):
+            if not first_delivery(deps, body):  # a retry of an event acted on
+                return
+            view = event.get("view")
+            shown = view.get("hash") if isinstance(view, dict) else None
+            publish(client, event["user"], str(body.get("team_id") or ""), shown)
 
-    # nothing before the ack (one transaction claims the event, done): `on_home` publishes
-    app.event("app_home_opened")(ack=once_per_event(deps, None), lazy=[on_home])
+    # nothing before the ack, not even the event's claim: `on_home` claims it, then publishes
+    app.event("app_home_opened")(ack=ack_now, lazy=[on_home])
 
     def reopen(body: dict[str, Any]) -> Answer | None:
         endpoint_id, user, team = _endpoint_id(body), body["user"]["id"], body["team"]["id"]
