@@ -72,6 +72,7 @@ class Settings(BaseSettings):
         "privatelink.example.com"
     )
     BOT_LOG_FORMAT: Literal["text", "json"] = "text"
+    BOT_SQLITE_SYNCHRONOUS: Literal["normal", "full"] = "normal"  # bot.storage.db.make_engine
     BOT_STUCK_AFTER: float = Field(
         default=86400.0, gt=0, le=MAX_STUCK_AFTER, allow_inf_nan=False
     )  # seconds in initiating or pending before the creator is reminded, once per status

@@ -65,7 +65,9 @@ class Bot:
 
 def assemble(settings: Settings) -> Bot:
     """The database, the Bolt app and the WSGI app, from settings."""
-    engine = make_engine(settings.DATABASE_URL.get_secret_value())
+    engine = make_engine(
+        settings.DATABASE_URL.get_secret_value(), sqlite_synchronous=settings.BOT_SQLITE_SYNCHRONOUS
+    )
     sessions = make_sessionmaker(engine)
     deps = Deps(sessions=sessions, settings=settings)
     installs = None

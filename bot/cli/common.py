@@ -23,7 +23,9 @@ class CliError(Exception):
 
 def engine(settings: Settings) -> Engine:
     """The database of `DATABASE_URL`, as it is."""
-    return make_engine(settings.DATABASE_URL.get_secret_value())
+    return make_engine(
+        settings.DATABASE_URL.get_secret_value(), sqlite_synchronous=settings.BOT_SQLITE_SYNCHRONOUS
+    )
 
 
 def migrated_engine(settings: Settings) -> Engine:

@@ -7,12 +7,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.config import Settings
 from bot.storage import migrate
 from bot.storage.db import (
     DEFERRED,
@@ -168,3 +171,28 @@ def test_optimistic_transactions_run_on_any_database(db_engine: Engine) -> None:
     finally:
         with sessions.begin() as session:
             session.execute(Project.__table__.delete().where(Project.name == "anydb"))
+
+
+@pytest.mark.parametrize(("asked", "pragma"), [(None, 1), ("normal", 1), ("full", 2)])
+def test_sqlite_syncs_its_file_as_configured(
+    tmp_path: Path, asked: Literal["normal", "full"] | None, pragma: int
+) -> None:
+    """WAL with synchronous NORMAL unless FULL is asked (BOT_SQLITE_SYNCHRONOUS), on every
+    connection of the pool (SQLite's pragma is per connection)."""
+    url = f"sqlite:///{tmp_path / 'sync.db'}"
+    engine = make_engine(url) if asked is None else make_engine(url, sqlite_synchronous=asked)
+    try:
+        reading = engine.execution_options(**{SQLITE_BEGIN: DEFERRED})  # two at once, no lock
+        with reading.connect() as one, reading.connect() as two:
+            for connection in (one, two):
+                assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == pragma
+                assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        engine.dispose()
+
+
+def test_the_sync_setting_takes_normal_or_full_only() -> None:
+    assert Settings().BOT_SQLITE_SYNCHRONOUS == "normal"
+    assert Settings(BOT_SQLITE_SYNCHRONOUS="full").BOT_SQLITE_SYNCHRONOUS == "full"  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        Settings(BOT_SQLITE_SYNCHRONOUS="off")  # type: ignore[arg-type]
