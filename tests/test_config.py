@@ -22,6 +22,7 @@ SETTINGS = {
     "DATABASE_URL",
     "BOT_RECONCILE_INTERVAL",
     "BOT_LOG_FORMAT",
+    "BOT_SQLITE_SYNCHRONOUS",
     "BOT_HTTP_THREADS",
     "BOT_PIN_TO_CORE",
     "BOT_PRIVATE_DNS_ZONE",
@@ -47,6 +48,7 @@ def test_defaults() -> None:
     assert settings.BOT_HTTP_THREADS == 4
     assert settings.BOT_PIN_TO_CORE is True
     assert settings.BOT_STUCK_AFTER == 86400.0
+    assert settings.BOT_SQLITE_SYNCHRONOUS == "normal"
 
 
 @pytest.mark.parametrize(
