@@ -12,10 +12,10 @@ from tests.benchmarks._procs import REPO_ROOT
 KINDS = ("command help", "submit interface (invalid)", "action toggle_instructions")
 
 
-def test_cpu_in_process_measures_each_kind_it_is_given() -> None:
+def cpu_in_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """The tool run with `args`, which must succeed; its output."""
     done = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.cpu_in_process", "--requests", "3"]
-        + ["--rounds", "1", *KINDS],
+        [sys.executable, "-m", "tests.benchmarks.cpu_in_process", *args],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -23,6 +23,11 @@ def test_cpu_in_process_measures_each_kind_it_is_given() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
+def test_cpu_in_process_measures_each_kind_it_is_given() -> None:
+    done = cpu_in_process("--requests", "3", "--rounds", "1", *KINDS)
     rows = {
         kind: re.search(rf"^{re.escape(kind)}\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", done.stdout, re.M)
         for kind in KINDS
@@ -42,16 +47,7 @@ def test_cpu_in_process_measures_each_kind_it_is_given() -> None:
 def test_cpu_in_process_measures_the_benchmarks_mix() -> None:
     """`--mix` sends the kinds in the ack benchmark's order: each kind's figure within the mix,
     and a request's mean."""
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.cpu_in_process", "--mix", "--requests", "6"]
-        + ["--rounds", "1", *KINDS],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = cpu_in_process("--mix", "--requests", "6", "--rounds", "1", *KINDS)
     figures = {
         kind: re.search(rf"^{re.escape(kind)}\s+([\d.]+)$", done.stdout, re.M)
         for kind in (*KINDS, "a request of the mix")
