@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.cli.common import engine as cli_engine
 from bot.config import Settings
 from bot.storage import migrate
 from bot.storage.db import (
@@ -196,3 +197,17 @@ def test_the_sync_setting_takes_normal_or_full_only() -> None:
     assert Settings(BOT_SQLITE_SYNCHRONOUS="full").BOT_SQLITE_SYNCHRONOUS == "full"  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         Settings(BOT_SQLITE_SYNCHRONOUS="off")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("asked", "pragma"), [("normal", 1), ("full", 2)])
+def test_the_commands_open_sqlite_as_the_setting_says(
+    tmp_path: Path, asked: Literal["normal", "full"], pragma: int
+) -> None:
+    """The commands' engine (`bot.cli.common.engine`) carries BOT_SQLITE_SYNCHRONOUS."""
+    url = SecretStr(f"sqlite:///{tmp_path / 'cli.db'}")
+    engine = cli_engine(Settings(DATABASE_URL=url, BOT_SQLITE_SYNCHRONOUS=asked))
+    try:
+        with engine.execution_options(**{SQLITE_BEGIN: DEFERRED}).connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == pragma
+    finally:
+        engine.dispose()
